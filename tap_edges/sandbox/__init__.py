@@ -1,0 +1,81 @@
+"""A faithful local emulator of the Edges API (``/v1``) with a simulated LinkedIn world.
+
+Start it with ``Sandbox(...).start()`` (or ``with Sandbox() as sb:``) or from the shell with
+``tap-edges-sandbox serve``. It is a real HTTP server (stdlib ``ThreadingHTTPServer``, bound to
+127.0.0.1 only) serving the endpoints documented in ``edges-api.md``:
+``POST /v1/actions/{action}/run/async``, ``GET /v1/runs``, ``GET /v1/runs/{uid}``,
+``GET /v1/runs/{uid}/status``, ``GET /v1/runs/{uid}/outputs``, ``POST /v1/runs/{uid}/cancel``,
+``POST /v1/runs/{uid}/continue``, ``GET /v1/identities`` and ``GET /v1/identities/{uid}``, for
+the six actions linkedin-extract-connections, -messages, -profile-viewers, -post-commenters,
+-post-likers and -post-reposters.
+
+Choices made where the Edges documentation is silent:
+
+* Errors: always the six-field body (``error_label``, ``error_scope``, ``error_ref``,
+  ``message``, ``status_code``, ``params``). Bad or missing ``X-API-Key`` → 401
+  ``UNAUTHORIZED`` (scope ``auth``; the key is never echoed nor logged). Unknown route, action,
+  run or identity → 404 ``STATUS_404``. Invalid JSON or a wrongly shaped body/input → 400
+  ``BAD_INPUT``; invalid parameters, identities, limits or cursors → 400 ``BAD_PARAMETERS``.
+* Launch: exactly one input and exactly one known identity per run. ``parameters.sync_mode``
+  is ``full`` (default) or ``incremental`` (accepted for every action);
+  ``parameters.max_results`` is an integer 1..1000, default 100. ``callback`` is stored as
+  ``{"url": ...}`` but nothing is delivered. The 201 answer has ``status: "pending"``
+  (lower case, as in the docs).
+* Status progression, computed lazily from the (injectable) clock, for an iteration started at
+  t0 with ``run_seconds`` S: a launch is CREATED at t0, QUEUED until t0+0.2·S, RUNNING until
+  t0+S, then SUCCEEDED (or what a fault says). A continued run is SCHEDULED until t0+0.1·S,
+  then QUEUED, RUNNING and terminal on the same marks. ``started_at``/``finished_at`` belong
+  to the current iteration; ``created_at`` never changes.
+* Continue: 400 ``BAD_PARAMETERS`` (message naming the failed precondition) unless the run
+  was launched with ``sync_mode: incremental``, with an engagement identity, and is BLOCKED,
+  STOPPED, FAILED, PARTIAL_SUCCEEDED or SUCCEEDED; 404 for an unknown run.
+* Incremental semantics: an iteration takes its snapshot of the feed at the launch/continue
+  call. The first covers all items existing then, later ones the items newer than the
+  previous iteration's snapshot. Newest first, the first ``max_results`` are delivered and the
+  older excess is dropped for good (see ``Sandbox.ground_truth``). A FAILED or cancelled
+  (STOPPED) iteration delivers nothing and does not move that cursor. Every item delivered by
+  an iteration carries ``extracted_at`` = the iteration's finish time (ISO-8601 UTC,
+  microseconds, ``Z``), strictly increasing across iterations.
+* Outputs: items are the action's output record plus ``extracted_at`` (no input or run
+  fields). ``outputs_mode="cumulative"``: items of every finished iteration, oldest iteration
+  first, newest first within one; ``"latest"``: only the newest finished iteration's (none if
+  it failed; the previous one's while a continued iteration is in progress). Cursor
+  paging: ``limit`` 1..500 (default 100), opaque ``cursor``; ``X-Pagination-Next`` carries the
+  absolute URL of the next page and is absent on the last. The deprecated ``offset`` switches to
+  offset paging without that header.
+* ``GET /v1/runs``: repeated-key filters ``uid``, ``status``, ``action_name``; ``limit`` 1..100
+  (default 10), ``offset``; repeatable ``sort`` (``-`` = descending, default ``created_at``).
+* Rate limits and faults (:class:`Faults`) apply to ``/v1/runs*`` only: 429 ``STATUS_429``
+  with ``Retry-After`` (seconds), ``X-RateLimit-Type`` (e.g. ``/v1/runs/outputs``) and
+  ``X-RateLimit-Remaining`` (sent on every ``/v1/runs*`` answer while a budget is set); 5xx
+  ``UNKNOWN_ERROR`` (scope ``server``). ``error_every`` and ``outputs_429_every`` count every
+  authenticated ``/v1/runs*`` (resp. outputs) request, including the ones they fail.
+* World: deterministic from ``seed``. Feeds appear lazily: connections and profile viewers per
+  identity, messages per (identity, thread URL), post commenters/likers/reposters per post URL.
+* Control routes under ``/_sandbox/`` (no key, loopback only, neither counted nor logged):
+  ``POST grow``, ``GET ground-truth?run_uid=``, ``GET|DELETE requests``, ``GET|POST faults``,
+  ``GET|POST outputs-mode``.
+* Persistence: with ``state_file`` the world, runs, iterations and counters are saved
+  atomically after every mutation and loaded on start, so another process can continue a run.
+  Faults, outputs mode and the request log are not persisted.
+* Time is injectable (``clock=``); :class:`tap_edges.sandbox.clock.ManualClock` is a clock that
+  only moves when told to, for instant lifecycle tests.
+"""
+
+from __future__ import annotations
+
+from tap_edges.sandbox.emulator import Sandbox
+from tap_edges.sandbox.faults import Faults
+from tap_edges.sandbox.identities import (
+    DEFAULT_API_KEY,
+    ENGAGEMENT_IDENTITY_IDS,
+    STANDARD_IDENTITY_ID,
+)
+
+__all__ = [
+    "DEFAULT_API_KEY",
+    "ENGAGEMENT_IDENTITY_IDS",
+    "STANDARD_IDENTITY_ID",
+    "Faults",
+    "Sandbox",
+]

@@ -1,0 +1,142 @@
+"""The ``/v1`` routes: auth, request-level faults, routing to the engine."""
+
+from __future__ import annotations
+
+import hmac
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from tap_edges.sandbox.engine import Engine
+from tap_edges.sandbox.identities import identity_objects
+from tap_edges.sandbox.paging import outputs_page
+from tap_edges.sandbox.validation import parse_launch
+from tap_edges.sandbox.wire import ApiError, Request, Response, int_param, not_found
+
+if TYPE_CHECKING:
+    from tap_edges.sandbox.faults import RequestGate
+    from tap_edges.sandbox.runtime import Runtime
+
+Handler = Callable[[Engine, Request, "tuple[str, ...]"], Response]
+UID = r"([^/]+)"
+
+
+def launch(engine: Engine, request: Request, args: tuple[str, ...]) -> Response:
+    """``POST /v1/actions/{action}/run/async``."""
+    body = request.json_object()
+    return Response(201, engine.launch(parse_launch(args[0], body)))
+
+
+def list_runs(engine: Engine, request: Request, _args: tuple[str, ...]) -> Response:
+    """``GET /v1/runs`` with repeated-key filters, ``limit``/``offset`` paging and ``sort``."""
+    limit = int_param(request, "limit", 10, 1, 100)
+    offset = int_param(request, "offset", 0, 0, None)
+    filters = {name: request.query.get(name, []) for name in ("uid", "status", "action_name")}
+    runs = engine.list_runs(filters, request.query.get("sort") or ["created_at"])
+    return Response(200, runs[offset : offset + limit])
+
+
+def get_run(engine: Engine, _request: Request, args: tuple[str, ...]) -> Response:
+    """``GET /v1/runs/{uid}``."""
+    return Response(200, engine.run_object(args[0]))
+
+
+def run_status(engine: Engine, _request: Request, args: tuple[str, ...]) -> Response:
+    """``GET /v1/runs/{uid}/status``."""
+    return Response(200, engine.run_object(args[0], light=True))
+
+
+def run_outputs(engine: Engine, request: Request, args: tuple[str, ...]) -> Response:
+    """``GET /v1/runs/{uid}/outputs``."""
+    return outputs_page(engine, request, args[0])
+
+
+def cancel_run(engine: Engine, _request: Request, args: tuple[str, ...]) -> Response:
+    """``POST /v1/runs/{uid}/cancel``."""
+    return Response(200, engine.cancel(args[0]))
+
+
+def continue_run(engine: Engine, _request: Request, args: tuple[str, ...]) -> Response:
+    """``POST /v1/runs/{uid}/continue`` (any body is ignored)."""
+    return Response(200, engine.continue_run(args[0]))
+
+
+def list_identities(_engine: Engine, request: Request, _args: tuple[str, ...]) -> Response:
+    """``GET /v1/identities``, optionally filtered by a ``query`` name substring."""
+    query = (request.query.get("query") or [""])[-1].lower()
+    return Response(200, [one for one in identity_objects() if query in one["name"].lower()])
+
+
+def get_identity(_engine: Engine, _request: Request, args: tuple[str, ...]) -> Response:
+    """``GET /v1/identities/{uid}``."""
+    for one in identity_objects():
+        if one["uid"] == args[0]:
+            return Response(200, one)
+    msg = f"identity {args[0]}"
+    raise not_found(msg)
+
+
+ROUTES: tuple[tuple[str, re.Pattern[str], Handler], ...] = tuple(
+    (method, re.compile(f"^/v1{pattern}/?$"), handler)
+    for method, pattern, handler in (
+        ("POST", rf"/actions/{UID}/run/async", launch),
+        ("GET", "/runs", list_runs),
+        ("GET", rf"/runs/{UID}", get_run),
+        ("GET", rf"/runs/{UID}/status", run_status),
+        ("GET", rf"/runs/{UID}/outputs", run_outputs),
+        ("POST", rf"/runs/{UID}/cancel", cancel_run),
+        ("POST", rf"/runs/{UID}/continue", continue_run),
+        ("GET", "/identities", list_identities),
+        ("GET", rf"/identities/{UID}", get_identity),
+    )
+)
+
+
+def rate_limit_route(path: str) -> str:
+    """Name a ``/v1/runs*`` path the way ``X-RateLimit-Type`` does (uid left out).
+
+    Args:
+        path: The request path, e.g. ``/v1/runs/<uid>/outputs``.
+
+    Returns:
+        E.g. ``/v1/runs/outputs``.
+    """
+    parts = path.strip("/").split("/")
+    return "/" + "/".join(parts[:2] + parts[3:4])
+
+
+def handle_api(engine: Engine, runtime: Runtime, gate: RequestGate, request: Request) -> Response:
+    """Answer one ``/v1`` request, turning every :class:`ApiError` into the error body.
+
+    Args:
+        engine: The engine.
+        runtime: Current settings (key, faults).
+        gate: The request-level fault gate.
+        request: The request.
+    """
+    headers: dict[str, str] = {}
+    try:
+        _authenticate(request, runtime)
+        if request.path == "/v1/runs" or request.path.startswith("/v1/runs/"):
+            route, outputs = rate_limit_route(request.path), request.path.endswith("/outputs")
+            headers = gate.admit(runtime.faults, route, is_outputs=outputs)
+        response = _dispatch(engine, request)
+    except ApiError as error:
+        response = error.response()
+    response.headers = headers | response.headers
+    return response
+
+
+def _authenticate(request: Request, runtime: Runtime) -> None:
+    # Constant-time comparison; the received key is never echoed, logged or stored.
+    if not hmac.compare_digest((request.api_key or "").encode(), runtime.api_key.encode()):
+        msg = "missing or invalid API key (X-API-Key header)"
+        raise ApiError(401, "UNAUTHORIZED", msg)
+
+
+def _dispatch(engine: Engine, request: Request) -> Response:
+    for method, pattern, handler in ROUTES:
+        found = pattern.match(request.path)
+        if found and method == request.method:
+            return handler(engine, request, found.groups())
+    raise ApiError(404, "STATUS_404", f"no route for {request.method} {request.path}")

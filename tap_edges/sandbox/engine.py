@@ -1,0 +1,294 @@
+"""The runs engine: launches, continues, cancels and reads runs against the simulated world.
+
+Incremental semantics: every iteration takes its snapshot of the feed when it starts. The first
+one covers every item existing then; each later one covers the items newer than the previous
+(not stopped, not failed) iteration's snapshot. Items are taken newest first; the first
+``max_results`` are delivered, the older excess is recorded as dropped and is gone for good.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tap_edges.sandbox.catalog import ACTIONS
+from tap_edges.sandbox.clock import Clock, iso, iso_from_us, to_us
+from tap_edges.sandbox.identities import USER_UID, WORKSPACE_UID, identity_type
+from tap_edges.sandbox.runs import CONTINUABLE, TERMINAL, Iteration, Run
+from tap_edges.sandbox.validation import Launch, bad_parameters
+from tap_edges.sandbox.wire import not_found
+from tap_edges.sandbox.world import Feed, World
+
+if TYPE_CHECKING:
+    from tap_edges.sandbox.runtime import Runtime
+    from tap_edges.sandbox.store import Store
+
+STATE_VERSION = 1
+SORTABLE = frozenset(
+    {"id", "uid", "name", "action_name", "action_id", "status", "output_count"}
+    | {"created_at", "updated_at", "started_at", "finished_at"},
+)
+
+
+@dataclass(frozen=True)
+class OutputView:
+    """The items ``GET /outputs`` serves for a run at one snapshot marker."""
+
+    items: list[dict[str, Any]]
+    marker: int
+    malformed: bool
+
+
+class Engine:
+    """All runs and the world, guarded by one lock, persisted after every mutation."""
+
+    def __init__(self, runtime: Runtime, clock: Clock, store: Store, world: World) -> None:
+        """Create an engine (use :meth:`open` to load a saved state).
+
+        Args:
+            runtime: Settings shared with the HTTP layer.
+            clock: Time source (epoch seconds).
+            store: Where to persist the state.
+            world: The simulated world.
+        """
+        self.runtime = runtime
+        self.clock = clock
+        self.store = store
+        self.world = world
+        self.runs: dict[str, Run] = {}
+        self.next_run_id = 1
+        self.lock = threading.RLock()
+
+    @classmethod
+    def open(cls, runtime: Runtime, clock: Clock, store: Store, seed: int, growth: float) -> Engine:
+        """Load the engine from the store, or start a fresh world.
+
+        Args:
+            runtime: Shared settings.
+            clock: Time source.
+            store: The state file.
+            seed: World seed (ignored when a saved world exists).
+            growth: Items per feed per minute of clock time.
+        """
+        saved = store.load()
+        if saved is None:
+            return cls(runtime, clock, store, World(seed, clock(), growth))
+        engine = cls(runtime, clock, store, World.from_state(saved["world"], growth))
+        engine.next_run_id = int(saved["next_run_id"])
+        for raw in saved["runs"]:
+            run = Run.from_state(raw)
+            engine.runs[run.uid] = run
+        return engine
+
+    def save(self) -> None:
+        """Persist the whole state."""
+        with self.lock:
+            runs = [run.to_state() for run in self.runs.values()]
+            state = {"version": STATE_VERSION, "next_run_id": self.next_run_id, "runs": runs}
+            self.store.save(state | {"world": self.world.to_state()})
+
+    def launch(self, launch: Launch) -> dict[str, Any]:
+        """Create a run and start its first iteration.
+
+        Args:
+            launch: The validated request.
+
+        Returns:
+            The 201 body of the async launch endpoint.
+        """
+        with self.lock:
+            now = self.clock()
+            run = Run(
+                id=self.next_run_id, uid=str(uuid.uuid4()), name=launch.name,
+                action_name=launch.kind.slug, action_id=launch.kind.action_id,
+                identity_id=launch.identity_id, input=launch.input,
+                feed_key=launch.kind.feed_key(launch.identity_id, launch.input_value),
+                parameters=launch.parameters, callback=launch.callback, created_at=now,
+            )  # fmt: skip
+            self.next_run_id += 1
+            run.iterations.append(self._iteration(run, now, continued=False))
+            self.runs[run.uid] = run
+            self.save()
+            return {
+                "run_id": run.id, "run_uid": run.uid, "workspace_uid": WORKSPACE_UID,
+                "user_uid": USER_UID, "action_name": run.action_name, "status": "pending",
+                "postponed_until": None, "created_at": iso(now), "updated_at": iso(now),
+                "name": run.name,
+            }  # fmt: skip
+
+    def continue_run(self, uid: str) -> dict[str, Any]:
+        """Start the next incremental iteration of a finished run.
+
+        Args:
+            uid: The run uid.
+
+        Returns:
+            The run object.
+
+        Raises:
+            ApiError: 404 for an unknown run, 400 ``BAD_PARAMETERS`` when a precondition fails.
+        """
+        with self.lock:
+            run, now = self._run(uid), self.clock()
+            if run.parameters.get("sync_mode") != "incremental":
+                msg = "run was not launched with sync_mode incremental"
+                raise bad_parameters(msg)
+            if identity_type(run.identity_id) != "engagement":
+                msg = f"identity {run.identity_id} is not an engagement identity"
+                raise bad_parameters(msg)
+            status = run.status(now)
+            if status not in CONTINUABLE:
+                allowed = ", ".join(sorted(CONTINUABLE))
+                msg_0 = f"run is {status}; continue needs a finished run ({allowed})"
+                raise bad_parameters(msg_0)
+            run.iterations.append(self._iteration(run, now, continued=True))
+            self.save()
+            return run.api_object(now)
+
+    def cancel(self, uid: str) -> dict[str, Any]:
+        """Stop a run's current iteration unless it is already terminal.
+
+        Args:
+            uid: The run uid.
+
+        Returns:
+            The run object.
+        """
+        with self.lock:
+            run, now = self._run(uid), self.clock()
+            if run.status(now) not in TERMINAL:
+                run.current.stopped_at = now
+                self.save()
+            return run.api_object(now)
+
+    def run_object(self, uid: str, *, light: bool = False) -> dict[str, Any]:
+        """Return a run object (or the light status object).
+
+        Args:
+            uid: The run uid.
+            light: Return the ``/status`` body instead of the full run.
+        """
+        with self.lock:
+            run, now = self._run(uid), self.clock()
+            return run.status_object(now) if light else run.api_object(now)
+
+    def list_runs(self, filters: dict[str, list[str]], sort: list[str]) -> list[dict[str, Any]]:
+        """Return run objects filtered (any of the values per key) and sorted.
+
+        Args:
+            filters: ``uid``, ``status`` and/or ``action_name`` values.
+            sort: Field names, ``-`` prefixed for descending; applied left to right.
+        """
+        with self.lock:
+            now = self.clock()
+            objects = [run.api_object(now) for run in self.runs.values()]
+        for name, wanted in filters.items():
+            if wanted:
+                objects = [obj for obj in objects if obj[name] in wanted]
+        for spec in reversed(sort):
+            field = spec.removeprefix("-")
+            if field not in SORTABLE:
+                msg = f"sort field {field} is not supported"
+                raise bad_parameters(msg)
+            objects.sort(key=lambda obj: _sort_key(obj[field]), reverse=spec.startswith("-"))
+        return objects
+
+    def outputs(self, uid: str, marker: int | None) -> OutputView:
+        """Return what the outputs endpoint serves for a run.
+
+        Args:
+            uid: The run uid.
+            marker: Number of finished iterations pinned by a pagination cursor, or ``None``
+                for the current number (the first page).
+        """
+        with self.lock:
+            run, now = self._run(uid), self.clock()
+            finished = sum(1 for it in run.iterations if it.status(now) in TERMINAL)
+            marker = finished if marker is None else min(marker, finished)
+            if self.runtime.outputs_mode == "latest":
+                chosen = run.iterations[marker - 1 : marker] if marker else []
+            else:
+                chosen = run.iterations[:marker]
+            feed = self.world.feeds[run.feed_key]
+            items = [_item(feed, seq, it) for it in chosen for seq in it.served(now)]
+            malformed = bool(set(_match_keys(run)) & self.runtime.faults.malformed_outputs)
+            return OutputView(items, marker, malformed)
+
+    def ground_truth(self, uid: str) -> list[dict[str, Any]]:
+        """Return, per iteration, what it delivers and what it dropped for good.
+
+        Args:
+            uid: The run uid.
+        """
+        with self.lock:
+            run, now = self._run(uid), self.clock()
+            feed = self.world.feeds[run.feed_key]
+            return [_truth(feed, it, it.status(now)) for it in run.iterations]
+
+    def grow(self, n: int, selector: dict[str, str | None]) -> int:
+        """Add ``n`` new items to matching feeds (see :meth:`World.grow`).
+
+        Args:
+            n: Items per feed.
+            selector: ``action``, ``identity_id``, ``input`` filters.
+        """
+        with self.lock:
+            added = self.world.grow(n, self.clock(), selector)
+            self.save()
+            return added
+
+    def _run(self, uid: str) -> Run:
+        run = self.runs.get(uid)
+        if run is None:
+            msg = f"run {uid}"
+            raise not_found(msg)
+        return run
+
+    def _iteration(self, run: Run, now: float, *, continued: bool) -> Iteration:
+        kind = ACTIONS[run.action_name]
+        value = run.input.get(kind.input_field) if kind.input_field else None
+        feed = self.world.feed(kind, run.identity_id, value, now)
+        self.world.catch_up(feed, now)
+        cursor = run.current.cursor() if run.iterations else 0
+        outcome, error = self.runtime.faults.outcome(_match_keys(run))
+        fresh = list(range(feed.newest_seq, cursor, -1))
+        limit = int(run.parameters["max_results"])
+        finish = to_us(now + self.runtime.run_seconds)
+        if run.iterations:
+            finish = max(finish, run.current.finish_us + 1)
+        failed = outcome == "FAILED"
+        return Iteration(
+            index=len(run.iterations), continued=continued, t0=now,
+            duration=self.runtime.run_seconds, finish_us=finish, outcome=outcome, error=error,
+            delivered=[] if failed else fresh[:limit], dropped=[] if failed else fresh[limit:],
+            cursor_before=cursor, cursor_after=cursor if failed else feed.newest_seq,
+        )  # fmt: skip
+
+
+def _match_keys(run: Run) -> list[str]:
+    kind = ACTIONS[run.action_name]
+    value = run.input.get(kind.input_field) if kind.input_field else None
+    keys = [str(value)] if value is not None else []
+    return [*keys, run.identity_id, run.action_name]
+
+
+def _item(feed: Feed, seq: int, iteration: Iteration) -> dict[str, Any]:
+    return {**feed.record(seq), "extracted_at": iso_from_us(iteration.finish_us)}
+
+
+def _truth(feed: Feed, iteration: Iteration, status: str) -> dict[str, Any]:
+    # A stopped iteration delivered nothing and lost nothing: its items come with the next one.
+    halted = status == "STOPPED"
+    return {
+        "index": iteration.index,
+        "extracted_at": iso_from_us(iteration.finish_us),
+        "status": status,
+        "delivered": [] if halted else [_item(feed, seq, iteration) for seq in iteration.delivered],
+        "dropped": [] if halted else [_item(feed, seq, iteration) for seq in iteration.dropped],
+    }
+
+
+def _sort_key(value: Any) -> tuple[bool, Any]:  # noqa: ANN401 - any JSON scalar
+    return (value is None, value if value is not None else 0)

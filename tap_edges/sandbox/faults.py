@@ -1,0 +1,163 @@
+"""Fault injection: the knobs (:class:`Faults`) and the per-request gate that applies them."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from tap_edges.sandbox.runs import HANG
+from tap_edges.sandbox.wire import ApiError
+
+if TYPE_CHECKING:
+    from tap_edges.sandbox.clock import Clock
+
+WINDOW_SECONDS = 60.0
+SET_FIELDS = ("partial", "hang", "malformed_outputs")
+
+
+@dataclass
+class Faults:
+    """Faults to inject; everything is off by default.
+
+    Request-level faults apply to ``/v1/runs*`` requests only. The match-based faults (``fail``,
+    ``partial``, ``hang``, ``malformed_outputs``) apply to runs whose input value (post or
+    thread URL), identity uid or action slug equals one of the keys; ``fail``/``partial``/
+    ``hang`` are decided when an iteration starts (launch or continue).
+    """
+
+    runs_budget_per_minute: int | None = None
+    error_every: int | None = None
+    error_rate: float = 0.0
+    outputs_429_every: int | None = None
+    outputs_retry_after: int = 1
+    latency_seconds: float = 0.0
+    fail: dict[str, str] = field(default_factory=dict)
+    partial: set[str] = field(default_factory=set)
+    hang: set[str] = field(default_factory=set)
+    malformed_outputs: set[str] = field(default_factory=set)
+
+    def outcome(self, keys: list[str]) -> tuple[str, dict[str, Any] | None]:
+        """Decide how an iteration of a run with these match keys ends.
+
+        Args:
+            keys: The run's input value, identity uid and action slug.
+
+        Returns:
+            The terminal status (or ``HANG``) and the ``last_error`` to show.
+        """
+        for key in keys:
+            if key in self.fail:
+                message = f"the sandbox was told to fail runs matching {key}"
+                return "FAILED", {"label": self.fail[key], "message": message, "params": {}}
+        if any(key in self.hang for key in keys):
+            return HANG, None
+        if any(key in self.partial for key in keys):
+            message = "some items could not be extracted (sandbox partial fault)"
+            return "PARTIAL_SUCCEEDED", {
+                "label": "LK_MISSING_DATA",
+                "message": message,
+                "params": {},
+            }
+        return "SUCCEEDED", None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the faults as JSON-able data (sets become sorted lists)."""
+        data = dataclasses.asdict(self)
+        for name in SET_FIELDS:
+            data[name] = sorted(data[name])
+        return data
+
+    def replaced(self, changes: dict[str, Any]) -> Faults:
+        """Return a copy with some fields replaced (lists accepted for the set fields).
+
+        Args:
+            changes: Field names and their new values.
+
+        Raises:
+            ValueError: For an unknown field name.
+        """
+        known = {item.name for item in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            msg = f"unknown fault fields: {', '.join(unknown)}"
+            raise ValueError(msg)
+        converted: dict[str, Any] = {
+            name: set(value) if name in SET_FIELDS else value for name, value in changes.items()
+        }
+        return dataclasses.replace(self, **converted)
+
+
+class RequestGate:
+    """Applies the request-level faults (budget, 5xx, 429 on outputs) to ``/v1/runs*`` requests."""
+
+    def __init__(self, seed: int, clock: Clock) -> None:
+        """Create the gate.
+
+        Args:
+            seed: Seed of the RNG behind ``error_rate``.
+            clock: Clock for the sliding rate-limit window.
+        """
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._window: deque[float] = deque()
+        self._rng = random.Random(f"{seed}|faults")  # noqa: S311 - not crypto
+        self._runs_seen = 0
+        self._outputs_seen = 0
+
+    def admit(self, faults: Faults, route: str, *, is_outputs: bool) -> dict[str, str]:
+        """Count one request and raise the error a fault prescribes for it, if any.
+
+        Args:
+            faults: The faults in force.
+            route: The route name for ``X-RateLimit-Type`` (e.g. ``/v1/runs/outputs``).
+            is_outputs: Whether it is a ``GET /v1/runs/{uid}/outputs`` request.
+
+        Returns:
+            Headers to add to the response (``X-RateLimit-Remaining`` under a budget).
+
+        Raises:
+            ApiError: 429 or 5xx when a fault applies.
+        """
+        with self._lock:
+            self._runs_seen += 1
+            self._outputs_seen += int(is_outputs)
+            headers = self._spend_budget(faults, route)
+            every = faults.error_every
+            if every and self._runs_seen % every == 0:
+                raise _server_error(503, headers)
+            if faults.error_rate > 0 and self._rng.random() < faults.error_rate:
+                raise _server_error(self._rng.choice((500, 502, 503)), headers)
+            every = faults.outputs_429_every
+            if is_outputs and every and self._outputs_seen % every == 0:
+                retry = {"Retry-After": str(faults.outputs_retry_after), "X-RateLimit-Type": route}
+                raise _too_many(headers | retry)
+            return headers
+
+    def _spend_budget(self, faults: Faults, route: str) -> dict[str, str]:
+        budget = faults.runs_budget_per_minute
+        if budget is None:
+            return {}
+        now = self._clock()
+        while self._window and self._window[0] <= now - WINDOW_SECONDS:
+            self._window.popleft()
+        if len(self._window) >= budget:
+            wait = max(1, math.ceil(self._window[0] + WINDOW_SECONDS - now)) if self._window else 1
+            headers = {"Retry-After": str(wait), "X-RateLimit-Type": route}
+            raise _too_many(headers | {"X-RateLimit-Remaining": "0"})
+        self._window.append(now)
+        return {"X-RateLimit-Remaining": str(budget - len(self._window))}
+
+
+def _server_error(status: int, headers: dict[str, str]) -> ApiError:
+    message = "internal error injected by the sandbox"
+    return ApiError(status, "UNKNOWN_ERROR", message, scope="server", headers=headers)
+
+
+def _too_many(headers: dict[str, str]) -> ApiError:
+    message = "too many requests on /v1/runs; retry later"
+    return ApiError(429, "STATUS_429", message, scope="rate_limit", headers=headers)

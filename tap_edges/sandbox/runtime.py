@@ -1,0 +1,40 @@
+"""Settings that tests and operators may change while the sandbox is serving."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tap_edges.sandbox.faults import Faults
+
+OUTPUTS_MODES = ("cumulative", "latest")
+
+
+@dataclass
+class Runtime:
+    """Mutable settings shared by the engine and the HTTP layer.
+
+    Attributes:
+        api_key: The key every ``/v1`` request must send in ``X-API-Key``.
+        run_seconds: Duration of new iterations.
+        outputs_mode: ``cumulative`` (outputs of every finished iteration) or ``latest``.
+        faults: The faults in force.
+    """
+
+    api_key: str
+    run_seconds: float
+    outputs_mode: str = "cumulative"
+    faults: Faults = field(default_factory=Faults)
+
+    def set_outputs_mode(self, mode: str) -> None:
+        """Switch the outputs mode.
+
+        Args:
+            mode: ``cumulative`` or ``latest``.
+
+        Raises:
+            ValueError: For any other value.
+        """
+        if mode not in OUTPUTS_MODES:
+            msg = f"outputs_mode must be one of {', '.join(OUTPUTS_MODES)}"
+            raise ValueError(msg)
+        self.outputs_mode = mode

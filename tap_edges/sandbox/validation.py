@@ -1,0 +1,143 @@
+"""Validation of ``POST /v1/actions/{action}/run/async`` bodies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tap_edges.sandbox.catalog import ACTIONS, ActionKind
+from tap_edges.sandbox.identities import identity_type
+from tap_edges.sandbox.wire import ApiError
+
+MAX_RESULTS_DEFAULT = 100
+MAX_RESULTS_LIMIT = 1000
+NAME_LIMIT = 255
+SYNC_MODES = ("full", "incremental")
+
+
+@dataclass(frozen=True)
+class Launch:
+    """A validated launch request."""
+
+    kind: ActionKind
+    identity_id: str
+    input: dict[str, Any]
+    input_value: str | None
+    parameters: dict[str, Any]
+    callback: dict[str, Any] | None
+    name: str | None
+
+
+def bad_input(message: str) -> ApiError:
+    """Build a 400 ``BAD_INPUT`` error (scope ``input``).
+
+    Args:
+        message: What is wrong, naming the field.
+    """
+    return ApiError(400, "BAD_INPUT", message, scope="input")
+
+
+def bad_parameters(message: str) -> ApiError:
+    """Build a 400 ``BAD_PARAMETERS`` error (scope ``input``).
+
+    Args:
+        message: What is wrong, naming the parameter.
+    """
+    return ApiError(400, "BAD_PARAMETERS", message, scope="input")
+
+
+def parse_launch(slug: str, body: dict[str, Any]) -> Launch:
+    """Validate a launch body for an action.
+
+    Args:
+        slug: The action slug from the URL.
+        body: The decoded JSON body.
+
+    Returns:
+        The validated launch.
+
+    Raises:
+        ApiError: 404 for an unknown action, 400 for any invalid part of the body.
+    """
+    kind = ACTIONS.get(slug)
+    if kind is None:
+        raise ApiError(404, "STATUS_404", f"action {slug} not found")
+    the_input = _input(kind, body.get("inputs"))
+    name = body.get("name")
+    if name is not None and (not isinstance(name, str) or len(name) > NAME_LIMIT):
+        msg = "name must be a string of at most 255 characters"
+        raise bad_input(msg)
+    return Launch(
+        kind=kind,
+        identity_id=_identity(body.get("identity_ids")),
+        input=the_input,
+        input_value=the_input.get(kind.input_field) if kind.input_field else None,
+        parameters=_parameters(body.get("parameters")),
+        callback=_callback(body.get("callback")),
+        name=name,
+    )
+
+
+def _input(kind: ActionKind, inputs: object) -> dict[str, Any]:
+    if not isinstance(inputs, list) or not all(isinstance(one, dict) for one in inputs):
+        msg = "inputs must be an array of objects"
+        raise bad_input(msg)
+    if len(inputs) != 1:
+        msg = "inputs must hold exactly 1 input (the sandbox runs one input per run)"
+        raise bad_parameters(msg)
+    the_input: dict[str, Any] = inputs[0]
+    allowed = {"custom_data", *([kind.input_field] if kind.input_field else [])}
+    extra = sorted(set(the_input) - allowed)
+    if extra:
+        msg_0 = f"inputs/0 must NOT have additional properties ({', '.join(extra)})"
+        raise bad_input(msg_0)
+    if "custom_data" in the_input and not isinstance(the_input["custom_data"], dict):
+        msg_0 = "inputs/0/custom_data must be an object"
+        raise bad_input(msg_0)
+    if kind.input_field and kind.input_pattern:
+        value = the_input.get(kind.input_field)
+        if not isinstance(value, str):
+            msg_0 = f"inputs/0 must have required property '{kind.input_field}'"
+            raise bad_input(msg_0)
+        if not kind.input_pattern.search(value):
+            msg_0 = f"inputs/0/{kind.input_field} does not match the expected format"
+            raise bad_input(msg_0)
+    return the_input
+
+
+def _identity(identity_ids: object) -> str:
+    if not isinstance(identity_ids, list) or len(identity_ids) != 1:
+        msg = "identity_ids must hold exactly one identity uid"
+        raise bad_parameters(msg)
+    uid = identity_ids[0]
+    if not isinstance(uid, str) or identity_type(uid) is None:
+        msg = f"identity {uid} not found in this workspace"
+        raise bad_parameters(msg)
+    return uid
+
+
+def _parameters(parameters: object) -> dict[str, Any]:
+    if parameters is None:
+        parameters = {}
+    if not isinstance(parameters, dict):
+        msg = "parameters must be an object"
+        raise bad_input(msg)
+    sync_mode = parameters.get("sync_mode", "full")
+    if sync_mode not in SYNC_MODES:
+        msg = "parameters/sync_mode must be one of: full, incremental"
+        raise bad_parameters(msg)
+    max_results = parameters.get("max_results", MAX_RESULTS_DEFAULT)
+    valid = isinstance(max_results, int) and not isinstance(max_results, bool)
+    if not valid or not 1 <= max_results <= MAX_RESULTS_LIMIT:
+        msg = f"parameters/max_results must be an integer between 1 and {MAX_RESULTS_LIMIT}"
+        raise bad_parameters(msg)
+    return {**parameters, "sync_mode": sync_mode, "max_results": max_results}
+
+
+def _callback(callback: object) -> dict[str, Any] | None:
+    if callback is None:
+        return None
+    if not isinstance(callback, dict) or not isinstance(callback.get("url"), str):
+        msg = "callback must be an object with a url"
+        raise bad_input(msg)
+    return {"url": callback["url"]}

@@ -1,0 +1,189 @@
+"""The simulated LinkedIn world: one ordered feed of items per (action, identity, input).
+
+Feeds are created lazily, the first time a run (or an explicit ``grow``) names them, with an
+initial batch of items dated before the feed's creation. Items only ever get appended: a higher
+sequence number always means a newer item. With ``growth_per_minute`` set, feeds also gain
+items as clock time passes; that growth is computed lazily (when a run takes a snapshot or
+``grow`` is called) and is deterministic for given times.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from tap_edges.sandbox.catalog import ACTIONS, ActionKind
+from tap_edges.sandbox.generators import ItemContext, Record
+from tap_edges.sandbox.people import stable_int
+
+MAX_LAZY_ITEMS_PER_CATCH_UP = 5000
+
+
+@dataclass
+class Feed:
+    """The items one action sees for one identity and/or input, oldest first."""
+
+    key: str
+    action: str
+    identity_id: str | None
+    input_value: str | None
+    created_at: float
+    number: int
+    records: list[Record] = field(default_factory=list)
+    times_ms: list[int] = field(default_factory=list)
+    lazy_added: int = 0
+
+    @property
+    def newest_seq(self) -> int:
+        """Sequence number of the newest item (0 when empty)."""
+        return len(self.records)
+
+    def record(self, seq: int) -> Record:
+        """Return the item with this 1-based sequence number.
+
+        Args:
+            seq: The sequence number.
+        """
+        return self.records[seq - 1]
+
+
+class World:
+    """All feeds, with the deterministic rules that create and grow them."""
+
+    def __init__(self, seed: int, created_at: float, growth_per_minute: float = 0.0) -> None:
+        """Create an empty world.
+
+        Args:
+            seed: Seed making every generated item reproducible.
+            created_at: Creation time of the world (epoch seconds).
+            growth_per_minute: Items added per feed per minute of clock time.
+        """
+        self.seed = seed
+        self.created_at = created_at
+        self.growth_per_minute = growth_per_minute
+        self.feeds: dict[str, Feed] = {}
+
+    def feed(
+        self, kind: ActionKind, identity_id: str | None, value: str | None, now: float
+    ) -> Feed:
+        """Return the feed of this action/identity/input, creating it when new.
+
+        Args:
+            kind: The action.
+            identity_id: Identity running the action.
+            value: The input field's value, if any.
+            now: Current time (epoch seconds).
+        """
+        key = kind.feed_key(identity_id, value)
+        existing = self.feeds.get(key)
+        if existing is not None:
+            return existing
+        number = stable_int(f"{self.seed}|{key}") % 90_000 + 10_000
+        new = Feed(key, kind.slug, identity_id if kind.per_identity else None, value, now, number)
+        self.feeds[key] = new
+        rng = random.Random(f"{self.seed}|{key}|initial")  # noqa: S311 - fake data
+        gaps = [
+            max(1, int(kind.spacing_seconds * 1000 * (0.5 + rng.random())))
+            for _ in range(kind.initial_size)
+        ]
+        moment = int(now * 1000)
+        for gap in reversed(gaps):
+            moment -= gap
+        for gap in gaps:
+            self._append(new, moment)
+            moment += gap
+        return new
+
+    def catch_up(self, feed: Feed, now: float) -> int:
+        """Add the items ``growth_per_minute`` says appeared up to ``now``.
+
+        Args:
+            feed: The feed.
+            now: Current time (epoch seconds).
+
+        Returns:
+            Number of items added.
+        """
+        if self.growth_per_minute <= 0:
+            return 0
+        interval = 60.0 / self.growth_per_minute
+        due = int(max(0.0, now - feed.created_at) / interval)
+        due = min(due, feed.lazy_added + MAX_LAZY_ITEMS_PER_CATCH_UP)
+        added = 0
+        while feed.lazy_added < due:
+            feed.lazy_added += 1
+            self._append(feed, int((feed.created_at + feed.lazy_added * interval) * 1000))
+            added += 1
+        return added
+
+    def grow(self, n: int, now: float, selector: dict[str, str | None]) -> int:
+        """Add ``n`` new items to every feed matching the selector.
+
+        Args:
+            n: Items to add per feed.
+            now: Current time; the new items are dated now (or just after the newest item).
+            selector: Optional ``action``, ``identity_id`` and ``input`` filters. When they name
+                one feed completely, that feed is created if it does not exist yet.
+
+        Returns:
+            Total number of items added.
+        """
+        self._declare(selector, now)
+        added = 0
+        for feed in list(self.feeds.values()):
+            if _matches(feed, selector):
+                self.catch_up(feed, now)
+                for _ in range(n):
+                    self._append(feed, int(now * 1000))
+                added += n
+        return added
+
+    def _declare(self, selector: dict[str, str | None], now: float) -> None:
+        kind = ACTIONS.get(selector.get("action") or "")
+        if kind is None:
+            return
+        identity, value = selector.get("identity_id"), selector.get("input")
+        if (kind.per_identity and not identity) or (kind.input_field and not value):
+            return
+        self.feed(kind, identity, value, now)
+
+    def _append(self, feed: Feed, time_ms: int) -> None:
+        if feed.times_ms:
+            time_ms = max(time_ms, feed.times_ms[-1] + 1)
+        seq = feed.newest_seq + 1
+        rng = random.Random(f"{self.seed}|{feed.key}|{seq}")  # noqa: S311 - fake data
+        context = ItemContext(rng, seq, time_ms, feed.number, feed.identity_id, feed.input_value)
+        feed.records.append(ACTIONS[feed.action].generate(context))
+        feed.times_ms.append(time_ms)
+
+    def to_state(self) -> dict[str, Any]:
+        """Return the world as JSON-able data for the state file."""
+        feeds = [dataclasses.asdict(feed) for feed in self.feeds.values()]
+        return {"seed": self.seed, "created_at": self.created_at, "feeds": feeds}
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any], growth_per_minute: float) -> World:
+        """Rebuild a world saved by :meth:`to_state`.
+
+        Args:
+            data: The saved data.
+            growth_per_minute: Growth rate of this process.
+        """
+        world = cls(int(data["seed"]), float(data["created_at"]), growth_per_minute)
+        for raw in data["feeds"]:
+            feed = Feed(**raw)
+            world.feeds[feed.key] = feed
+        return world
+
+
+def _matches(feed: Feed, selector: dict[str, str | None]) -> bool:
+    # A filter only applies to the dimensions a feed has: post feeds are shared by identities,
+    # connections have no input.
+    if selector.get("action") not in (None, feed.action):
+        return False
+    scoped = {"identity_id": feed.identity_id, "input": feed.input_value}
+    return all(
+        value is None or selector.get(name) in (None, value) for name, value in scoped.items()
+    )
