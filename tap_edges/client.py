@@ -1,0 +1,418 @@
+"""EdgesClient: every HTTP call to the Edges API, and nothing of Singer.
+
+It owns the auth header, timeouts, retries (429, 5xx, connection errors and timeouts, with
+exponential backoff and jitter that honours ``Retry-After``), the client-side budget that keeps
+``/v1/runs/*`` under the plan's requests per minute, and the mapping of error answers to the
+typed errors of :mod:`tap_edges.errors`. It never logs the API key, request headers or bodies.
+"""
+
+from __future__ import annotations
+
+import collections
+import email.utils
+import random
+import time
+import typing as t
+import urllib.parse
+
+import requests
+
+from tap_edges import errors
+
+if t.TYPE_CHECKING:
+    import logging
+    from collections.abc import Callable, Iterator
+
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+OUTPUTS_PAGE_SIZE = 500  # the largest page Edges serves
+LIST_RUNS_MAX = 100  # GET /v1/runs accepts at most 100 results per page
+USER_AGENT = "tap-edges"
+
+
+class RateBudget:
+    """A sliding one-minute window of requests, shared by every caller in the process."""
+
+    def __init__(
+        self,
+        requests_per_minute: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """Create the budget.
+
+        Args:
+            requests_per_minute: How many requests may start in any 60 seconds.
+            clock: Monotonic clock in seconds.
+            sleep: Sleep function.
+        """
+        self.limit = requests_per_minute
+        self._clock, self._sleep = clock, sleep
+        self._sent: collections.deque[float] = collections.deque()
+        self._hold_until = 0.0
+
+    def acquire(self) -> None:
+        """Block until one more request fits in the budget, then count it."""
+        while True:
+            now = self._clock()
+            while self._sent and self._sent[0] <= now - 60.0:
+                self._sent.popleft()
+            wait = self._hold_until - now
+            if len(self._sent) >= self.limit:
+                wait = max(wait, self._sent[0] + 60.0 - now)
+            if wait <= 0:
+                self._sent.append(now)
+                return
+            self._sleep(wait)
+
+    def hold(self, seconds: float) -> None:
+        """Let no request start for some seconds (the server said the budget is spent).
+
+        Args:
+            seconds: How long to hold every request back.
+        """
+        self._hold_until = max(self._hold_until, self._clock() + seconds)
+
+
+def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
+    """Read a ``Retry-After`` header: delta seconds or an HTTP date.
+
+    Args:
+        value: The header value.
+        now: Current epoch time, for HTTP dates (default: the wall clock).
+
+    Returns:
+        Seconds to wait (never negative), or None when absent or unreadable.
+    """
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class EdgesClient:
+    """The one HTTP client of the tap."""
+
+    def __init__(  # noqa: PLR0913
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        budget: RateBudget,
+        logger: logging.Logger,
+        timeout: tuple[float, float] = (10.0, 60.0),
+        max_tries: int = 8,
+        max_elapsed: float = 600.0,
+        backoff_base: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        session: requests.Session | None = None,
+    ) -> None:
+        """Create the client.
+
+        Args:
+            base_url: API root, e.g. ``https://api.edges.run/v1``.
+            api_key: The Edges API key (sent as ``X-API-Key``, never logged).
+            budget: The budget for ``/v1/runs/*`` requests.
+            logger: Where to log retries and failures.
+            timeout: Connect and read timeouts in seconds.
+            max_tries: Attempts per request, the first included.
+            max_elapsed: Give up retrying once this many seconds have passed.
+            backoff_base: First backoff delay in seconds (doubles on each retry).
+            clock: Monotonic clock in seconds.
+            sleep: Sleep function.
+            session: A requests session (a new one by default).
+        """
+        self.base_url = base_url.rstrip("/")
+        self._base_path = urllib.parse.urlsplit(self.base_url).path
+        self._session = session or requests.Session()
+        self._session.headers.update(
+            {"X-API-Key": api_key, "Accept": "application/json", "User-Agent": USER_AGENT},
+        )
+        self.budget, self.logger, self.timeout = budget, logger, timeout
+        self.max_tries, self.max_elapsed, self.backoff_base = max_tries, max_elapsed, backoff_base
+        self._clock, self._sleep = clock, sleep
+        self._random = random.Random()  # noqa: S311 (jitter, not cryptography)
+        self.request_count = 0
+        self._last_transport_error: Exception = TimeoutError("no answer")
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self._session.close()
+
+    # -- the Edges endpoints the tap uses ------------------------------------------------
+
+    def list_identities(self) -> list[dict[str, t.Any]]:
+        """``GET /identities``: the workspace's identities."""
+        return self._json_list(self.request("GET", "/identities"), "/identities")
+
+    def launch(self, action: str, body: dict[str, t.Any]) -> dict[str, t.Any]:
+        """``POST /actions/{action}/run/async``: start a run.
+
+        Args:
+            action: Edges action slug.
+            body: Launch body (inputs, parameters, identity_ids, ...).
+
+        Returns:
+            The launch answer, which holds ``run_uid``.
+        """
+        path = f"/actions/{action}/run/async"
+        answer = self._json_object(self.request("POST", path, json=body, idempotent=False), path)
+        if not isinstance(answer.get("run_uid"), str):
+            msg = f"POST {self._path(path)}: the answer has no run_uid"
+            raise errors.ResponseError(msg)
+        return answer
+
+    def get_run(self, run_uid: str) -> dict[str, t.Any]:
+        """``GET /runs/{uid}``: one run object."""
+        path = f"/runs/{run_uid}"
+        return self._json_object(self.request("GET", path), path)
+
+    def list_runs(self, run_uids: list[str]) -> list[dict[str, t.Any]]:
+        """``GET /runs?uid=...``: many runs, at most 100 per request.
+
+        Args:
+            run_uids: Runs to read.
+
+        Returns:
+            The run objects the API knows of (unknown uids are simply absent).
+        """
+        runs: list[dict[str, t.Any]] = []
+        for start in range(0, len(run_uids), LIST_RUNS_MAX):
+            chunk = run_uids[start : start + LIST_RUNS_MAX]
+            params = {"uid": chunk, "limit": str(LIST_RUNS_MAX)}
+            response = self.request("GET", "/runs", params=params)
+            runs.extend(r for r in self._json_list(response, "/runs") if isinstance(r, dict))
+        return runs
+
+    def continue_run(self, run_uid: str) -> dict[str, t.Any]:
+        """``POST /runs/{uid}/continue``: fetch the items new since the last iteration."""
+        path = f"/runs/{run_uid}/continue"
+        return self._json_object(self.request("POST", path), path)
+
+    def output_pages(self, run_uid: str) -> Iterator[list[t.Any]]:
+        """``GET /runs/{uid}/outputs``, page after page, following ``X-Pagination-Next``.
+
+        Args:
+            run_uid: The run.
+
+        Yields:
+            Each page's items, as the API gave them (validated by the caller).
+        """
+        url: str | None = f"/runs/{run_uid}/outputs"
+        params: dict[str, t.Any] | None = {"limit": str(OUTPUTS_PAGE_SIZE)}
+        while url:
+            response = self.request("GET", url, params=params)
+            yield self._json_list(response, f"/runs/{run_uid}/outputs")
+            url, params = response.headers.get("X-Pagination-Next"), None
+
+    # -- transport -----------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        params: dict[str, t.Any] | None = None,
+        json: dict[str, t.Any] | None = None,
+        idempotent: bool = True,
+    ) -> requests.Response:
+        """Send one request with retries, budget and error mapping.
+
+        Args:
+            method: HTTP method.
+            path_or_url: A path under the base URL, or a full URL given by the API.
+            params: Query parameters.
+            json: JSON body.
+            idempotent: False for calls that must not be repeated after a read timeout
+                (a launch: repeating it could start a second paid run).
+
+        Returns:
+            The successful response.
+        """
+        url = path_or_url if "://" in path_or_url else self.base_url + path_or_url
+        path = urllib.parse.urlsplit(url).path
+        started = self._clock()
+        for attempt in range(1, self.max_tries + 1):
+            response = self._attempt(method, url, path, params, json, idempotent=idempotent)
+            if response is not None and response.status_code not in RETRYABLE_STATUSES:
+                if response.status_code >= 400:  # noqa: PLR2004
+                    raise self._error(method, path, response)
+                return response
+            delay = self._delay(attempt, response)
+            if attempt == self.max_tries or self._clock() - started + delay > self.max_elapsed:
+                raise self._gave_up(method, path, response, attempt)
+            self._log_retry(method, path, response, attempt, delay)
+            self._sleep(delay)
+        raise AssertionError  # pragma: no cover (the loop always returns or raises)
+
+    def _attempt(  # noqa: PLR0913
+        self,
+        method: str,
+        url: str,
+        path: str,
+        params: dict[str, t.Any] | None,
+        json: dict[str, t.Any] | None,
+        *,
+        idempotent: bool,
+    ) -> requests.Response | None:
+        """Send once; None means a retryable transport failure."""
+        if path.startswith(self._base_path + "/runs"):
+            self.budget.acquire()
+        self.request_count += 1
+        try:
+            response = self._session.request(
+                method, url, params=params, json=json, timeout=self.timeout
+            )
+        except requests.ConnectionError as exc:
+            if not idempotent and not isinstance(exc, requests.ConnectTimeout):
+                raise self._transport(method, path, exc) from None
+            self._last_transport_error = exc
+            return None
+        except requests.Timeout as exc:
+            if not idempotent:
+                raise self._transport(method, path, exc) from None
+            self._last_transport_error = exc
+            return None
+        self._note_budget(response)
+        return response
+
+    def _note_budget(self, response: requests.Response) -> None:
+        """Slow down when the server says the runs budget is spent."""
+        if response.headers.get("X-RateLimit-Remaining", "").strip() == "0":
+            self.budget.hold(60.0 / max(self.budget.limit, 1))
+        if response.status_code == 429:  # noqa: PLR2004
+            wait = retry_after_seconds(response.headers.get("Retry-After"))
+            if wait is not None:
+                self.budget.hold(wait)
+
+    def _delay(self, attempt: int, response: requests.Response | None) -> float:
+        """Seconds before the next try: ``Retry-After`` when given, else backoff with jitter."""
+        if response is not None:
+            wait = retry_after_seconds(response.headers.get("Retry-After"))
+            if wait is not None:
+                return wait + self._random.uniform(0, 0.1 * self.backoff_base)
+        ceiling = min(60.0, self.backoff_base * 2.0 ** (attempt - 1))
+        return ceiling / 2 + self._random.uniform(0, ceiling / 2)
+
+    def _log_retry(
+        self,
+        method: str,
+        path: str,
+        response: requests.Response | None,
+        attempt: int,
+        delay: float,
+    ) -> None:
+        what = (
+            f"HTTP {response.status_code}"
+            if response is not None
+            else type(self._last_transport_error).__name__
+        )
+        self.logger.info(
+            "%s %s -> %s; retry %d/%d in %.1fs",
+            method,
+            path,
+            what,
+            attempt,
+            self.max_tries - 1,
+            delay,
+        )
+
+    def _gave_up(
+        self,
+        method: str,
+        path: str,
+        response: requests.Response | None,
+        attempts: int,
+    ) -> errors.EdgesError:
+        if response is None:
+            return self._transport(method, path, self._last_transport_error, attempts)
+        error = self._error(method, path, response, retried=True)
+        error.args = (f"{error.args[0]} after {attempts} attempts",)
+        return error
+
+    def _transport(
+        self,
+        method: str,
+        path: str,
+        exc: Exception,
+        attempts: int = 1,
+    ) -> errors.TransportError:
+        kind = type(exc).__name__
+        return errors.TransportError(
+            f"{method} {path}: the Edges API could not be reached ({kind}) after "
+            f"{attempts} attempt(s); check api_url and the network",
+        )
+
+    def _error(
+        self,
+        method: str,
+        path: str,
+        response: requests.Response,
+        *,
+        retried: bool = False,
+    ) -> errors.APIError:
+        """Map an error answer to a typed error (the body itself is never logged)."""
+        body: t.Any = None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        fields = body if isinstance(body, dict) else {}
+
+        def text(key: str) -> str | None:
+            value = fields.get(key)
+            return str(value)[:300] if value is not None else None
+
+        status = response.status_code
+        cls: type[errors.APIError] = errors.APIError
+        if retried:
+            cls = errors.RetriesExhaustedError
+        elif status in {401, 403}:
+            cls = errors.AuthError
+        elif status == 404:  # noqa: PLR2004
+            cls = errors.NotFoundError
+        return cls(
+            method=method,
+            path=path,
+            status=status,
+            label=text("error_label"),
+            ref=text("error_ref"),
+            detail=text("message"),
+        )
+
+    def _path(self, path: str) -> str:
+        return self._base_path + path
+
+    def _json_object(self, response: requests.Response, what: str) -> dict[str, t.Any]:
+        data = self._json(response, what)
+        if not isinstance(data, dict):
+            msg = f"{self._path(what)}: expected a JSON object, got {type(data).__name__}"
+            raise errors.ResponseError(msg)
+        return data
+
+    def _json_list(self, response: requests.Response, what: str) -> list[t.Any]:
+        data = self._json(response, what)
+        if not isinstance(data, list):
+            msg = f"{self._path(what)}: expected a JSON array, got {type(data).__name__}"
+            raise errors.ResponseError(msg)
+        return data
+
+    def _json(self, response: requests.Response, what: str) -> t.Any:  # noqa: ANN401
+        try:
+            return response.json()
+        except ValueError:
+            ctype = response.headers.get("Content-Type", "?")
+            msg = (
+                f"{response.request.method} {self._path(what)}: the answer is not JSON "
+                f"(HTTP {response.status_code}, Content-Type {ctype})"
+            )
+            raise errors.ResponseError(msg) from None

@@ -1,0 +1,394 @@
+"""The run lifecycle of every partition: decide, launch or continue, wait, read outputs.
+
+Nothing here knows Singer. The stream layer hands in partitions with their bookmarks and a
+``save`` callback that persists a bookmark (and flushes a STATE message) at once.
+
+One sync, per partition (see ``../shared/design.md``):
+
+* no run in the bookmark, or the run is unknown to the API: launch a fresh incremental run;
+* the run is in flight (an interrupted sync left it so): wait for it, never continue it twice;
+* the run finished but its batch was not emitted yet: read that batch first, then continue;
+* the run finished and its batch was emitted: continue it.
+
+Every launch and continue happens in :meth:`RunCoordinator.start`, before any partition waits,
+so a sync takes about as long as its slowest run. Waiting polls the status of many runs per
+request. Reading drops items already emitted (by ``extracted_at``), so the tap is correct
+whether Edges returns cumulative outputs or only the newest iteration.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+import typing as t
+
+from tap_edges import errors
+from tap_edges.state import Bookmark, parse_time
+
+if t.TYPE_CHECKING:
+    import datetime as dt
+    import logging
+    from collections.abc import Callable, Iterable, Iterator
+
+    from tap_edges.client import EdgesClient
+
+TERMINAL = frozenset(
+    {"SUCCEEDED", "PARTIAL_SUCCEEDED", "FAILED", "BLOCKED", "STOPPED", "INVALID"},
+)
+UNSUCCESSFUL = frozenset({"FAILED", "BLOCKED", "STOPPED", "INVALID"})
+IN_FLIGHT = frozenset({"CREATED", "QUEUED", "SCHEDULED", "RUNNING", "PENDING"})
+FIRST_POLL_SECONDS = 1.0
+
+PartitionKey = tuple[str, str, str | None]
+
+
+@dataclasses.dataclass(frozen=True)
+class Partition:
+    """One (stream, identity, input) whose items one Edges run delivers."""
+
+    stream: str
+    action: str
+    identity_id: str
+    input_field: str | None
+    input_value: str | None
+    max_results: int
+
+    @property
+    def key(self) -> PartitionKey:
+        """Identity of the partition within a sync."""
+        return (self.stream, self.identity_id, self.input_value)
+
+    @property
+    def label(self) -> str:
+        """Human label used in every log line about the partition."""
+        where = f"identity {self.identity_id}"
+        if self.input_value:
+            where += f", {self.input_field} {self.input_value}"
+        return f"{self.stream}[{where}]"
+
+    def launch_body(self, callback_url: str | None) -> dict[str, t.Any]:
+        """The body of ``POST /actions/{action}/run/async`` for this partition."""
+        inputs = {self.input_field: self.input_value} if self.input_field else {}
+        body: dict[str, t.Any] = {
+            "name": f"tap-edges {self.stream} {self.identity_id} {self.input_value or ''}"[:255],
+            "identity_ids": [self.identity_id],
+            "inputs": [inputs],
+            "parameters": {"sync_mode": "incremental", "max_results": self.max_results},
+        }
+        if callback_url:
+            body["callback"] = {"url": callback_url, "on": "final"}
+        return body
+
+
+@dataclasses.dataclass
+class _Tracked:
+    """What the coordinator knows of one partition during a sync."""
+
+    partition: Partition
+    bookmark: Bookmark
+    save: Callable[[Bookmark], None]
+    read_first: bool = False
+    error: errors.EdgesError | None = None
+    status: str | None = None
+    run: dict[str, t.Any] | None = None
+    since: float = 0.0
+
+
+@dataclasses.dataclass
+class RunCoordinator:
+    """Drives the Edges runs of every partition of one sync."""
+
+    client: EdgesClient
+    logger: logging.Logger
+    poll_interval: float = 15.0
+    run_timeout: float = 3600.0
+    callback_url: str | None = None
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    failures: list[errors.EdgesError] = dataclasses.field(default_factory=list)
+    possible_losses: int = 0
+    metrics_logger: logging.Logger | None = None
+    _tracked: dict[PartitionKey, _Tracked] = dataclasses.field(default_factory=dict)
+    _interval: float = 0.0
+
+    # -- start: one decision per partition, every launch/continue before any wait --------
+
+    def start(
+        self, entries: Iterable[tuple[Partition, Bookmark, Callable[[Bookmark], None]]]
+    ) -> None:
+        """Launch or continue the run of every partition (or plan to wait for it).
+
+        Args:
+            entries: Each partition with its bookmark and a function that saves it.
+
+        Raises:
+            AuthError: The API key was rejected; no partition can succeed.
+        """
+        tracked = [_Tracked(p, b, save) for p, b, save in entries]
+        self._tracked.update((tr.partition.key, tr) for tr in tracked)
+        self._interval = min(FIRST_POLL_SECONDS, self.poll_interval)
+        uids = sorted({tr.bookmark.run_uid for tr in tracked if tr.bookmark.run_uid})
+        known = {run.get("uid"): run for run in self.client.list_runs(uids)} if uids else {}
+        for tr in tracked:
+            self._decide_safely(tr, known.get(tr.bookmark.run_uid))
+
+    def _decide_safely(self, tr: _Tracked, run: dict[str, t.Any] | None) -> None:
+        """Decide, keeping a partition's error for its turn (a rejected key stops all)."""
+        try:
+            self._decide(tr, run)
+        except errors.AuthError:
+            raise
+        except errors.EdgesError as exc:
+            tr.error = exc
+
+    def _decide(self, tr: _Tracked, run: dict[str, t.Any] | None) -> None:
+        if tr.bookmark.run_uid is None:
+            self._launch(tr)
+        elif run is None:
+            self.logger.warning(
+                "%s: run %s is unknown to the Edges API; launching a fresh run.",
+                tr.partition.label,
+                tr.bookmark.run_uid,
+            )
+            self._launch(tr)
+        elif _status(run) not in TERMINAL:
+            self._track(tr, run, since=self.clock())
+            self.logger.info(
+                "%s: run %s is still %s (left by an earlier sync); waiting for it.",
+                tr.partition.label,
+                tr.bookmark.run_uid,
+                tr.status,
+            )
+            self._save(tr, pending=True)
+        elif tr.bookmark.pending:
+            self._track(tr, run, since=self.clock())
+            tr.read_first = True
+        else:
+            self._continue(tr)
+
+    def _launch(self, tr: _Tracked) -> None:
+        answer = self.client.launch(
+            tr.partition.action, tr.partition.launch_body(self.callback_url)
+        )
+        tr.bookmark = Bookmark(run_uid=answer["run_uid"], pending=True)
+        tr.save(tr.bookmark)
+        self._track(tr, {"uid": answer["run_uid"], "status": "QUEUED"}, since=self.clock())
+        self.logger.info("%s: launched run %s.", tr.partition.label, answer["run_uid"])
+
+    def _continue(self, tr: _Tracked) -> None:
+        uid = t.cast("str", tr.bookmark.run_uid)
+        try:
+            run = self.client.continue_run(uid)
+        except errors.NotFoundError:
+            self.logger.warning(
+                "%s: run %s no longer exists; launching a fresh run.", tr.partition.label, uid
+            )
+            self._launch(tr)
+            return
+        except errors.APIError as exc:
+            if exc.status >= 500 or exc.status == 429:  # noqa: PLR2004
+                raise
+            self._continue_refused(tr, exc)
+            return
+        self._save(tr, pending=True)
+        self._track(tr, {**run, "status": "SCHEDULED"}, since=self.clock())
+        self.logger.info("%s: continued run %s.", tr.partition.label, uid)
+
+    def _continue_refused(self, tr: _Tracked, exc: errors.APIError) -> None:
+        """Act on what the run says after Edges refused to continue it."""
+        uid = t.cast("str", tr.bookmark.run_uid)
+        try:
+            run = self.client.get_run(uid)
+        except errors.NotFoundError:
+            self.logger.warning(
+                "%s: run %s is gone; launching a fresh run.", tr.partition.label, uid
+            )
+            self._launch(tr)
+            return
+        if _status(run) not in TERMINAL:
+            self._save(tr, pending=True)
+            self._track(tr, run, since=self.clock())
+            return
+        reason = f"Edges refused to continue it ({exc.label or exc.status}: {exc.detail or exc})"
+        if (run.get("parameters") or {}).get("sync_mode") != "incremental":
+            reason += "; it was not launched with sync_mode incremental"
+        reason += "; check that the identity is an engagement identity"
+        raise errors.RunError(tr.partition.label, uid, reason)
+
+    def _track(self, tr: _Tracked, run: dict[str, t.Any], *, since: float) -> None:
+        tr.run, tr.status, tr.since = run, _status(run), since
+
+    def _save(self, tr: _Tracked, *, pending: bool) -> None:
+        if tr.bookmark.pending != pending:
+            tr.bookmark.pending = pending
+            tr.save(tr.bookmark)
+
+    # -- records: wait for the partition's run, then read its new items -----------------
+
+    def records(self, key: PartitionKey) -> Iterator[tuple[str, dict[str, t.Any]]]:
+        """Yield the partition's new items; failures are logged and collected, not raised.
+
+        Args:
+            key: The partition's key.
+
+        Yields:
+            (run uid, item) for every item not emitted before.
+        """
+        tr = self._tracked[key]
+        try:
+            if tr.error is not None:
+                raise tr.error
+            if tr.read_first:
+                yield from self._read(tr)
+                tr.read_first = False
+                self._continue(tr)
+            self._wait(tr)
+            yield from self._read(tr)
+            self._check_outcome(tr)
+        except errors.AuthError:
+            raise
+        except errors.EdgesError as exc:
+            self._fail(tr, exc)
+
+    def _fail(self, tr: _Tracked, exc: errors.EdgesError) -> None:
+        if not isinstance(exc, errors.RunError):
+            exc = errors.RunError(tr.partition.label, tr.bookmark.run_uid, str(exc))
+        self.logger.error("%s", exc)
+        self.failures.append(exc)
+
+    def _check_outcome(self, tr: _Tracked) -> None:
+        run = tr.run or {}
+        last_error = run.get("last_error")
+        if not isinstance(last_error, dict):
+            last_error = {}
+        what = f"{last_error.get('label') or 'no label'}: {last_error.get('message') or '-'}"
+        if tr.status in UNSUCCESSFUL:
+            raise errors.RunError(
+                tr.partition.label,
+                tr.bookmark.run_uid,
+                f"run ended {tr.status} ({what}); its outputs were emitted and the next sync "
+                "continues it",
+            )
+        if tr.status == "PARTIAL_SUCCEEDED":
+            self.logger.warning(
+                "%s: run %s ended PARTIAL_SUCCEEDED (%s); its outputs were emitted.",
+                tr.partition.label,
+                tr.bookmark.run_uid,
+                what,
+            )
+
+    def _wait(self, tr: _Tracked) -> None:
+        while tr.status not in TERMINAL:
+            elapsed = self.clock() - tr.since
+            if elapsed >= self.run_timeout:
+                raise errors.RunError(
+                    tr.partition.label,
+                    tr.bookmark.run_uid,
+                    f"still {tr.status} after {elapsed:.0f}s (run_timeout_seconds); it stays in "
+                    "the state and the next sync waits for it",
+                )
+            self.logger.info(
+                "Waiting for %s: run %s %s, %.0fs elapsed.",
+                tr.partition.label,
+                tr.bookmark.run_uid,
+                tr.status,
+                elapsed,
+            )
+            self.sleep(min(self._interval, max(self.run_timeout - elapsed, 0.0)))
+            self._interval = min(self._interval * 2, self.poll_interval)
+            self._poll()
+
+    def _poll(self) -> None:
+        """Refresh the status of every run in flight with as few requests as possible."""
+        waiting: dict[str, _Tracked] = {
+            tr.bookmark.run_uid: tr
+            for tr in self._tracked.values()
+            if tr.bookmark.run_uid and tr.status not in TERMINAL and tr.error is None
+        }
+        uids = sorted(waiting)
+        seen = {run.get("uid"): run for run in self.client.list_runs(uids)}
+        for uid, tr in waiting.items():
+            run = seen.get(uid) or self.client.get_run(uid)
+            self._track(tr, run, since=tr.since)
+            if tr.status not in TERMINAL | IN_FLIGHT:
+                self.logger.warning(
+                    "%s: run %s has a status the tap does not know (%r); still waiting.",
+                    tr.partition.label,
+                    uid,
+                    tr.status,
+                )
+
+    def _read(self, tr: _Tracked) -> Iterator[tuple[str, dict[str, t.Any]]]:
+        """Page through the run's outputs and yield the items not emitted before."""
+        uid = t.cast("str", tr.bookmark.run_uid)
+        mark = parse_time(tr.bookmark.consumed_through)
+        newest, count, undated = mark, 0, 0
+        for page in self.client.output_pages(uid):
+            for item in page:
+                if not isinstance(item, dict):
+                    self.logger.warning(
+                        "%s: run %s: skipped an output item that is not an object (%s).",
+                        tr.partition.label,
+                        uid,
+                        type(item).__name__,
+                    )
+                    continue
+                at = parse_time(item.get("extracted_at"))
+                if at is not None and mark is not None and at <= mark:
+                    continue
+                if at is None:
+                    undated += 1
+                elif newest is None or at > newest:
+                    newest = at
+                count += 1
+                yield uid, item
+        self._consumed(tr, newest, count, undated, first=mark is None)
+
+    def _consumed(
+        self, tr: _Tracked, newest: dt.datetime | None, count: int, undated: int, *, first: bool
+    ) -> None:
+        """Mark the batch emitted in the bookmark, and say so loudly when items may be lost."""
+        if newest is not None:
+            tr.bookmark.consumed_through = newest.isoformat().replace("+00:00", "Z")
+        tr.bookmark.pending = False
+        tr.save(tr.bookmark)
+        label, uid, cap = tr.partition.label, tr.bookmark.run_uid, tr.partition.max_results
+        self.logger.info("%s: run %s delivered %d new item(s).", label, uid, count)
+        if undated:
+            self.logger.warning(
+                "%s: run %s: %d item(s) had no readable extracted_at; they were emitted and will "
+                "be emitted again next sync (targets dedupe them on the primary key).",
+                label,
+                uid,
+                undated,
+            )
+        if count < cap:
+            return
+        if first:
+            self.logger.info(
+                "%s: the first extraction hit max_results (%d); older items were not fetched.",
+                label,
+                cap,
+            )
+            return
+        self.possible_losses += 1
+        if self.metrics_logger is not None:
+            point = {"type": "counter", "metric": "edges_possible_loss", "value": 1}
+            point["tags"] = {"stream": tr.partition.stream, "partition": label, "run_uid": uid}
+            self.metrics_logger.info("METRIC: %s", json.dumps(point, separators=(",", ":")))
+        self.logger.warning(
+            "%s: run %s delivered %d new items, as many as max_results (%d): Edges may have "
+            "dropped older new items for good. Raise max_results for stream '%s' or sync more "
+            "often.",
+            label,
+            uid,
+            count,
+            cap,
+            tr.partition.stream,
+        )
+
+
+def _status(run: dict[str, t.Any]) -> str:
+    status = run.get("status")
+    return status.upper() if isinstance(status, str) else "UNKNOWN"

@@ -1,0 +1,389 @@
+"""TapEdges: the config schema (declared once), one stream per Edges action, and the sync."""
+
+from __future__ import annotations
+
+import contextlib
+import decimal
+import logging
+import re
+import sys
+import time
+import typing as t
+
+from singer_sdk import Tap
+from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers.capabilities import (
+    CapabilitiesEnum,
+    PluginCapabilities,
+    TapCapabilities,
+)
+
+from tap_edges import errors
+from tap_edges.actions import ACTIONS, ACTIONS_BY_STREAM, POST_URLS, THREAD_URLS
+from tap_edges.client import EdgesClient, RateBudget
+from tap_edges.runs import RunCoordinator
+from tap_edges.streams import EdgesActionStream
+
+if sys.version_info >= (3, 12):
+    from typing import override
+else:
+    from typing_extensions import override
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+DEFAULT_API_URL = "https://api.edges.run/v1"
+DEFAULT_SANDBOX_PATH = ".sandbox/edges-sandbox.json"
+# The documented LinkedIn post URL pattern (edges-api.md section 8.4) and thread id pattern.
+POST_URL_PATTERN = re.compile(r"^https://(?:(www|[a-z]{2})\.)?linkedin\.com/(posts|feed)/[\w%-]+")
+THREAD_ID_PATTERN = re.compile(r"(?<=thread/)\d.+?==|^\d.+?==")
+POSITIVE_SETTINGS = (
+    "max_results",
+    "runs_requests_per_minute",
+    "poll_interval_seconds",
+    "run_timeout_seconds",
+    "sandbox_run_seconds",
+)
+
+CONFIG_SCHEMA = th.PropertiesList(
+    th.Property(
+        "api_key",
+        th.StringType,
+        secret=True,
+        title="API key",
+        description="Edges API key (Developer Settings in the Edges app), sent as X-API-Key. "
+        "Required unless `sandbox` is true.",
+    ),
+    th.Property(
+        "api_url",
+        th.StringType,
+        default=DEFAULT_API_URL,
+        title="API URL",
+        description="Root of the Edges API.",
+    ),
+    th.Property(
+        "identity_ids",
+        th.ArrayType(th.StringType),
+        title="Identity IDs",
+        description="Uids of the Edges engagement identities whose LinkedIn data is extracted "
+        "(at least one). In sandbox mode, defaults to the sandbox's engagement identities.",
+    ),
+    th.Property(
+        POST_URLS,
+        th.ArrayType(th.StringType),
+        default=[],
+        title="Post URLs",
+        description="LinkedIn post URLs (https://www.linkedin.com/posts/... or /feed/...): the "
+        "inputs of post_commenters, post_likers and post_reposters.",
+    ),
+    th.Property(
+        THREAD_URLS,
+        th.ArrayType(th.StringType),
+        default=[],
+        title="Thread URLs",
+        description="LinkedIn conversation thread URLs "
+        "(https://www.linkedin.com/messaging/thread/2-...==/): the inputs of messages.",
+    ),
+    th.Property(
+        "max_results",
+        th.IntegerType,
+        default=100,
+        title="Max results per run",
+        description="Most items Edges fetches per run iteration. New items beyond it between "
+        "two syncs are dropped by Edges: raise it, or sync more often, when the tap warns.",
+    ),
+    th.Property(
+        "max_results_per_stream",
+        th.ObjectType(additional_properties=th.IntegerType),
+        title="Max results per stream",
+        description='Overrides of max_results by stream name, e.g. {"connections": 500}.',
+    ),
+    th.Property(
+        "poll_interval_seconds",
+        th.NumberType,
+        default=15,
+        title="Poll interval (seconds)",
+        description="Longest wait between two status polls of the runs in flight (polling "
+        "starts quicker and backs off to this).",
+    ),
+    th.Property(
+        "run_timeout_seconds",
+        th.NumberType,
+        default=3600,
+        title="Run timeout (seconds)",
+        description="How long a sync waits for a run. A run still going then stays in the "
+        "state and the next sync waits for it; this sync reports it as failed.",
+    ),
+    th.Property(
+        "runs_requests_per_minute",
+        th.IntegerType,
+        default=30,
+        title="Runs requests per minute",
+        description="The plan's budget for /v1/runs/* requests (Trial 30, Bronze 60, Silver "
+        "and Gold 150, Platinum and Diamond 300, Titanium 600). The tap stays under it.",
+    ),
+    th.Property(
+        "callback_url",
+        th.StringType,
+        title="Callback URL",
+        description="Optional HTTPS URL passed to Edges as each run's callback.",
+    ),
+    th.Property(
+        "sandbox",
+        th.BooleanType,
+        default=False,
+        title="Sandbox",
+        description="Serve the tap from the bundled Edges sandbox (a local emulator with a "
+        "simulated LinkedIn world) instead of the real API. api_key and api_url are ignored.",
+    ),
+    th.Property(
+        "sandbox_path",
+        th.StringType,
+        default=DEFAULT_SANDBOX_PATH,
+        title="Sandbox world file",
+        description="File where the sandbox keeps its world and runs between syncs.",
+    ),
+    th.Property(
+        "sandbox_run_seconds",
+        th.NumberType,
+        default=3,
+        title="Sandbox run duration (seconds)",
+        description="How long each sandbox run takes.",
+    ),
+    th.Property(
+        "sandbox_growth_per_minute",
+        th.NumberType,
+        default=3,
+        title="Sandbox growth per minute",
+        description="New items the sandbox world gains per feed and minute, so successive "
+        "syncs have something new to load.",
+    ),
+).to_dict()
+
+
+def config_problems(config: t.Mapping[str, t.Any]) -> list[str]:
+    """Check what JSON schema cannot: each problem names its setting.
+
+    Args:
+        config: The tap config.
+
+    Returns:
+        One message per problem; empty when the config is usable.
+    """
+    checks = (_credentials, _inputs, _numbers, _overrides)
+    return [problem for check in checks for problem in check(config)]
+
+
+def _credentials(config: t.Mapping[str, t.Any]) -> Iterator[str]:
+    if config.get("sandbox"):
+        return
+    if not config.get("api_key"):
+        yield "Setting 'api_key': required (or set 'sandbox' to true)."
+    if not config.get("identity_ids"):
+        yield "Setting 'identity_ids': give at least one engagement identity uid."
+    if not str(config.get("api_url", DEFAULT_API_URL)).startswith(("http://", "https://")):
+        yield "Setting 'api_url': must be an http(s) URL."
+
+
+def _inputs(config: t.Mapping[str, t.Any]) -> Iterator[str]:
+    for value in config.get(POST_URLS) or []:
+        if not POST_URL_PATTERN.match(str(value)):
+            yield (
+                f"Setting '{POST_URLS}': {value!r} is not a LinkedIn post URL "
+                "(https://www.linkedin.com/posts/... or https://www.linkedin.com/feed/...)."
+            )
+    for value in config.get(THREAD_URLS) or []:
+        if not THREAD_ID_PATTERN.search(str(value)):
+            yield (
+                f"Setting '{THREAD_URLS}': {value!r} is not a LinkedIn thread URL "
+                "(https://www.linkedin.com/messaging/thread/2-...==/)."
+            )
+
+
+def _numbers(config: t.Mapping[str, t.Any]) -> Iterator[str]:
+    for name in POSITIVE_SETTINGS:
+        if name in config and not _positive(config[name]):
+            yield f"Setting '{name}': must be a positive number, got {config[name]!r}."
+
+
+def _overrides(config: t.Mapping[str, t.Any]) -> Iterator[str]:
+    for stream, value in (config.get("max_results_per_stream") or {}).items():
+        if stream not in ACTIONS_BY_STREAM:
+            known = ", ".join(ACTIONS_BY_STREAM)
+            yield f"Setting 'max_results_per_stream': unknown stream {stream!r} (one of {known})."
+        elif not _positive(value) or not isinstance(value, int):
+            yield (
+                f"Setting 'max_results_per_stream': {stream} must be a positive integer, "
+                f"got {value!r}."
+            )
+
+
+def _positive(value: object) -> bool:
+    numeric = isinstance(value, (int, float, decimal.Decimal)) and not isinstance(value, bool)
+    return numeric and t.cast("float", value) > 0
+
+
+class TapEdges(Tap):
+    """Singer tap for the Edges API: LinkedIn data, incremental by run continuation."""
+
+    name = "tap-edges"
+    config_jsonschema = CONFIG_SCHEMA
+    # No BATCH (a batch file would be written after the bookmark moved on) and no
+    # ACTIVATE_VERSION (the streams are incremental: targets must never replace a table).
+    capabilities: t.ClassVar[list[CapabilitiesEnum]] = [
+        TapCapabilities.CATALOG,
+        TapCapabilities.STATE,
+        TapCapabilities.DISCOVER,
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STREAM_MAPS,
+        PluginCapabilities.FLATTENING,
+        PluginCapabilities.STRUCTURED_LOGGING,
+    ]
+    message_writer_class = MsgSpecWriter
+
+    clock: Callable[[], float] = staticmethod(time.monotonic)
+    sleep: Callable[[float], None] = staticmethod(time.sleep)
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
+        """Create the tap; nothing touches the network until a sync starts.
+
+        Args:
+            args: Positional arguments of :class:`singer_sdk.Tap`.
+            kwargs: Keyword arguments of :class:`singer_sdk.Tap`.
+        """
+        self._coordinator: RunCoordinator | None = None
+        self._resources = contextlib.ExitStack()
+        super().__init__(*args, **kwargs)
+
+    @override
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        found = super()._validate_config(raise_errors=raise_errors)
+        problems = config_problems(self.config)
+        if problems and raise_errors:
+            msg = "Config validation failed"
+            raise ConfigValidationError(msg, errors=problems)
+        return found + problems
+
+    @override
+    def discover_streams(self) -> list[EdgesActionStream]:
+        return [EdgesActionStream(self, spec) for spec in ACTIONS]
+
+    @property
+    def identity_ids(self) -> list[str]:
+        """The identities to extract with (the sandbox's own in sandbox mode by default)."""
+        configured = list(self.config.get("identity_ids") or [])
+        if configured or not self.config.get("sandbox"):
+            return configured
+        from tap_edges.sandbox import ENGAGEMENT_IDENTITY_IDS  # noqa: PLC0415
+
+        return list(ENGAGEMENT_IDENTITY_IDS)
+
+    def max_results_for(self, stream: str) -> int:
+        """The per-iteration cap for one stream."""
+        overrides = self.config.get("max_results_per_stream") or {}
+        return int(overrides.get(stream, self.config.get("max_results", 100)))
+
+    @property
+    def coordinator(self) -> RunCoordinator:
+        """The sync's run coordinator, started on first use.
+
+        Starting it launches or continues the run of every partition of every selected
+        stream, before any stream waits. The SDK's dry runs (``--test`` in the standard test
+        suite) reach it through the first stream; a normal sync through :meth:`sync_all`.
+        """
+        if self._coordinator is None:
+            client = self._resources.enter_context(self.edges_client())
+            coordinator = RunCoordinator(
+                client=client,
+                logger=self.logger,
+                poll_interval=float(self.config.get("poll_interval_seconds", 15)),
+                run_timeout=float(self.config.get("run_timeout_seconds", 3600)),
+                callback_url=self.config.get("callback_url"),
+                clock=self.clock,
+                sleep=self.sleep,
+                metrics_logger=logging.getLogger("singer_sdk.metrics"),
+            )
+            streams = [s for s in self.streams.values() if s.selected]
+            coordinator.start(
+                e for s in streams if isinstance(s, EdgesActionStream) for e in s.run_entries()
+            )
+            self._coordinator = coordinator
+        return self._coordinator
+
+    @contextlib.contextmanager
+    def edges_client(self) -> Iterator[EdgesClient]:
+        """An API client: for the real API, or for the bundled sandbox started in-process."""
+        with contextlib.ExitStack() as stack:
+            if self.config.get("sandbox"):
+                from tap_edges.sandbox import Sandbox  # noqa: PLC0415
+
+                sandbox = stack.enter_context(
+                    Sandbox(
+                        state_file=self.config.get("sandbox_path", DEFAULT_SANDBOX_PATH),
+                        run_seconds=float(self.config.get("sandbox_run_seconds", 3)),
+                        growth_per_minute=float(self.config.get("sandbox_growth_per_minute", 3)),
+                    ),
+                )
+                base_url, api_key = sandbox.base_url, sandbox.api_key
+                self.logger.info("Sandbox mode: serving from the Edges sandbox at %s", base_url)
+            else:
+                base_url = str(self.config.get("api_url", DEFAULT_API_URL))
+                api_key = str(self.config["api_key"])
+            budget = RateBudget(
+                int(self.config.get("runs_requests_per_minute", 30)),
+                clock=self.clock,
+                sleep=self.sleep,
+            )
+            client = EdgesClient(
+                base_url,
+                api_key,
+                budget=budget,
+                logger=self.logger,
+                clock=self.clock,
+                sleep=self.sleep,
+            )
+            stack.callback(client.close)
+            yield client
+
+    @override  # type: ignore[misc]  # final in the SDK; see the docstring
+    def sync_all(self) -> None:
+        """Start every selected partition's run, then sync the streams in order.
+
+        The SDK marks this method final; the tap extends it (and still calls it) because
+        every run must be launched or continued before the first stream waits, and because
+        the sync must exit non-zero after the last stream when a partition failed.
+
+        Raises:
+            PartitionsFailedError: One or more partitions failed (all others were emitted).
+        """
+        with self._resources:
+            coordinator = self.coordinator
+            super().sync_all()
+        if coordinator.failures:
+            raise PartitionsFailedError(coordinator.failures)
+
+    @classmethod
+    @override
+    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:
+        """Run the CLI; a tap error ends it with one line on stderr and exit code 1."""
+        try:
+            super().invoke(*args, **kwargs)
+        except errors.EdgesError as exc:
+            cls.logger.error("%s", exc)  # noqa: TRY400 (one line, no traceback)
+            sys.exit(1)
+
+
+class PartitionsFailedError(errors.EdgesError):
+    """Some partitions failed; every other partition was emitted and its state saved."""
+
+    def __init__(self, failures: list[errors.EdgesError]) -> None:
+        """Summarise the failures in one line.
+
+        Args:
+            failures: The errors of the failed partitions.
+        """
+        self.failures = failures
+        summary = "; ".join(str(f) for f in failures)
+        super().__init__(f"{len(failures)} partition(s) failed: {summary}")

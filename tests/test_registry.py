@@ -1,0 +1,65 @@
+"""Invariants of the action registry and the stream schemas."""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+
+import pytest
+
+from tap_edges.actions import ACTIONS, ACTIONS_BY_STREAM, ActionSpec
+from tap_edges.streams import derive_key, load_schema
+from tap_edges.tap import TapEdges
+
+SCHEMA_DIR = files("tap_edges") / "schemas"
+
+
+def test_names_and_slugs_are_unique() -> None:
+    assert len({a.stream for a in ACTIONS}) == len(ACTIONS)
+    assert len({a.action for a in ACTIONS}) == len(ACTIONS)
+    assert set(ACTIONS_BY_STREAM) == {a.stream for a in ACTIONS}
+
+
+def test_every_stream_has_exactly_one_schema_file() -> None:
+    stems = {p.name.removesuffix(".json") for p in SCHEMA_DIR.iterdir() if p.name.endswith(".json")}
+    assert stems - {"_common"} == {a.stream for a in ACTIONS}
+
+
+@pytest.mark.parametrize("spec", ACTIONS, ids=lambda s: s.stream)
+def test_keys_exist_and_are_not_nullable(spec: ActionSpec) -> None:
+    schema = load_schema(spec.stream)
+    props = schema["properties"]
+    for key in (*spec.primary_keys, "extracted_at", "run_uid"):
+        assert key in props, key
+        assert "null" not in props[key]["type"], f"{spec.stream}.{key} must not be nullable"
+    if spec.input_field:
+        assert spec.input_field in props
+
+
+@pytest.mark.parametrize("spec", ACTIONS, ids=lambda s: s.stream)
+def test_every_other_field_is_nullable(spec: ActionSpec) -> None:
+    schema = json.loads((SCHEMA_DIR / f"{spec.stream}.json").read_text())
+    keys = set(spec.primary_keys)
+    for name, prop in schema["properties"].items():
+        if name not in keys and name not in {"linkedin_post_url", "linkedin_thread_url"}:
+            assert "null" in prop["type"], f"{name} should be nullable"
+
+
+def test_discovery_builds_one_incremental_stream_per_action() -> None:
+    tap = TapEdges(config={"sandbox": True}, validate_config=False)
+    streams = tap.discover_streams()
+    assert [s.name for s in streams] == [a.stream for a in ACTIONS]
+    for stream in streams:
+        assert stream.replication_key == "extracted_at"
+        assert stream.primary_keys == list(ACTIONS_BY_STREAM[stream.name].primary_keys)
+        assert stream.replication_method == "INCREMENTAL"
+
+
+def test_derived_key_is_stable_and_uses_the_first_present_candidate() -> None:
+    parts = (("view_timestamp",), ("linkedin_profile_id", "linkedin_profile_url"))
+    a = {"view_timestamp": 1, "linkedin_profile_id": None, "linkedin_profile_url": "u"}
+    b = {"view_timestamp": 1, "linkedin_profile_url": "u", "headline": "other"}
+    c = {"view_timestamp": 2, "linkedin_profile_url": "u"}
+    assert derive_key(a, parts) == derive_key(b, parts)
+    assert derive_key(a, parts) != derive_key(c, parts)
+    assert len(derive_key(a, parts)) == 32

@@ -1,0 +1,53 @@
+"""Reading and writing partition bookmarks, including damaged ones."""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+
+import pytest
+
+from tap_edges.state import Bookmark, parse_time, read_bookmark, write_bookmark
+
+LOGGER = logging.getLogger("test")
+
+
+def test_round_trip() -> None:
+    stored: dict[str, t.Any] = {"context": {"identity_id": "x"}, "replication_key_value": "y"}
+    bookmark = Bookmark("run-1", pending=True, consumed_through="2026-01-01T00:00:00Z")
+    write_bookmark(stored, bookmark)
+    assert stored["context"] == {"identity_id": "x"}
+    assert stored["replication_key_value"] == "y"
+    assert read_bookmark(stored, label="p", logger=LOGGER) == bookmark
+
+
+def test_empty_state_is_a_fresh_bookmark() -> None:
+    assert read_bookmark({}, label="p", logger=LOGGER) == Bookmark()
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {"edges_run_uid": 42},
+        {"edges_run_uid": ""},
+        {"edges_run_uid": "r", "edges_pending": "yes"},
+        {"edges_run_uid": "r", "edges_consumed_through": "last tuesday"},
+        {"edges_run_uid": "r", "edges_consumed_through": 17},
+    ],
+)
+def test_damaged_bookmark_starts_clean_with_a_warning(
+    stored: dict[str, t.Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        assert read_bookmark(stored, label="connections[x]", logger=LOGGER) == Bookmark()
+    assert "connections[x]" in caplog.text
+    assert "damaged bookmark" in caplog.text
+
+
+def test_parse_time_normalises_to_utc() -> None:
+    a = parse_time("2026-11-28T10:00:00.5Z")
+    b = parse_time("2026-11-28T11:00:00.5+01:00")
+    assert a is not None
+    assert a == b
+    assert parse_time("2026-11-28T10:00:00") == parse_time("2026-11-28T10:00:00Z")
+    assert parse_time(None) is None
