@@ -27,6 +27,9 @@ RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 OUTPUTS_PAGE_SIZE = 500  # the largest page Edges serves
 LIST_RUNS_MAX = 100  # GET /v1/runs accepts at most 100 results per page
 USER_AGENT = "tap-edges"
+# The server counts its minute from when requests arrive; a little margin keeps the tap under
+# the plan's budget despite clock and network jitter.
+WINDOW_SECONDS = 61.0
 
 
 class RateBudget:
@@ -55,11 +58,11 @@ class RateBudget:
         """Block until one more request fits in the budget, then count it."""
         while True:
             now = self._clock()
-            while self._sent and self._sent[0] <= now - 60.0:
+            while self._sent and self._sent[0] <= now - WINDOW_SECONDS:
                 self._sent.popleft()
             wait = self._hold_until - now
             if len(self._sent) >= self.limit:
-                wait = max(wait, self._sent[0] + 60.0 - now)
+                wait = max(wait, self._sent[0] + WINDOW_SECONDS - now)
             if wait <= 0:
                 self._sent.append(now)
                 return
@@ -153,6 +156,11 @@ class EdgesClient:
     def list_identities(self) -> list[dict[str, t.Any]]:
         """``GET /identities``: the workspace's identities."""
         return self._json_list(self.request("GET", "/identities"), "/identities")
+
+    def get_identity(self, identity_id: str) -> dict[str, t.Any]:
+        """``GET /identities/{uid}``: one identity (its ``type`` tells engagement or not)."""
+        path = f"/identities/{identity_id}"
+        return self._json_object(self.request("GET", path), path)
 
     def launch(self, action: str, body: dict[str, t.Any]) -> dict[str, t.Any]:
         """``POST /actions/{action}/run/async``: start a run.

@@ -25,6 +25,18 @@ class ConfigError(EdgesError):
         super().__init__(f"Setting '{setting}': {problem}")
 
 
+class IdentityError(ConfigError):
+    """A configured identity is unknown to Edges or is not an engagement identity."""
+
+    def __init__(self, problem: str) -> None:
+        """Name the identity setting and the problem.
+
+        Args:
+            problem: What is wrong with which identity.
+        """
+        super().__init__("identity_ids", problem)
+
+
 class TransportError(EdgesError):
     """The API could not be reached (connection error, timeout) after every retry."""
 
@@ -79,6 +91,15 @@ class APIError(EdgesError):
 
 class AuthError(APIError):
     """The API key was rejected (401) or lacks permission (403)."""
+
+    def __str__(self) -> str:
+        """One line that says what to fix, without the key."""
+        what = "rejected" if self.status == 401 else "not allowed to do this"  # noqa: PLR2004
+        ref = f", ref {self.ref}" if self.ref else ""
+        return (
+            f"Edges {what} the API key (HTTP {self.status} {self.label or ''} on "
+            f"{self.method} {self.path}{ref}): check the 'api_key' setting."
+        )
 
 
 class NotFoundError(APIError):

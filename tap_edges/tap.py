@@ -6,6 +6,7 @@ import contextlib
 import decimal
 import logging
 import re
+import signal
 import sys
 import time
 import typing as t
@@ -23,7 +24,7 @@ from singer_sdk.helpers.capabilities import (
 from tap_edges import errors
 from tap_edges.actions import ACTIONS, ACTIONS_BY_STREAM, POST_URLS, THREAD_URLS
 from tap_edges.client import EdgesClient, RateBudget
-from tap_edges.runs import RunCoordinator
+from tap_edges.runs import RunCoordinator, check_identities
 from tap_edges.streams import EdgesActionStream
 
 if sys.version_info >= (3, 12):
@@ -33,6 +34,7 @@ else:
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from types import FrameType
 
 DEFAULT_API_URL = "https://api.edges.run/v1"
 DEFAULT_SANDBOX_PATH = ".sandbox/edges-sandbox.json"
@@ -305,6 +307,7 @@ class TapEdges(Tap):
                 sleep=self.sleep,
                 metrics_logger=logging.getLogger("singer_sdk.metrics"),
             )
+            check_identities(client, self.identity_ids)
             streams = [s for s in self.streams.values() if s.selected]
             coordinator.start(
                 e for s in streams if isinstance(s, EdgesActionStream) for e in s.run_entries()
@@ -363,6 +366,47 @@ class TapEdges(Tap):
             super().sync_all()
         if coordinator.failures:
             raise PartitionsFailedError(coordinator.failures)
+
+    @override  # type: ignore[misc]  # final in the SDK: its test would launch paid runs
+    def run_connection_test(self) -> bool:
+        """Check the key and the identities with read-only calls; launch no run.
+
+        Every Edges run costs the customer credits, so unlike the SDK's default (a sync
+        stopped after one record) this only reads each configured identity.
+
+        Returns:
+            True when the key is accepted and every identity can run incremental extractions.
+
+        Raises:
+            SystemExit: With code 1 after logging the one-line reason of a failure.
+        """
+        try:
+            with self.edges_client() as client:
+                check_identities(client, self.identity_ids)
+        except errors.EdgesError as exc:
+            self.logger.error("Connection test failed: %s", exc)  # noqa: TRY400
+            raise SystemExit(1) from None
+        self.logger.info(
+            "Connection test passed: the API key is accepted and %d engagement identit%s found.",
+            len(self.identity_ids),
+            "y was" if len(self.identity_ids) == 1 else "ies were",
+        )
+        return True
+
+    @override
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        """On SIGTERM/SIGINT: flush the state of what was emitted, then exit non-zero.
+
+        A batch being emitted stays pending in the state, so a rerun reads it again: items may
+        be emitted twice (targets dedupe them), never skipped.
+        """
+        self.logger.error(
+            "Stopped by %s: the state was flushed; rerun the sync to resume without loss.",
+            signal.Signals(signum).name,
+        )
+        with contextlib.suppress(Exception):
+            self.state_writer.write_state(self.state)
+        sys.exit(128 + signum)
 
     @classmethod
     @override

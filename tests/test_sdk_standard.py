@@ -1,0 +1,30 @@
+"""The singer-sdk standard tap test suite, for all six streams, against the bundled sandbox."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from singer_sdk.testing import SuiteConfig, get_tap_test_class
+from tapkit import POST_URLS, THREAD_URLS
+
+from tap_edges.tap import TapEdges
+
+# The class is built at collection time, so its sandbox world lives in a temporary folder.
+WORLD = Path(tempfile.mkdtemp(prefix="tap-edges-sdk-suite-")) / "world.json"
+
+SANDBOX_CONFIG = {
+    "sandbox": True,
+    "sandbox_path": str(WORLD),
+    "sandbox_run_seconds": 0.2,
+    "post_urls": POST_URLS,
+    "thread_urls": THREAD_URLS,
+    "poll_interval_seconds": 0.2,
+    "runs_requests_per_minute": 6000,
+}
+
+TestTapEdges = get_tap_test_class(
+    TapEdges,
+    config=SANDBOX_CONFIG,
+    suite_config=SuiteConfig(max_records_limit=None),
+)
