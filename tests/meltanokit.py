@@ -1,0 +1,148 @@
+"""Helpers for the Meltano end-to-end tests: install, run, read state and the ground truth."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import typing as t
+from pathlib import Path
+
+from tap_edges.actions import ACTIONS_BY_STREAM
+from tap_edges.sandbox import Sandbox
+from tap_edges.streams import derive_key
+
+ROOT = Path(__file__).resolve().parent.parent
+MELTANO = ROOT / ".venv-meltano" / "bin" / "meltano"
+SETUP = ROOT / "scripts" / "setup-meltano"
+STREAMS = tuple(ACTIONS_BY_STREAM)
+INSTALL_TIMEOUT = 1200
+RUN_TIMEOUT = 300
+
+Key = tuple[str, ...]
+
+
+def install_plugins(*plugins: str) -> None:
+    """Install Meltano (own venv) and these plugins with the project's own setup script."""
+    done = subprocess.run(
+        [str(SETUP), *plugins],
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_TIMEOUT,
+        check=False,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, f"{SETUP} failed:\n{done.stdout}\n{done.stderr}"
+
+
+def plugin_python(kind: str, name: str) -> Path:
+    """The Python of a plugin's venv under .meltano/."""
+    return ROOT / ".meltano" / kind / name / "venv" / "bin" / "python"
+
+
+def project_env(workdir: Path, **settings: str) -> dict[str, str]:
+    """Environment for Meltano in the repo's project, with state and sandbox in ``workdir``.
+
+    Plugin venvs are the repo's (installed once per session); the system database (Meltano's
+    state) and the sandbox world are the test's own. The tap's other settings are the `demo`
+    environment's: Meltano 4.4 cannot take a decimal setting from an environment variable.
+    """
+    env = {
+        **os.environ,
+        "MELTANO_DATABASE_URI": f"sqlite:///{workdir / 'meltano.db'}",
+        "MELTANO_ENVIRONMENT": "demo",
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "TAP_EDGES_SANDBOX_PATH": str(sandbox_path(workdir)),
+    }
+    env.update(settings)
+    return env
+
+
+def sandbox_path(workdir: Path) -> Path:
+    """Where the test's sandbox world lives."""
+    return workdir / "edges-sandbox.json"
+
+
+def meltano(args: t.Sequence[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run a Meltano command in the repo's project."""
+    return subprocess.run(
+        [str(MELTANO), *args],
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+        check=False,
+        cwd=ROOT,
+        env=env,
+    )
+
+
+def meltano_run(loader: str, env: dict[str, str]) -> None:
+    """``meltano run tap-edges <loader>``, which must succeed."""
+    done = meltano(["run", "tap-edges", loader], env)
+    assert done.returncode == 0, done.stderr[-6000:]
+
+
+def singer_state(state_id: str, env: dict[str, str]) -> dict[str, t.Any]:
+    """The Singer state Meltano keeps for a state id (``meltano state get``)."""
+    done = meltano(["state", "get", state_id], env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    state: dict[str, t.Any] = json.loads(done.stdout)["singer_state"]
+    return state
+
+
+def partition_contexts(state: dict[str, t.Any]) -> dict[str, tuple[str, dict[str, t.Any]]]:
+    """Run uid → (stream, partition context), from the partitions of a Singer state."""
+    return {
+        partition["edges_run_uid"]: (stream, partition["context"])
+        for stream, bookmark in state.get("bookmarks", {}).items()
+        for partition in bookmark.get("partitions", [])
+    }
+
+
+def record_key(stream: str, record: dict[str, t.Any]) -> Key:
+    """A row's primary key, as strings (so DuckDB, Postgres and JSON values compare)."""
+    return tuple(str(record[name]) for name in ACTIONS_BY_STREAM[stream].primary_keys)
+
+
+def expected_keys(
+    workdir: Path, state: dict[str, t.Any], iteration: int | None = None
+) -> dict[str, set[Key]]:
+    """Primary keys of the items the sandbox delivered, per stream (one iteration, or all).
+
+    Reads the sandbox world the tap left behind (a second ``Sandbox`` on the same file) and
+    turns each delivered item into the record the tap makes of it: the item plus its
+    partition's context, with the derived key where the stream has one.
+    """
+    truth = Sandbox(state_file=sandbox_path(workdir))
+    expected: dict[str, set[Key]] = {stream: set() for stream in STREAMS}
+    contexts = partition_contexts(state)
+    assert sorted(contexts) == sorted(run["uid"] for run in truth.runs())
+    for uid, (stream, context) in contexts.items():
+        derived = ACTIONS_BY_STREAM[stream].derived_key
+        for it in truth.ground_truth(uid):
+            if iteration is not None and it["index"] != iteration:
+                continue
+            for item in it["delivered"]:
+                record = {**item, **context}
+                if derived is not None:
+                    record[derived.name] = derive_key(record, derived.parts)
+                expected[stream].add(record_key(stream, record))
+    return expected
+
+
+def iteration_indexes(workdir: Path) -> list[int]:
+    """The iteration indexes the sandbox's runs went through, in order."""
+    truth = Sandbox(state_file=sandbox_path(workdir))
+    return sorted(
+        {int(it["index"]) for run in truth.runs() for it in truth.ground_truth(run["uid"])}
+    )
+
+
+def grow_world(workdir: Path, n: int) -> int:
+    """Give every feed of the test's sandbox world ``n`` new items; return how many in all."""
+    return Sandbox(state_file=sandbox_path(workdir)).grow(n=n)
+
+
+def keys_by_stream(tables: dict[str, list[dict[str, t.Any]]]) -> dict[str, list[Key]]:
+    """Primary keys of the loaded rows, per stream (a list, so duplicates show)."""
+    return {stream: [record_key(stream, row) for row in tables[stream]] for stream in STREAMS}
