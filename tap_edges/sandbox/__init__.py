@@ -18,9 +18,10 @@ Choices made where the Edges documentation is silent:
   ``BAD_INPUT``; invalid parameters, identities, limits or cursors → 400 ``BAD_PARAMETERS``.
 * Launch: exactly one input and exactly one known identity per run. ``parameters.sync_mode``
   is ``full`` (default) or ``incremental`` (accepted for every action);
-  ``parameters.max_results`` is an integer 1..1000, default 100. ``callback`` is stored as
-  ``{"url": ...}`` but nothing is delivered. The 201 answer has ``status: "pending"``
-  (lower case, as in the docs).
+  ``parameters.max_results`` is an integer 1..1000, default 100 (benchmarks may raise that
+  limit with ``Sandbox.max_results_limit`` and grow feeds cheaply with ``grow(distinct=...)``).
+  ``callback`` is stored as ``{"url": ...}`` but nothing is delivered. The 201 answer has
+  ``status: "pending"`` (lower case, as in the docs).
 * Status progression, computed lazily from the (injectable) clock, for an iteration started at
   t0 with ``run_seconds`` S: a launch is CREATED at t0, QUEUED until t0+0.2·S, RUNNING until
   t0+S, then SUCCEEDED (or what a fault says). A continued run is SCHEDULED until t0+0.1·S,

@@ -24,7 +24,8 @@ UID = r"([^/]+)"
 def launch(engine: Engine, request: Request, args: tuple[str, ...]) -> Response:
     """``POST /v1/actions/{action}/run/async``."""
     body = request.json_object()
-    return Response(201, engine.launch(parse_launch(args[0], body)))
+    validated = parse_launch(args[0], body, engine.runtime.max_results_limit)
+    return Response(201, engine.launch(validated))
 
 
 def list_runs(engine: Engine, request: Request, _args: tuple[str, ...]) -> Response:

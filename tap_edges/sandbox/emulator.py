@@ -138,6 +138,18 @@ class Sandbox:
         self._runtime.run_seconds = value
 
     @property
+    def max_results_limit(self) -> int:
+        """Largest ``parameters.max_results`` a launch may ask for (1000, as Edges documents).
+
+        Benchmarks raise it to read huge batches; it is not persisted.
+        """
+        return self._runtime.max_results_limit
+
+    @max_results_limit.setter
+    def max_results_limit(self, value: int) -> None:
+        self._runtime.max_results_limit = value
+
+    @property
     def faults(self) -> Faults:
         """The faults in force (mutable; changes apply to the next requests)."""
         return self._runtime.faults
@@ -169,6 +181,8 @@ class Sandbox:
         action: str | None = None,
         identity_id: str | None = None,
         input: str | dict[str, Any] | None = None,  # noqa: A002 - the documented name
+        *,
+        distinct: int | None = None,
     ) -> int:
         """Add ``n`` new items (newer than all existing ones) to every matching feed.
 
@@ -178,6 +192,8 @@ class Sandbox:
             identity_id: Only feeds of this identity (post feeds are shared by identities).
             input: Only feeds of this input: the post/thread URL, or an input object holding it.
                 With an action and every argument its feed needs, the feed is created if new.
+            distinct: For benchmarks: generate only this many new items per feed and repeat
+                them (ids included) for the rest, so millions of items take seconds.
 
         Returns:
             Total number of items added.
@@ -192,7 +208,7 @@ class Sandbox:
         if isinstance(value, dict):
             value = next((v for k, v in value.items() if k != "custom_data"), None)
         selector = {"action": action, "identity_id": identity_id, "input": value}
-        return self.engine.grow(n, selector)
+        return self.engine.grow(n, selector, distinct)
 
     def ground_truth(self, run_uid: str) -> list[dict[str, Any]]:
         """Return what each iteration of a run delivers and drops (see the package docs).

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from tap_edges.sandbox.catalog import ACTIONS
 from tap_edges.sandbox.clock import Clock, iso, iso_from_us, to_us
 from tap_edges.sandbox.identities import USER_UID, WORKSPACE_UID, identity_type
-from tap_edges.sandbox.runs import CONTINUABLE, TERMINAL, Iteration, Run
+from tap_edges.sandbox.runs import CONTINUABLE, DELIVERING, TERMINAL, Iteration, Run
 from tap_edges.sandbox.validation import Launch, bad_parameters
 from tap_edges.sandbox.wire import not_found
 from tap_edges.sandbox.world import Feed, World
@@ -32,11 +33,53 @@ SORTABLE = frozenset(
 )
 
 
+class OutputItems(Sequence[dict[str, Any]]):
+    """The items of some finished iterations, built only when a page asks for them.
+
+    Paging a run with a million items must not build a million items per page.
+    """
+
+    def __init__(self, feed: Feed, chosen: list[Iteration], now: float) -> None:
+        """Index the items of the chosen iterations, oldest iteration first.
+
+        Args:
+            feed: The run's feed.
+            chosen: The iterations whose items are served.
+            now: Current time (an iteration delivers only once finished).
+        """
+        self._feed = feed
+        # Not Iteration.served (a copy): a million-item iteration is read once per page.
+        self._parts = [
+            (iso_from_us(it.finish_us), it.delivered if it.status(now) in DELIVERING else [])
+            for it in chosen
+        ]
+
+    def __len__(self) -> int:
+        """Number of items."""
+        return sum(len(seqs) for _, seqs in self._parts)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        """One item, or a list of items for a slice."""
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        for extracted_at, seqs in self._parts:
+            if 0 <= index < len(seqs):
+                return {**self._feed.record(seqs[index]), "extracted_at": extracted_at}
+            index -= len(seqs)
+        raise IndexError(index)
+
+
 @dataclass(frozen=True)
 class OutputView:
     """The items ``GET /outputs`` serves for a run at one snapshot marker."""
 
-    items: list[dict[str, Any]]
+    items: Sequence[dict[str, Any]]
     marker: int
     malformed: bool
 
@@ -83,7 +126,9 @@ class Engine:
         return engine
 
     def save(self) -> None:
-        """Persist the whole state."""
+        """Persist the whole state (building it is costly: not without a state file)."""
+        if self.store.path is None:
+            return
         with self.lock:
             runs = [run.to_state() for run in self.runs.values()]
             state = {"version": STATE_VERSION, "next_run_id": self.next_run_id, "runs": runs}
@@ -212,7 +257,7 @@ class Engine:
             else:
                 chosen = run.iterations[:marker]
             feed = self.world.feeds[run.feed_key]
-            items = [_item(feed, seq, it) for it in chosen for seq in it.served(now)]
+            items = OutputItems(feed, chosen, now)
             malformed = bool(set(_match_keys(run)) & self.runtime.faults.malformed_outputs)
             return OutputView(items, marker, malformed)
 
@@ -227,15 +272,16 @@ class Engine:
             feed = self.world.feeds[run.feed_key]
             return [_truth(feed, it, it.status(now)) for it in run.iterations]
 
-    def grow(self, n: int, selector: dict[str, str | None]) -> int:
+    def grow(self, n: int, selector: dict[str, str | None], distinct: int | None = None) -> int:
         """Add ``n`` new items to matching feeds (see :meth:`World.grow`).
 
         Args:
             n: Items per feed.
             selector: ``action``, ``identity_id``, ``input`` filters.
+            distinct: Generate only this many per feed; repeat them for the rest.
         """
         with self.lock:
-            added = self.world.grow(n, self.clock(), selector)
+            added = self.world.grow(n, self.clock(), selector, distinct)
             self.save()
             return added
 

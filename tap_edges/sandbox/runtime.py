@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tap_edges.sandbox.faults import Faults
+from tap_edges.sandbox.validation import MAX_RESULTS_LIMIT
 
 OUTPUTS_MODES = ("cumulative", "latest")
 
@@ -18,12 +19,15 @@ class Runtime:
         run_seconds: Duration of new iterations.
         outputs_mode: ``cumulative`` (outputs of every finished iteration) or ``latest``.
         faults: The faults in force.
+        max_results_limit: Largest ``parameters.max_results`` a launch may ask for (1000 like
+            Edges; benchmarks raise it to get huge batches).
     """
 
     api_key: str
     run_seconds: float
     outputs_mode: str = "cumulative"
     faults: Faults = field(default_factory=Faults)
+    max_results_limit: int = MAX_RESULTS_LIMIT
 
     def set_outputs_mode(self, mode: str) -> None:
         """Switch the outputs mode.

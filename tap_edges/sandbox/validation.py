@@ -46,12 +46,15 @@ def bad_parameters(message: str) -> ApiError:
     return ApiError(400, "BAD_PARAMETERS", message, scope="input")
 
 
-def parse_launch(slug: str, body: dict[str, Any]) -> Launch:
+def parse_launch(
+    slug: str, body: dict[str, Any], max_results_limit: int = MAX_RESULTS_LIMIT
+) -> Launch:
     """Validate a launch body for an action.
 
     Args:
         slug: The action slug from the URL.
         body: The decoded JSON body.
+        max_results_limit: Largest ``parameters.max_results`` accepted.
 
     Returns:
         The validated launch.
@@ -72,7 +75,7 @@ def parse_launch(slug: str, body: dict[str, Any]) -> Launch:
         identity_id=_identity(body.get("identity_ids")),
         input=the_input,
         input_value=the_input.get(kind.input_field) if kind.input_field else None,
-        parameters=_parameters(body.get("parameters")),
+        parameters=_parameters(body.get("parameters"), max_results_limit),
         callback=_callback(body.get("callback")),
         name=name,
     )
@@ -116,7 +119,7 @@ def _identity(identity_ids: object) -> str:
     return uid
 
 
-def _parameters(parameters: object) -> dict[str, Any]:
+def _parameters(parameters: object, limit: int) -> dict[str, Any]:
     if parameters is None:
         parameters = {}
     if not isinstance(parameters, dict):
@@ -128,8 +131,8 @@ def _parameters(parameters: object) -> dict[str, Any]:
         raise bad_parameters(msg)
     max_results = parameters.get("max_results", MAX_RESULTS_DEFAULT)
     valid = isinstance(max_results, int) and not isinstance(max_results, bool)
-    if not valid or not 1 <= max_results <= MAX_RESULTS_LIMIT:
-        msg = f"parameters/max_results must be an integer between 1 and {MAX_RESULTS_LIMIT}"
+    if not valid or not 1 <= max_results <= limit:
+        msg = f"parameters/max_results must be an integer between 1 and {limit}"
         raise bad_parameters(msg)
     return {**parameters, "sync_mode": sync_mode, "max_results": max_results}
 

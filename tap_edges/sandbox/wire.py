@@ -7,6 +7,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 JSON_TYPE = "application/json"
 
 
@@ -76,7 +78,9 @@ class Response:
         """Return the body as UTF-8 JSON bytes (empty when there is no body)."""
         if self.body is None:
             return b""
-        return json.dumps(self.body).encode("utf-8")
+        # msgspec (a dependency of the tap) encodes pages ten times faster than json.dumps, so
+        # the sandbox does not bound the throughput the benchmarks measure.
+        return msgspec.json.encode(self.body)
 
 
 SERVER_ERROR = 500

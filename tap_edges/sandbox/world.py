@@ -10,6 +10,7 @@ items as clock time passes; that growth is computed lazily (when a run takes a s
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import random
 from dataclasses import dataclass, field
 from typing import Any
@@ -118,7 +119,13 @@ class World:
             added += 1
         return added
 
-    def grow(self, n: int, now: float, selector: dict[str, str | None]) -> int:
+    def grow(
+        self,
+        n: int,
+        now: float,
+        selector: dict[str, str | None],
+        distinct: int | None = None,
+    ) -> int:
         """Add ``n`` new items to every feed matching the selector.
 
         Args:
@@ -126,6 +133,8 @@ class World:
             now: Current time; the new items are dated now (or just after the newest item).
             selector: Optional ``action``, ``identity_id`` and ``input`` filters. When they name
                 one feed completely, that feed is created if it does not exist yet.
+            distinct: For benchmarks: generate only this many items per feed; the others repeat
+                them (same fields, ids included), which is cheap in time and memory.
 
         Returns:
             Total number of items added.
@@ -135,8 +144,10 @@ class World:
         for feed in list(self.feeds.values()):
             if _matches(feed, selector):
                 self.catch_up(feed, now)
-                for _ in range(n):
+                generated = n if distinct is None else min(n, distinct)
+                for _ in range(generated):
                     self._append(feed, int(now * 1000))
+                _repeat(feed, generated, n - generated, int(now * 1000))
                 added += n
         return added
 
@@ -176,6 +187,16 @@ class World:
             feed = Feed(**raw)
             world.feeds[feed.key] = feed
         return world
+
+
+def _repeat(feed: Feed, pool_size: int, count: int, time_ms: int) -> None:
+    """Append ``count`` items repeating the newest ``pool_size`` ones, at increasing times."""
+    if count <= 0 or pool_size <= 0:
+        return
+    pool = feed.records[-pool_size:]
+    start = max(time_ms, feed.times_ms[-1] + 1)
+    feed.records.extend(itertools.islice(itertools.cycle(pool), count))
+    feed.times_ms.extend(range(start, start + count))
 
 
 def _matches(feed: Feed, selector: dict[str, str | None]) -> bool:
