@@ -129,9 +129,9 @@ class RunCoordinator:
         self._tracked.update((tr.partition.key, tr) for tr in tracked)
         self._interval = min(FIRST_POLL_SECONDS, self.poll_interval)
         uids = sorted({tr.bookmark.run_uid for tr in tracked if tr.bookmark.run_uid})
-        known = {run.get("uid"): run for run in self.client.list_runs(uids)} if uids else {}
+        known = _by_uid(self.client.list_runs(uids)) if uids else {}
         for tr in tracked:
-            self._decide_safely(tr, known.get(tr.bookmark.run_uid))
+            self._decide_safely(tr, known.get(tr.bookmark.run_uid or ""))
 
     def _decide_safely(self, tr: _Tracked, run: dict[str, t.Any] | None) -> None:
         """Decide, keeping a partition's error for its turn (a rejected key stops all)."""
@@ -143,6 +143,8 @@ class RunCoordinator:
             tr.error = exc
 
     def _decide(self, tr: _Tracked, run: dict[str, t.Any] | None) -> None:
+        if tr.bookmark.run_uid is not None and run is None:
+            run = self._get_run_or_none(tr.bookmark.run_uid)  # confirm before paying a launch
         if tr.bookmark.run_uid is None:
             self._launch(tr)
         elif run is None:
@@ -280,6 +282,8 @@ class RunCoordinator:
 
     def _wait(self, tr: _Tracked) -> None:
         while tr.status not in TERMINAL:
+            if tr.error is not None:
+                raise tr.error
             elapsed = self.clock() - tr.since
             if elapsed >= self.run_timeout:
                 raise errors.RunError(
@@ -306,10 +310,14 @@ class RunCoordinator:
             for tr in self._tracked.values()
             if tr.bookmark.run_uid and tr.status not in TERMINAL and tr.error is None
         }
-        uids = sorted(waiting)
-        seen = {run.get("uid"): run for run in self.client.list_runs(uids)}
+        seen = _by_uid(self.client.list_runs(sorted(waiting)))
         for uid, tr in waiting.items():
-            run = seen.get(uid) or self.client.get_run(uid)
+            run = seen.get(uid) or self._get_run_or_none(uid)
+            if run is None:
+                tr.error = errors.RunError(
+                    tr.partition.label, uid, "the run disappeared from Edges while in flight"
+                )
+                continue
             self._track(tr, run, since=tr.since)
             if tr.status not in TERMINAL | IN_FLIGHT:
                 self.logger.warning(
@@ -319,11 +327,18 @@ class RunCoordinator:
                     tr.status,
                 )
 
+    def _get_run_or_none(self, uid: str) -> dict[str, t.Any] | None:
+        try:
+            return self.client.get_run(uid)
+        except errors.NotFoundError:
+            return None
+
     def _read(self, tr: _Tracked) -> Iterator[tuple[str, dict[str, t.Any]]]:
         """Page through the run's outputs and yield the items not emitted before."""
         uid = t.cast("str", tr.bookmark.run_uid)
         mark = parse_time(tr.bookmark.consumed_through)
         newest, count, undated = mark, 0, 0
+        parse = _last_time_parser()
         for page in self.client.output_pages(uid):
             for item in page:
                 if not isinstance(item, dict):
@@ -334,7 +349,7 @@ class RunCoordinator:
                         type(item).__name__,
                     )
                     continue
-                at = parse_time(item.get("extracted_at"))
+                at = parse(item.get("extracted_at"))
                 if at is not None and mark is not None and at <= mark:
                     continue
                 if at is None:
@@ -412,6 +427,29 @@ def check_identities(client: EdgesClient, identity_ids: Iterable[str]) -> None:
                 "engagement identity (Edges developer settings)"
             )
             raise errors.IdentityError(msg)
+
+
+def _last_time_parser() -> Callable[[object], dt.datetime | None]:
+    """``parse_time`` remembering its last answer: the items of an iteration share one time."""
+    last: tuple[object, dt.datetime | None] = (None, None)
+
+    def parse(value: object) -> dt.datetime | None:
+        nonlocal last
+        if value != last[0]:
+            last = (value, parse_time(value))
+        return last[1]
+
+    return parse
+
+
+def _by_uid(runs: Iterable[dict[str, t.Any]]) -> dict[str, dict[str, t.Any]]:
+    """Index run objects by uid (``uid`` in run objects, ``run_uid`` in launch answers)."""
+    indexed = {}
+    for run in runs:
+        uid = run.get("uid") or run.get("run_uid")
+        if isinstance(uid, str):
+            indexed[uid] = run
+    return indexed
 
 
 def _status(run: dict[str, t.Any]) -> str:

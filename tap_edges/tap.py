@@ -13,7 +13,6 @@ import typing as t
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import (
     CapabilitiesEnum,
@@ -26,6 +25,7 @@ from tap_edges.actions import ACTIONS, ACTIONS_BY_STREAM, POST_URLS, THREAD_URLS
 from tap_edges.client import EdgesClient, RateBudget
 from tap_edges.runs import RunCoordinator, check_identities
 from tap_edges.streams import EdgesActionStream
+from tap_edges.writer import SingerWriter
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -243,7 +243,7 @@ class TapEdges(Tap):
         PluginCapabilities.FLATTENING,
         PluginCapabilities.STRUCTURED_LOGGING,
     ]
-    message_writer_class = MsgSpecWriter
+    message_writer_class = SingerWriter  # flushes after STATE, not after every RECORD
 
     clock: Callable[[], float] = staticmethod(time.monotonic)
     sleep: Callable[[float], None] = staticmethod(time.sleep)
@@ -362,6 +362,8 @@ class TapEdges(Tap):
             PartitionsFailedError: One or more partitions failed (all others were emitted).
         """
         with self._resources:
+            if isinstance(self.message_writer, SingerWriter):  # its buffered RECORDs, at exit
+                self._resources.callback(self.message_writer.flush)
             coordinator = self.coordinator
             super().sync_all()
         if coordinator.failures:
