@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import typing as t
+from pathlib import Path
 
 import pytest
 import requests
 from tapkit import (
-    POST_URLS,
     TAP,
     THREAD_URLS,
     api_config,
@@ -26,8 +27,8 @@ from tap_edges.sandbox import ENGAGEMENT_IDENTITY_IDS, STANDARD_IDENTITY_ID, Fau
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
 SMALL = {"post_urls": [], "thread_urls": THREAD_URLS[:1]}  # 6 partitions
 
 
@@ -316,19 +317,30 @@ def test_bad_config_is_rejected_before_any_call(
 
 
 def test_sandbox_config_file_runs_twice_from_a_shell(tmp_path: Path) -> None:
-    config = {
-        "sandbox": True,
-        "sandbox_path": str(tmp_path / "world.json"),
-        "sandbox_run_seconds": 0.3,
-        "post_urls": POST_URLS[:1],
-        "thread_urls": THREAD_URLS[:1],
-        "poll_interval_seconds": 0.2,
-    }
-    first = run_tap(config, tmp_path)
-    assert first.returncode == 0, first.stderr
-    second = run_tap(config, tmp_path, state=first.last_state)
-    assert second.returncode == 0, second.stderr
-    assert len(first.records()) > 100
-    newest = max(r["extracted_at"] for r in first.records())
-    assert all(r["extracted_at"] > newest for r in second.records())
-    assert len(second.records()) < len(first.records())
+    """The README's shell recipe, with the repo's sandbox-config.json (only made faster)."""
+    config = json.loads((ROOT / "sandbox-config.json").read_text(encoding="utf-8"))
+    assert config["sandbox"] is True
+    config.update(sandbox_run_seconds=0.3, poll_interval_seconds=0.2)
+    (tmp_path / "sandbox-config.json").write_text(json.dumps(config), encoding="utf-8")
+    script = (ROOT / "README.md").read_text(encoding="utf-8").split("<!-- shell:start -->")[1]
+    script = script.split("```bash")[1].split("```")[0]
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=tmp_path,
+        env={**os.environ, "PATH": f"{Path(TAP).parent}:{os.environ['PATH']}"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    first, second = (
+        [json.loads(line) for line in (tmp_path / name).read_text().splitlines()]
+        for name in ("first.jsonl", "second.jsonl")
+    )
+    first_records = [m["record"] for m in first if m["type"] == "RECORD"]
+    second_records = [m["record"] for m in second if m["type"] == "RECORD"]
+    assert len(first_records) > 100
+    newest = max(r["extracted_at"] for r in first_records)
+    assert all(r["extracted_at"] > newest for r in second_records)
+    assert len(second_records) < len(first_records)
