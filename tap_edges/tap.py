@@ -1,18 +1,15 @@
-"""TapEdges: the config schema (declared once), one stream per Edges action, and the sync."""
+"""TapEdges: one stream per Edges action, and the sync (settings live in :mod:`.settings`)."""
 
 from __future__ import annotations
 
 import contextlib
-import decimal
 import logging
-import re
 import signal
 import sys
 import time
 import typing as t
 
 from singer_sdk import Tap
-from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import (
     CapabilitiesEnum,
@@ -21,9 +18,15 @@ from singer_sdk.helpers.capabilities import (
 )
 
 from tap_edges import errors
-from tap_edges.actions import ACTIONS, ACTIONS_BY_STREAM, POST_URLS, THREAD_URLS
+from tap_edges.actions import ACTIONS
 from tap_edges.client import EdgesClient, RateBudget
 from tap_edges.runs import RunCoordinator, check_identities
+from tap_edges.settings import (
+    CONFIG_SCHEMA,
+    DEFAULT_API_URL,
+    DEFAULT_SANDBOX_PATH,
+    config_problems,
+)
 from tap_edges.streams import EdgesActionStream
 from tap_edges.writer import SingerWriter
 
@@ -35,196 +38,6 @@ else:
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from types import FrameType
-
-DEFAULT_API_URL = "https://api.edges.run/v1"
-DEFAULT_SANDBOX_PATH = ".sandbox/edges-sandbox.json"
-# The documented LinkedIn post URL pattern (edges-api.md section 8.4) and thread id pattern.
-POST_URL_PATTERN = re.compile(r"^https://(?:(www|[a-z]{2})\.)?linkedin\.com/(posts|feed)/[\w%-]+")
-THREAD_ID_PATTERN = re.compile(r"(?<=thread/)\d.+?==|^\d.+?==")
-POSITIVE_SETTINGS = (
-    "max_results",
-    "runs_requests_per_minute",
-    "poll_interval_seconds",
-    "run_timeout_seconds",
-    "sandbox_run_seconds",
-)
-
-CONFIG_SCHEMA = th.PropertiesList(
-    th.Property(
-        "api_key",
-        th.StringType,
-        secret=True,
-        title="API key",
-        description="Edges API key (Developer Settings in the Edges app), sent as X-API-Key. "
-        "Required unless `sandbox` is true.",
-    ),
-    th.Property(
-        "api_url",
-        th.StringType,
-        default=DEFAULT_API_URL,
-        title="API URL",
-        description="Root of the Edges API.",
-    ),
-    th.Property(
-        "identity_ids",
-        th.ArrayType(th.StringType),
-        title="Identity IDs",
-        description="Uids of the Edges engagement identities whose LinkedIn data is extracted "
-        "(at least one). In sandbox mode, defaults to the sandbox's engagement identities.",
-    ),
-    th.Property(
-        POST_URLS,
-        th.ArrayType(th.StringType),
-        default=[],
-        title="Post URLs",
-        description="LinkedIn post URLs (https://www.linkedin.com/posts/... or /feed/...): the "
-        "inputs of post_commenters, post_likers and post_reposters.",
-    ),
-    th.Property(
-        THREAD_URLS,
-        th.ArrayType(th.StringType),
-        default=[],
-        title="Thread URLs",
-        description="LinkedIn conversation thread URLs "
-        "(https://www.linkedin.com/messaging/thread/2-...==/): the inputs of messages.",
-    ),
-    th.Property(
-        "max_results",
-        th.IntegerType,
-        default=100,
-        title="Max results per run",
-        description="Most items Edges fetches per run iteration. New items beyond it between "
-        "two syncs are dropped by Edges: raise it, or sync more often, when the tap warns.",
-    ),
-    th.Property(
-        "max_results_per_stream",
-        th.ObjectType(additional_properties=th.IntegerType),
-        title="Max results per stream",
-        description='Overrides of max_results by stream name, e.g. {"connections": 500}.',
-    ),
-    th.Property(
-        "poll_interval_seconds",
-        th.NumberType,
-        default=15,
-        title="Poll interval (seconds)",
-        description="Longest wait between two status polls of the runs in flight (polling "
-        "starts quicker and backs off to this).",
-    ),
-    th.Property(
-        "run_timeout_seconds",
-        th.NumberType,
-        default=3600,
-        title="Run timeout (seconds)",
-        description="How long a sync waits for a run. A run still going then stays in the "
-        "state and the next sync waits for it; this sync reports it as failed.",
-    ),
-    th.Property(
-        "runs_requests_per_minute",
-        th.IntegerType,
-        default=30,
-        title="Runs requests per minute",
-        description="The plan's budget for /v1/runs/* requests (Trial 30, Bronze 60, Silver "
-        "and Gold 150, Platinum and Diamond 300, Titanium 600). The tap stays under it.",
-    ),
-    th.Property(
-        "callback_url",
-        th.StringType,
-        title="Callback URL",
-        description="Optional HTTPS URL passed to Edges as each run's callback.",
-    ),
-    th.Property(
-        "sandbox",
-        th.BooleanType,
-        default=False,
-        title="Sandbox",
-        description="Serve the tap from the bundled Edges sandbox (a local emulator with a "
-        "simulated LinkedIn world) instead of the real API. api_key and api_url are ignored.",
-    ),
-    th.Property(
-        "sandbox_path",
-        th.StringType,
-        default=DEFAULT_SANDBOX_PATH,
-        title="Sandbox world file",
-        description="File where the sandbox keeps its world and runs between syncs.",
-    ),
-    th.Property(
-        "sandbox_run_seconds",
-        th.NumberType,
-        default=3,
-        title="Sandbox run duration (seconds)",
-        description="How long each sandbox run takes.",
-    ),
-    th.Property(
-        "sandbox_growth_per_minute",
-        th.NumberType,
-        default=3,
-        title="Sandbox growth per minute",
-        description="New items the sandbox world gains per feed and minute, so successive "
-        "syncs have something new to load.",
-    ),
-).to_dict()
-
-
-def config_problems(config: t.Mapping[str, t.Any]) -> list[str]:
-    """Check what JSON schema cannot: each problem names its setting.
-
-    Args:
-        config: The tap config.
-
-    Returns:
-        One message per problem; empty when the config is usable.
-    """
-    checks = (_credentials, _inputs, _numbers, _overrides)
-    return [problem for check in checks for problem in check(config)]
-
-
-def _credentials(config: t.Mapping[str, t.Any]) -> Iterator[str]:
-    if config.get("sandbox"):
-        return
-    if not config.get("api_key"):
-        yield "Setting 'api_key': required (or set 'sandbox' to true)."
-    if not config.get("identity_ids"):
-        yield "Setting 'identity_ids': give at least one engagement identity uid."
-    if not str(config.get("api_url", DEFAULT_API_URL)).startswith(("http://", "https://")):
-        yield "Setting 'api_url': must be an http(s) URL."
-
-
-def _inputs(config: t.Mapping[str, t.Any]) -> Iterator[str]:
-    for value in config.get(POST_URLS) or []:
-        if not POST_URL_PATTERN.match(str(value)):
-            yield (
-                f"Setting '{POST_URLS}': {value!r} is not a LinkedIn post URL "
-                "(https://www.linkedin.com/posts/... or https://www.linkedin.com/feed/...)."
-            )
-    for value in config.get(THREAD_URLS) or []:
-        if not THREAD_ID_PATTERN.search(str(value)):
-            yield (
-                f"Setting '{THREAD_URLS}': {value!r} is not a LinkedIn thread URL "
-                "(https://www.linkedin.com/messaging/thread/2-...==/)."
-            )
-
-
-def _numbers(config: t.Mapping[str, t.Any]) -> Iterator[str]:
-    for name in POSITIVE_SETTINGS:
-        if name in config and not _positive(config[name]):
-            yield f"Setting '{name}': must be a positive number, got {config[name]!r}."
-
-
-def _overrides(config: t.Mapping[str, t.Any]) -> Iterator[str]:
-    for stream, value in (config.get("max_results_per_stream") or {}).items():
-        if stream not in ACTIONS_BY_STREAM:
-            known = ", ".join(ACTIONS_BY_STREAM)
-            yield f"Setting 'max_results_per_stream': unknown stream {stream!r} (one of {known})."
-        elif not _positive(value) or not isinstance(value, int):
-            yield (
-                f"Setting 'max_results_per_stream': {stream} must be a positive integer, "
-                f"got {value!r}."
-            )
-
-
-def _positive(value: object) -> bool:
-    numeric = isinstance(value, (int, float, decimal.Decimal)) and not isinstance(value, bool)
-    return numeric and t.cast("float", value) > 0
 
 
 class TapEdges(Tap):

@@ -13,7 +13,8 @@ from meltanokit import ROOT
 from singer_sdk.helpers import capabilities
 from tapkit import TAP
 
-from tap_edges.tap import TapEdges, config_problems
+from tap_edges.settings import config_problems
+from tap_edges.tap import TapEdges
 
 KINDS = {
     "string": "string",
