@@ -144,7 +144,6 @@ class EdgesClient:
         self.max_tries, self.max_elapsed, self.backoff_base = max_tries, max_elapsed, backoff_base
         self._clock, self._sleep = clock, sleep
         self._random = random.Random()  # noqa: S311 (jitter, not cryptography)
-        self.request_count = 0
         self._last_transport_error: Exception = TimeoutError("no answer")
 
     def close(self) -> None:
@@ -275,7 +274,6 @@ class EdgesClient:
         """Send once; None means a retryable transport failure."""
         if path.startswith(self._base_path + "/runs"):
             self.budget.acquire()
-        self.request_count += 1
         try:
             response = self._session.request(
                 method, url, params=params, json=json, timeout=self.timeout

@@ -35,18 +35,6 @@ class Bookmark:
     pending: bool = False
     consumed_through: str | None = None
 
-    def consumed(self, extracted_at: dt.datetime | None) -> bool:
-        """Tell whether an item extracted at this time was already emitted.
-
-        Args:
-            extracted_at: The item's extraction time, None when unknown.
-
-        Returns:
-            True when the item is at or before the bookmark.
-        """
-        mark = parse_time(self.consumed_through)
-        return mark is not None and extracted_at is not None and extracted_at <= mark
-
 
 def parse_time(value: object) -> dt.datetime | None:
     """Parse an ISO-8601 timestamp into an aware UTC datetime.

@@ -179,6 +179,12 @@ class TapEdges(Tap):
                 self._resources.callback(self.message_writer.flush)
             coordinator = self.coordinator
             super().sync_all()
+        if coordinator.possible_losses:
+            self.logger.warning(
+                "%d partition(s) received a full batch (max_results): Edges may have dropped "
+                "items; see the warnings above.",
+                coordinator.possible_losses,
+            )
         if coordinator.failures:
             raise PartitionsFailedError(coordinator.failures)
 

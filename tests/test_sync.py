@@ -127,9 +127,11 @@ def test_overflow_keeps_newest_and_warns(sandbox: Sandbox, tmp_path: Path) -> No
     ]
     assert len(dropped) == 2 * 3
     assert delivered
-    warnings = [line for line in second.stderr.splitlines() if "may have dropped" in line]
+    warnings = [line for line in second.stderr.splitlines() if "may have dropped older" in line]
     assert len(warnings) == 2
     assert all("connections[identity" in w and "max_results" in w for w in warnings)
+    assert second.stderr.count('"metric":"edges_possible_loss"') == 2
+    assert "2 partition(s) received a full batch" in second.stderr
     assert second.records("profile_viewers") == []
 
 
