@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import signal
 import sys
 import time
@@ -105,8 +104,8 @@ class TapEdges(Tap):
         """The sync's run coordinator, started on first use.
 
         Starting it launches or continues the run of every partition of every selected
-        stream, before any stream waits. The SDK's dry runs (``--test`` in the standard test
-        suite) reach it through the first stream; a normal sync through :meth:`sync_all`.
+        stream, before any stream waits. The SDK's dry runs (how its standard test suite syncs)
+        reach it through the first stream; a normal sync through :meth:`sync_all`.
         """
         if self._coordinator is None:
             client = self._resources.enter_context(self.edges_client())
@@ -118,7 +117,7 @@ class TapEdges(Tap):
                 callback_url=self.config.get("callback_url"),
                 clock=self.clock,
                 sleep=self.sleep,
-                metrics_logger=logging.getLogger("singer_sdk.metrics"),
+                metrics_logger=self.metrics_logger,
             )
             check_identities(client, self.identity_ids)
             streams = [s for s in self.streams.values() if s.selected]
