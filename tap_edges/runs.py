@@ -19,15 +19,14 @@ whether Edges returns cumulative outputs or only the newest iteration.
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 import typing as t
 
 from tap_edges import errors
+from tap_edges.outputs import Batch, new_items, report_possible_loss
 from tap_edges.state import Bookmark, parse_time
 
 if t.TYPE_CHECKING:
-    import datetime as dt
     import logging
     from collections.abc import Callable, Iterable, Iterator
 
@@ -337,48 +336,42 @@ class RunCoordinator:
         """Page through the run's outputs and yield the items not emitted before."""
         uid = t.cast("str", tr.bookmark.run_uid)
         mark = parse_time(tr.bookmark.consumed_through)
-        newest, count, undated = mark, 0, 0
-        parse = _last_time_parser()
-        for page in self.client.output_pages(uid):
-            for item in page:
-                if not isinstance(item, dict):
-                    self.logger.warning(
-                        "%s: run %s: skipped an output item that is not an object (%s).",
-                        tr.partition.label,
-                        uid,
-                        type(item).__name__,
-                    )
-                    continue
-                at = parse(item.get("extracted_at"))
-                if at is not None and mark is not None and at <= mark:
-                    continue
-                if at is None:
-                    undated += 1
-                elif newest is None or at > newest:
-                    newest = at
-                count += 1
-                yield uid, item
-        self._consumed(tr, newest, count, undated, first=mark is None)
 
-    def _consumed(
-        self, tr: _Tracked, newest: dt.datetime | None, count: int, undated: int, *, first: bool
-    ) -> None:
+        def skip(item: object) -> None:
+            self.logger.warning(
+                "%s: run %s: skipped an output item that is not an object (%s).",
+                tr.partition.label,
+                uid,
+                type(item).__name__,
+            )
+
+        items = new_items(self.client.output_pages(uid), mark, skip)
+        while True:
+            try:
+                item = next(items)
+            except StopIteration as done:
+                batch: Batch = done.value
+                break
+            yield uid, item
+        self._consumed(tr, batch, first=mark is None)
+
+    def _consumed(self, tr: _Tracked, batch: Batch, *, first: bool) -> None:
         """Mark the batch emitted in the bookmark, and say so loudly when items may be lost."""
-        if newest is not None:
-            tr.bookmark.consumed_through = newest.isoformat().replace("+00:00", "Z")
+        if batch.newest is not None:
+            tr.bookmark.consumed_through = batch.newest.isoformat().replace("+00:00", "Z")
         tr.bookmark.pending = False
         tr.save(tr.bookmark)
         label, uid, cap = tr.partition.label, tr.bookmark.run_uid, tr.partition.max_results
-        self.logger.info("%s: run %s delivered %d new item(s).", label, uid, count)
-        if undated:
+        self.logger.info("%s: run %s delivered %d new item(s).", label, uid, batch.count)
+        if batch.undated:
             self.logger.warning(
                 "%s: run %s: %d item(s) had no readable extracted_at; they were emitted and will "
                 "be emitted again next sync (targets dedupe them on the primary key).",
                 label,
                 uid,
-                undated,
+                batch.undated,
             )
-        if count < cap:
+        if batch.count < cap:
             return
         if first:
             self.logger.info(
@@ -388,20 +381,8 @@ class RunCoordinator:
             )
             return
         self.possible_losses += 1
-        if self.metrics_logger is not None:
-            point = {"type": "counter", "metric": "edges_possible_loss", "value": 1}
-            point["tags"] = {"stream": tr.partition.stream, "partition": label, "run_uid": uid}
-            self.metrics_logger.info("METRIC: %s", json.dumps(point, separators=(",", ":")))
-        self.logger.warning(
-            "%s: run %s delivered %d new items, as many as max_results (%d): Edges may have "
-            "dropped older new items for good. Raise max_results for stream '%s' or sync more "
-            "often.",
-            label,
-            uid,
-            count,
-            cap,
-            tr.partition.stream,
-        )
+        tags = {"stream": tr.partition.stream, "partition": label, "run_uid": uid}
+        report_possible_loss(self.logger, self.metrics_logger, tags, batch.count, cap)
 
 
 def check_identities(client: EdgesClient, identity_ids: Iterable[str]) -> None:
@@ -427,19 +408,6 @@ def check_identities(client: EdgesClient, identity_ids: Iterable[str]) -> None:
                 "engagement identity (Edges developer settings)"
             )
             raise errors.IdentityError(msg)
-
-
-def _last_time_parser() -> Callable[[object], dt.datetime | None]:
-    """``parse_time`` remembering its last answer: the items of an iteration share one time."""
-    last: tuple[object, dt.datetime | None] = (None, None)
-
-    def parse(value: object) -> dt.datetime | None:
-        nonlocal last
-        if value != last[0]:
-            last = (value, parse_time(value))
-        return last[1]
-
-    return parse
 
 
 def _by_uid(runs: Iterable[dict[str, t.Any]]) -> dict[str, dict[str, t.Any]]:
