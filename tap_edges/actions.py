@@ -35,6 +35,9 @@ class ActionSpec:
         input_field: Name of the input field sent to Edges and added to each record.
         natural_keys: Output fields that identify an item, with `identity_id` before them.
         derived_key: Key computed from the record when Edges gives no id.
+        continue_documented: Whether the Edges docs list the action among those whose runs
+            can be continued (the post actions are not listed; the tap tries anyway and
+            names this when Edges refuses).
     """
 
     stream: str
@@ -43,6 +46,7 @@ class ActionSpec:
     input_field: str | None
     natural_keys: tuple[str, ...]
     derived_key: DerivedKey | None = None
+    continue_documented: bool = True
 
     @property
     def primary_keys(self) -> tuple[str, ...]:
@@ -97,6 +101,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         input_setting=POST_URLS,
         input_field=POST_URL,
         natural_keys=("linkedin_comment_id",),
+        continue_documented=False,
     ),
     ActionSpec(
         stream="post_likers",
@@ -113,6 +118,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
                 ("linkedin_profile_id", "linkedin_profile_url", "reaction_urn"),
             ),
         ),
+        continue_documented=False,
     ),
     ActionSpec(
         stream="post_reposters",
@@ -120,6 +126,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         input_setting=POST_URLS,
         input_field=POST_URL,
         natural_keys=("linkedin_repost_id",),
+        continue_documented=False,
     ),
 )
 

@@ -52,6 +52,7 @@ class Partition:
     input_field: str | None
     input_value: str | None
     max_results: int
+    continue_documented: bool = True
 
     @property
     def key(self) -> PartitionKey:
@@ -212,10 +213,7 @@ class RunCoordinator:
             self._track(tr, run, since=self.clock())
             return
         reason = f"Edges refused to continue it ({exc.label or exc.status}: {exc.detail or exc})"
-        if (run.get("parameters") or {}).get("sync_mode") != "incremental":
-            reason += "; it was not launched with sync_mode incremental"
-        reason += "; check that the identity is an engagement identity"
-        raise errors.RunError(tr.partition.label, uid, reason)
+        raise errors.RunError(tr.partition.label, uid, f"{reason}; {_refusal_hint(tr, run)}")
 
     def _track(self, tr: _Tracked, run: dict[str, t.Any], *, since: float) -> None:
         tr.run, tr.status, tr.since = run, _status(run), since
@@ -408,6 +406,21 @@ def check_identities(client: EdgesClient, identity_ids: Iterable[str]) -> None:
                 "engagement identity (Edges developer settings)"
             )
             raise errors.IdentityError(msg)
+
+
+def _refusal_hint(tr: _Tracked, run: dict[str, t.Any]) -> str:
+    """The likeliest reason Edges refused to continue a finished run, and what to do."""
+    if (run.get("parameters") or {}).get("sync_mode") != "incremental":
+        return (
+            "it was not launched with sync_mode incremental; remove this partition from the "
+            "state so the tap launches an incremental run"
+        )
+    if not tr.partition.continue_documented:
+        return (
+            f"Edges documents continue only for some actions, not {tr.partition.action}; "
+            "this stream may not be incremental on your plan"
+        )
+    return "check that the identity is an engagement identity"
 
 
 def _by_uid(runs: Iterable[dict[str, t.Any]]) -> dict[str, dict[str, t.Any]]:

@@ -138,6 +138,7 @@ class EdgesActionStream(Stream):
             input_field=field,
             input_value=str(context[field]) if field else None,
             max_results=self._edges_tap.max_results_for(self.name),
+            continue_documented=self.spec.continue_documented,
         )
 
     def run_entries(self) -> Iterable[tuple[Partition, Bookmark, t.Callable[[Bookmark], None]]]:

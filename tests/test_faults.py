@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 import typing as t
 from pathlib import Path
 
@@ -36,6 +37,14 @@ SMALL = {"post_urls": [], "thread_urls": THREAD_URLS[:1]}  # 6 partitions
 def sandbox() -> Iterator[Sandbox]:
     with Sandbox(run_seconds=0.3) as sb:
         yield sb
+
+
+def wait_finished(sandbox: Sandbox, uid: str) -> None:
+    """Wait (bounded) until a run launched by the test has finished, so the tap continues it."""
+    deadline = time.monotonic() + 30
+    while next(r for r in sandbox.runs() if r["uid"] == uid)["status"] != "SUCCEEDED":
+        assert time.monotonic() < deadline, "the sandbox run did not finish"
+        time.sleep(0.05)
 
 
 def assert_matches_ground_truth(run: t.Any, sandbox: Sandbox, streams: t.Iterable[str]) -> None:
@@ -190,6 +199,7 @@ def test_refused_continue_names_the_reason(sandbox: Sandbox, tmp_path: Path) -> 
         },
         timeout=10,
     ).json()["run_uid"]
+    wait_finished(sandbox, launched)
     state = {
         "bookmarks": {
             "connections": {
@@ -344,3 +354,32 @@ def test_sandbox_config_file_runs_twice_from_a_shell(tmp_path: Path) -> None:
     newest = max(r["extracted_at"] for r in first_records)
     assert all(r["extracted_at"] > newest for r in second_records)
     assert len(second_records) < len(first_records)
+
+
+def test_refused_continue_of_a_post_action_says_it_may_not_be_incremental(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    post = "https://www.linkedin.com/posts/someone_topic-activity-7200000000000099999"
+    launched = requests.post(
+        f"{sandbox.base_url}/actions/linkedin-extract-post-commenters/run/async",
+        headers={"X-API-Key": sandbox.api_key},
+        json={
+            "inputs": [{"linkedin_post_url": post}],
+            "identity_ids": [STANDARD_IDENTITY_ID],  # makes the sandbox refuse the continue
+            "parameters": {"sync_mode": "incremental"},
+        },
+        timeout=10,
+    ).json()["run_uid"]
+    wait_finished(sandbox, launched)
+    context = {"identity_id": ENGAGEMENT_IDENTITY_IDS[0], "linkedin_post_url": post}
+    bookmark = {"context": context, "edges_run_uid": launched, "edges_pending": False}
+    state = {"bookmarks": {"post_commenters": {"partitions": [bookmark]}}}
+    config = api_config(
+        sandbox, identity_ids=ENGAGEMENT_IDENTITY_IDS[:1], post_urls=[post], thread_urls=[]
+    )
+    run = run_tap(config, tmp_path, state=state)
+    assert run.returncode == 1
+    line = next(x for x in run.stderr.splitlines() if launched in x and "ERROR" in x)
+    assert "documents continue only for some actions" in line
+    assert "linkedin-extract-post-commenters" in line
+    assert run.records("post_likers")  # the other streams of that post are fine
