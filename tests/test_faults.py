@@ -383,3 +383,13 @@ def test_refused_continue_of_a_post_action_says_it_may_not_be_incremental(
     assert "documents continue only for some actions" in line
     assert "linkedin-extract-post-commenters" in line
     assert run.records("post_likers")  # the other streams of that post are fine
+
+
+def test_partial_success_emits_everything_and_warns(sandbox: Sandbox, tmp_path: Path) -> None:
+    sandbox.faults = Faults(partial={"linkedin-extract-profile-viewers"})
+    run = run_tap(api_config(sandbox, **SMALL), tmp_path)
+    assert run.returncode == 0, run.stderr
+    warnings = [x for x in run.stderr.splitlines() if "ended PARTIAL_SUCCEEDED" in x]
+    assert len(warnings) == 2
+    assert all("LK_MISSING_DATA" in w and "profile_viewers[identity" in w for w in warnings)
+    assert_matches_ground_truth(run, sandbox, ["profile_viewers", "connections"])
