@@ -32,6 +32,13 @@ USER_AGENT = "tap-edges"
 WINDOW_SECONDS = 61.0
 
 
+class Answer(t.NamedTuple):
+    """A successful response and its parsed JSON body."""
+
+    response: requests.Response
+    data: t.Any
+
+
 class RateBudget:
     """A sliding one-minute window of requests, shared by every caller in the process."""
 
@@ -196,8 +203,8 @@ class EdgesClient:
         for start in range(0, len(run_uids), LIST_RUNS_MAX):
             chunk = run_uids[start : start + LIST_RUNS_MAX]
             params = {"uid": chunk, "limit": str(LIST_RUNS_MAX)}
-            response = self.request("GET", "/runs", params=params)
-            runs.extend(r for r in self._json_list(response, "/runs") if isinstance(r, dict))
+            answer = self.request("GET", "/runs", params=params)
+            runs.extend(r for r in self._json_list(answer, "/runs") if isinstance(r, dict))
         return runs
 
     def continue_run(self, run_uid: str) -> dict[str, t.Any]:
@@ -217,9 +224,9 @@ class EdgesClient:
         url: str | None = f"/runs/{run_uid}/outputs"
         params: dict[str, t.Any] | None = {"limit": str(OUTPUTS_PAGE_SIZE)}
         while url:
-            response = self.request("GET", url, params=params)
-            yield self._json_list(response, f"/runs/{run_uid}/outputs")
-            url, params = response.headers.get("X-Pagination-Next"), None
+            answer = self.request("GET", url, params=params)
+            yield self._json_list(answer, f"/runs/{run_uid}/outputs")
+            url, params = answer.response.headers.get("X-Pagination-Next"), None
 
     # -- transport -----------------------------------------------------------------------
 
@@ -231,8 +238,8 @@ class EdgesClient:
         params: dict[str, t.Any] | None = None,
         json: dict[str, t.Any] | None = None,
         idempotent: bool = True,
-    ) -> requests.Response:
-        """Send one request with retries, budget and error mapping.
+    ) -> Answer:
+        """Send one request with retries, budget and error mapping; parse its JSON once.
 
         Args:
             method: HTTP method.
@@ -243,7 +250,8 @@ class EdgesClient:
                 (a launch: repeating it could start a second paid run).
 
         Returns:
-            The successful response.
+            The successful response and its parsed JSON body. A 2xx answer that is not JSON
+            (a proxy's error page) is retried like a 5xx when the call is idempotent.
         """
         url = path_or_url if "://" in path_or_url else self.base_url + path_or_url
         path = urllib.parse.urlsplit(url).path
@@ -253,7 +261,13 @@ class EdgesClient:
             if response is not None and response.status_code not in RETRYABLE_STATUSES:
                 if response.status_code >= 400:  # noqa: PLR2004
                     raise self._error(method, path, response)
-                return response
+                try:
+                    return Answer(response, response.json())
+                except ValueError:
+                    self._last_transport_error = self._not_json(method, path, response)
+                    if not idempotent:
+                        raise self._last_transport_error from None
+                    response = None
             delay = self._delay(attempt, response)
             if attempt == self.max_tries or self._clock() - started + delay > self.max_elapsed:
                 raise self._gave_up(method, path, response, attempt)
@@ -317,11 +331,12 @@ class EdgesClient:
         attempt: int,
         delay: float,
     ) -> None:
-        what = (
-            f"HTTP {response.status_code}"
-            if response is not None
-            else type(self._last_transport_error).__name__
-        )
+        if response is not None:
+            what = f"HTTP {response.status_code}"
+        elif isinstance(self._last_transport_error, errors.ResponseError):
+            what = "an answer that is not JSON"
+        else:
+            what = type(self._last_transport_error).__name__
         self.logger.info(
             "%s %s -> %s; retry %d/%d in %.1fs",
             method,
@@ -339,6 +354,8 @@ class EdgesClient:
         response: requests.Response | None,
         attempts: int,
     ) -> errors.EdgesError:
+        if response is None and isinstance(self._last_transport_error, errors.ResponseError):
+            return self._last_transport_error
         if response is None:
             return self._transport(method, path, self._last_transport_error, attempts)
         error = self._error(method, path, response, retried=True)
@@ -398,27 +415,23 @@ class EdgesClient:
     def _path(self, path: str) -> str:
         return self._base_path + path
 
-    def _json_object(self, response: requests.Response, what: str) -> dict[str, t.Any]:
-        data = self._json(response, what)
-        if not isinstance(data, dict):
-            msg = f"{self._path(what)}: expected a JSON object, got {type(data).__name__}"
-            raise errors.ResponseError(msg)
-        return data
+    def _not_json(
+        self, method: str, path: str, response: requests.Response
+    ) -> errors.ResponseError:
+        ctype = response.headers.get("Content-Type", "?")
+        return errors.ResponseError(
+            f"{method} {path}: the answer is not JSON (HTTP {response.status_code}, "
+            f"Content-Type {ctype})"
+        )
 
-    def _json_list(self, response: requests.Response, what: str) -> list[t.Any]:
-        data = self._json(response, what)
-        if not isinstance(data, list):
-            msg = f"{self._path(what)}: expected a JSON array, got {type(data).__name__}"
+    def _json_object(self, answer: Answer, what: str) -> dict[str, t.Any]:
+        if not isinstance(answer.data, dict):
+            msg = f"{self._path(what)}: expected a JSON object, got {type(answer.data).__name__}"
             raise errors.ResponseError(msg)
-        return data
+        return answer.data
 
-    def _json(self, response: requests.Response, what: str) -> t.Any:  # noqa: ANN401
-        try:
-            return response.json()
-        except ValueError:
-            ctype = response.headers.get("Content-Type", "?")
-            msg = (
-                f"{response.request.method} {self._path(what)}: the answer is not JSON "
-                f"(HTTP {response.status_code}, Content-Type {ctype})"
-            )
-            raise errors.ResponseError(msg) from None
+    def _json_list(self, answer: Answer, what: str) -> list[t.Any]:
+        if not isinstance(answer.data, list):
+            msg = f"{self._path(what)}: expected a JSON array, got {type(answer.data).__name__}"
+            raise errors.ResponseError(msg)
+        return answer.data

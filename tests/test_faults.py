@@ -393,3 +393,11 @@ def test_partial_success_emits_everything_and_warns(sandbox: Sandbox, tmp_path: 
     assert len(warnings) == 2
     assert all("LK_MISSING_DATA" in w and "profile_viewers[identity" in w for w in warnings)
     assert_matches_ground_truth(run, sandbox, ["profile_viewers", "connections"])
+
+
+def test_html_answers_from_a_proxy_are_retried(sandbox: Sandbox, tmp_path: Path) -> None:
+    sandbox.faults = Faults(garbage_every=3)
+    run = run_tap(api_config(sandbox, **SMALL), tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "an answer that is not JSON; retry" in run.stderr
+    assert_matches_ground_truth(run, sandbox, ["connections", "messages", "profile_viewers"])

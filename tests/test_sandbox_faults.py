@@ -171,3 +171,14 @@ def test_malformed_outputs(http: requests.Session, sandbox: Sandbox, clock: Manu
 def test_latency_still_answers(http: requests.Session, sandbox: Sandbox) -> None:
     sandbox.set_faults(latency_seconds=0.05)
     assert http.get(f"{sandbox.base_url}/runs").status_code == 200
+
+
+def test_garbage_every_answers_html_with_200(sandbox: Sandbox, http: requests.Session) -> None:
+    sandbox.faults = Faults(garbage_every=2)
+    answers = [http.get(f"{sandbox.base_url}/runs", timeout=10) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 200]
+    kinds = [a.headers["Content-Type"].split(";")[0] for a in answers]
+    assert kinds == ["application/json", "text/html", "application/json", "text/html"]
+    assert answers[0].json() == []
+    with pytest.raises(ValueError, match="Expecting value"):
+        answers[1].json()

@@ -49,8 +49,9 @@ Choices made where the Edges documentation is silent:
 * Rate limits and faults (:class:`Faults`) apply to ``/v1/runs*`` only: 429 ``STATUS_429``
   with ``Retry-After`` (seconds), ``X-RateLimit-Type`` (e.g. ``/v1/runs/outputs``) and
   ``X-RateLimit-Remaining`` (sent on every ``/v1/runs*`` answer while a budget is set); 5xx
-  ``UNKNOWN_ERROR`` (scope ``server``). ``error_every`` and ``outputs_429_every`` count every
-  authenticated ``/v1/runs*`` (resp. outputs) request, including the ones they fail.
+  ``UNKNOWN_ERROR`` (scope ``server``); ``garbage_every``: HTTP 200 with an HTML page, as a
+  misbehaving proxy would answer. ``error_every``, ``garbage_every`` and ``outputs_429_every``
+  count every authenticated ``/v1/runs*`` (resp. outputs) request, including the ones they fail.
 * World: deterministic from ``seed``. Feeds appear lazily: connections and profile viewers per
   identity, messages per (identity, thread URL), post commenters/likers/reposters per post URL.
 * Control routes under ``/_sandbox/`` (no key, loopback only, neither counted nor logged):

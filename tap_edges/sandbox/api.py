@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tap_edges.sandbox.engine import Engine
+from tap_edges.sandbox.faults import GarbageAnswer
 from tap_edges.sandbox.identities import identity_objects
 from tap_edges.sandbox.paging import outputs_page
 from tap_edges.sandbox.validation import parse_launch
@@ -124,6 +125,8 @@ def handle_api(engine: Engine, runtime: Runtime, gate: RequestGate, request: Req
         response = _dispatch(engine, request)
     except ApiError as error:
         response = error.response()
+    except GarbageAnswer:
+        response = Response(200, b"<html><body>502 Bad Gateway (sandbox fault)</body></html>")
     response.headers = headers | response.headers
     return response
 

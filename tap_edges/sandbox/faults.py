@@ -27,12 +27,15 @@ class Faults:
     Request-level faults apply to ``/v1/runs*`` requests only. The match-based faults (``fail``,
     ``partial``, ``hang``, ``malformed_outputs``) apply to runs whose input value (post or
     thread URL), identity uid or action slug equals one of the keys; ``fail``/``partial``/
-    ``hang`` are decided when an iteration starts (launch or continue).
+    ``hang`` are decided when an iteration starts (launch or continue). ``garbage_every``
+    answers every Nth ``/v1/runs*`` request with HTTP 200 and an HTML page, as a misbehaving
+    proxy would.
     """
 
     runs_budget_per_minute: int | None = None
     error_every: int | None = None
     error_rate: float = 0.0
+    garbage_every: int | None = None
     outputs_429_every: int | None = None
     outputs_retry_after: int = 1
     latency_seconds: float = 0.0
@@ -92,6 +95,10 @@ class Faults:
         return dataclasses.replace(self, **converted)
 
 
+class GarbageAnswer(Exception):  # noqa: N818 - not an error of the sandbox, an answer
+    """Raised by the gate when a request must get a proxy's HTML page with HTTP 200."""
+
+
 class RequestGate:
     """Applies the request-level faults (budget, 5xx, 429 on outputs) to ``/v1/runs*`` requests."""
 
@@ -132,6 +139,9 @@ class RequestGate:
                 raise _server_error(503, headers)
             if faults.error_rate > 0 and self._rng.random() < faults.error_rate:
                 raise _server_error(self._rng.choice((500, 502, 503)), headers)
+            every = faults.garbage_every
+            if every and self._runs_seen % every == 0:
+                raise GarbageAnswer
             every = faults.outputs_429_every
             if is_outputs and every and self._outputs_seen % every == 0:
                 retry = {"Retry-After": str(faults.outputs_retry_after), "X-RateLimit-Type": route}

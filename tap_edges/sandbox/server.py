@@ -95,7 +95,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, response: Response) -> None:
         payload = response.encoded()
         self.send_response(response.status)
-        if response.body is not None:
+        if isinstance(response.body, bytes):
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+        elif response.body is not None:
             self.send_header("Content-Type", JSON_TYPE)
         self.send_header("Content-Length", str(len(payload)))
         for name, value in response.headers.items():

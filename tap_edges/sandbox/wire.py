@@ -75,9 +75,11 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
     def encoded(self) -> bytes:
-        """Return the body as UTF-8 JSON bytes (empty when there is no body)."""
+        """Return the body as UTF-8 JSON bytes (empty when there is no body; raw bytes as is)."""
         if self.body is None:
             return b""
+        if isinstance(self.body, bytes):
+            return self.body
         # msgspec (a dependency of the tap) encodes pages ten times faster than json.dumps, so
         # the sandbox does not bound the throughput the benchmarks measure.
         return msgspec.json.encode(self.body)
