@@ -148,12 +148,7 @@ class RunCoordinator:
         if tr.bookmark.run_uid is None:
             self._launch(tr)
         elif run is None:
-            self.logger.warning(
-                "%s: run %s is unknown to the Edges API; launching a fresh run.",
-                tr.partition.label,
-                tr.bookmark.run_uid,
-            )
-            self._launch(tr)
+            self._relaunch(tr, "is unknown to the Edges API")
         elif _status(run) not in TERMINAL:
             self._track(tr, run, since=self.clock())
             self.logger.info(
@@ -178,15 +173,18 @@ class RunCoordinator:
         self._track(tr, {"uid": answer["run_uid"], "status": "QUEUED"}, since=self.clock())
         self.logger.info("%s: launched run %s.", tr.partition.label, answer["run_uid"])
 
+    def _relaunch(self, tr: _Tracked, why: str) -> None:
+        self.logger.warning(
+            "%s: run %s %s; launching a fresh run.", tr.partition.label, tr.bookmark.run_uid, why
+        )
+        self._launch(tr)
+
     def _continue(self, tr: _Tracked) -> None:
         uid = t.cast("str", tr.bookmark.run_uid)
         try:
             run = self.client.continue_run(uid)
         except errors.NotFoundError:
-            self.logger.warning(
-                "%s: run %s no longer exists; launching a fresh run.", tr.partition.label, uid
-            )
-            self._launch(tr)
+            self._relaunch(tr, "no longer exists")
             return
         except errors.APIError as exc:
             if exc.status >= 500 or exc.status == 429:  # noqa: PLR2004
@@ -203,10 +201,7 @@ class RunCoordinator:
         try:
             run = self.client.get_run(uid)
         except errors.NotFoundError:
-            self.logger.warning(
-                "%s: run %s is gone; launching a fresh run.", tr.partition.label, uid
-            )
-            self._launch(tr)
+            self._relaunch(tr, "no longer exists")
             return
         if _status(run) not in TERMINAL:
             self._save(tr, pending=True)

@@ -22,6 +22,15 @@ DEFAULT_SANDBOX_PATH = ".sandbox/edges-sandbox.json"
 # The documented LinkedIn post URL pattern (edges-api.md section 8.4) and thread id pattern.
 POST_URL_PATTERN = re.compile(r"^https://(?:(www|[a-z]{2})\.)?linkedin\.com/(posts|feed)/[\w%-]+")
 THREAD_ID_PATTERN = re.compile(r"(?<=thread/)\d.+?==|^\d.+?==")
+# Meltano setting kind of each JSON schema type (meltano.yml and the Hub definition use them).
+MELTANO_KINDS = {
+    "string": "string",
+    "integer": "integer",
+    "number": "decimal",
+    "boolean": "boolean",
+    "array": "array",
+    "object": "object",
+}
 POSITIVE_SETTINGS = (
     "max_results",
     "runs_requests_per_minute",

@@ -13,17 +13,9 @@ from meltanokit import ROOT
 from singer_sdk.helpers import capabilities
 from tapkit import TAP
 
-from tap_edges.settings import config_problems
+from tap_edges.settings import MELTANO_KINDS, config_problems
 from tap_edges.tap import TapEdges
 
-KINDS = {
-    "string": "string",
-    "integer": "integer",
-    "number": "decimal",
-    "boolean": "boolean",
-    "array": "array",
-    "object": "object",
-}
 HUB_FILE = ROOT / "plugin" / "extractors" / "tap-edges--edgesrun.yml"
 # Settings the SDK adds to every tap's schema (stream maps, flattening, ...), left out of
 # meltano.yml: the Hub definition lists them.
@@ -76,7 +68,7 @@ def environment_config(project: dict[str, t.Any], name: str) -> dict[str, t.Any]
 def expected_kind(schema: dict[str, t.Any]) -> str:
     if schema.get("secret"):
         return "password"
-    (kind,) = [KINDS[name] for name in schema["type"] if name != "null"]
+    (kind,) = [MELTANO_KINDS[name] for name in schema["type"] if name != "null"]
     return kind
 
 
