@@ -13,6 +13,7 @@ from singer_sdk import Stream
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.mapper import SameRecordTransform
 
+from tap_edges.runs import Partition
 from tap_edges.state import Bookmark, read_bookmark, write_bookmark
 from tap_edges.writer import SingerWriter
 
@@ -22,7 +23,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
     from tap_edges.actions import ActionSpec
-    from tap_edges.runs import Partition, RunCoordinator
+    from tap_edges.runs import RunCoordinator
     from tap_edges.tap import TapEdges
 
 if sys.version_info >= (3, 12):
@@ -128,8 +129,6 @@ class EdgesActionStream(Stream):
 
     def partition(self, context: Context) -> Partition:
         """The run-lifecycle view of one context."""
-        from tap_edges.runs import Partition  # noqa: PLC0415 (keeps the import graph acyclic)
-
         field = self.spec.input_field
         return Partition(
             stream=self.name,
