@@ -31,13 +31,6 @@ def sandbox() -> Iterator[Sandbox]:
         yield sb
 
 
-@pytest.fixture
-def http() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        session.headers["X-API-Key"] = DEFAULT_API_KEY
-        yield session
-
-
 def launch_body(input_: dict[str, Any], identity: str = ENGAGED, **params: Any) -> dict[str, Any]:
     return {"inputs": [input_], "identity_ids": [identity], "parameters": params}
 

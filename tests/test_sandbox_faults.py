@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import requests
 
-from tap_edges.sandbox import DEFAULT_API_KEY, ENGAGEMENT_IDENTITY_IDS, Faults, Sandbox
+from tap_edges.sandbox import ENGAGEMENT_IDENTITY_IDS, Faults, Sandbox
 from tap_edges.sandbox.clock import ManualClock
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    import requests
 
 RUN_SECONDS = 10.0
 POST_URL = "https://www.linkedin.com/posts/someone_activity-7212345678901234567-xyz"
@@ -29,13 +30,6 @@ def clock() -> ManualClock:
 def sandbox(clock: ManualClock) -> Iterator[Sandbox]:
     with Sandbox(run_seconds=RUN_SECONDS, clock=clock) as sb:
         yield sb
-
-
-@pytest.fixture
-def http() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        session.headers["X-API-Key"] = DEFAULT_API_KEY
-        yield session
 
 
 def launch(http: requests.Session, sb: Sandbox, post_url: str = POST_URL, **params: Any) -> str:
