@@ -8,7 +8,6 @@ import secrets
 import typing as t
 
 import pytest
-import requests
 from tapkit import (
     api_config,
     expected_items,
@@ -23,9 +22,14 @@ from tap_edges.sandbox import ENGAGEMENT_IDENTITY_IDS, Faults, Sandbox
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
+
+    import requests
     from pathlib import Path
 
-SMALL = {"post_urls": [], "thread_urls": []}  # connections and profile viewers: 4 partitions
+SMALL: dict[str, list[str]] = {
+    "post_urls": [],
+    "thread_urls": [],
+}  # connections and profile viewers: 4 partitions
 STREAMS = ("connections", "profile_viewers")
 
 
