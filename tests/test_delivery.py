@@ -22,9 +22,9 @@ from tap_edges.sandbox import ENGAGEMENT_IDENTITY_IDS, Faults, Sandbox
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
     import requests
-    from pathlib import Path
 
 SMALL: dict[str, list[str]] = {
     "post_urls": [],
