@@ -4,17 +4,23 @@ Each test injects the fault against the sandbox over real HTTP and runs the real
 
 from __future__ import annotations
 
+import json
 import secrets
+import signal
+import subprocess
+import time
 import typing as t
 
 import pytest
 from tapkit import (
+    TAP,
     api_config,
     expected_items,
     item_view,
     partitions_of,
     request_count,
     run_tap,
+    tap_args,
 )
 
 from tap_edges.runs import NAME_PREFIX
@@ -209,3 +215,47 @@ def test_a_full_batch_is_healed_by_a_larger_relaunch(
         fourth = run_tap(config, tmp_path, state=third.last_state)  # it keeps the grown cap
         assert fourth.returncode == 0, fourth.stderr
         assert "launching a fresh run" not in fourth.stderr
+
+
+def _blocked_on_stdout(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/wchan", encoding="ascii") as wchan:  # noqa: PTH123
+            return "pipe_write" in wchan.read()
+    except OSError:
+        return False
+
+
+def test_sigterm_while_stdout_is_blocked_ends_with_whole_lines_and_a_state(
+    tmp_path: Path,
+) -> None:
+    """A slow target blocks the tap's stdout mid-drain; SIGTERM must not cut or repeat a line."""
+    with Sandbox(run_seconds=0.3) as sandbox:
+        sandbox.max_results_limit = 5000
+        identity = ENGAGEMENT_IDENTITY_IDS[0]
+        config = api_config(sandbox, identity_ids=[identity], max_results=5000, **SMALL)
+        first = run_tap(config, tmp_path)
+        assert first.returncode == 0, first.stderr
+        sandbox.grow(n=3000, action="linkedin-extract-connections")  # megabytes of records
+        command = [TAP, *tap_args(config, tmp_path, state=first.last_state)]
+        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+            deadline = time.monotonic() + 60
+            while not _blocked_on_stdout(proc.pid) and time.monotonic() < deadline:
+                time.sleep(0.05)  # nobody reads stdout: the pipe fills up and the tap blocks
+            assert _blocked_on_stdout(proc.pid)
+            proc.send_signal(signal.SIGTERM)
+            time.sleep(0.5)  # the handler runs while the write is still blocked
+            out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM
+    stderr = err.decode()
+    assert "Stopped by SIGTERM: the state was flushed" in stderr
+    messages = [json.loads(line) for line in out.decode().splitlines()]  # no line is cut
+    records = [
+        m["record"]["linkedin_profile_id"]
+        for m in messages
+        if m["type"] == "RECORD" and m["stream"] == "connections"
+    ]
+    assert records
+    assert len(records) == len(set(records))  # no line is written twice
+    assert messages[-1]["type"] == "STATE"
+    (partition,) = messages[-1]["value"]["bookmarks"]["connections"]["partitions"]
+    assert partition["edges_pending"]  # the batch was cut short: the rerun reads it again
