@@ -23,6 +23,7 @@ import time
 import typing as t
 
 from tap_edges import errors
+from tap_edges.actions import failure_hint
 from tap_edges.outputs import Batch, new_items, report_possible_loss
 from tap_edges.state import Bookmark, parse_time
 
@@ -257,6 +258,7 @@ class RunCoordinator:
         if not isinstance(last_error, dict):
             last_error = {}
         what = f"{last_error.get('label') or 'no label'}: {last_error.get('message') or '-'}"
+        what += failure_hint(tr.partition, last_error.get("label"))
         if tr.status in UNSUCCESSFUL:
             raise errors.RunError(
                 tr.partition.label,
