@@ -109,3 +109,19 @@ def test_a_page_the_identity_does_not_administer_fails_alone(
         assert expected, stream
         assert item_view(run.records(stream), expected) == item_view(expected, expected), stream
     assert all(b["edges_run_uid"] for b in partitions_of(run.last_state))
+
+
+def test_a_full_batch_of_new_followers_warns_of_possible_loss(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    config = api_config(sandbox, **ONLY_PAGES, company_page_urls=COMPANY_PAGE_URLS[:1])
+    config["max_results_per_stream"] = {STREAM: 5}
+    first = run_tap(config, tmp_path)
+    assert first.returncode == 0, first.stderr
+    sandbox.grow(n=8, action=ACTION)
+    second = run_tap(config, tmp_path, state=first.last_state)
+    assert second.returncode == 0, second.stderr
+    assert len(second.records(STREAM)) == len(ENGAGEMENT_IDENTITY_IDS) * 5
+    warnings = [x for x in second.stderr.splitlines() if "may have dropped older" in x]
+    assert len(warnings) == len(ENGAGEMENT_IDENTITY_IDS)
+    assert all(f"{STREAM}[identity" in w and COMPANY_PAGE_URLS[0] in w for w in warnings)
