@@ -1,8 +1,10 @@
 """Every supported Edges action, as data.
 
 Adding an action takes one :class:`ActionSpec` here, one schema file in ``schemas/``, the
-sandbox's generator for its items and one README row (plus, for an action with a new kind of
-input, its setting in ``settings.py``).
+sandbox's generator for its items (with its entry in ``sandbox/catalog.py``) and one README row.
+An action with a new kind of input also takes its setting: a property and an ``INPUT_FORMATS``
+entry in ``settings.py``, then the same setting in ``meltano.yml``, ``scripts/update_readme.py``
+and ``scripts/hub_definition.py`` (tests fail until each is done).
 """
 
 from __future__ import annotations
@@ -199,9 +201,8 @@ def failure_hint(target: RunTarget, label: object) -> str:
     Returns:
         ``"; <hint>"``, or an empty string when the label means nothing known.
     """
-    for spec in ACTIONS:
-        for hint in spec.failure_hints if spec.action == target.action else ():
-            if label in hint.labels:
-                text = hint.text.format(identity=target.identity_id, input=target.input_value)
-                return f"; {text}"
+    spec = next((spec for spec in ACTIONS if spec.action == target.action), None)
+    for hint in spec.failure_hints if spec else ():
+        if label in hint.labels:
+            return "; " + hint.text.format(identity=target.identity_id, input=target.input_value)
     return ""
