@@ -19,6 +19,7 @@ if t.TYPE_CHECKING:
 
 DEFAULT_API_URL = "https://api.edges.run/v1"
 DEFAULT_SANDBOX_PATH = ".sandbox/edges-sandbox.json"
+DEFAULT_CEILING = 5000
 # The documented LinkedIn post URL pattern (edges-api.md section 8.4) and thread id pattern.
 POST_URL_PATTERN = re.compile(r"^https://(?:(www|[a-z]{2})\.)?linkedin\.com/(posts|feed)/[\w%-]+")
 THREAD_ID_PATTERN = re.compile(r"(?<=thread/)\d.+?==|^\d.+?==")
@@ -53,6 +54,7 @@ MELTANO_KINDS = {
 }
 POSITIVE_SETTINGS = (
     "max_results",
+    "max_results_ceiling",
     "runs_requests_per_minute",
     "poll_interval_seconds",
     "run_timeout_seconds",
@@ -119,6 +121,24 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.ObjectType(additional_properties=th.IntegerType),
         title="Max results per stream",
         description='Overrides of max_results by stream name, e.g. {"connections": 500}.',
+    ),
+    th.Property(
+        "adaptive_max_results",
+        th.BooleanType,
+        default=True,
+        title="Adaptive max results",
+        description="When a continued batch is full (Edges may have dropped items), relaunch "
+        "the partition next sync with twice its max_results, up to max_results_ceiling: the "
+        "fresh run's first extraction brings back the newest dropped items and later batches "
+        "stop overflowing. When false, the tap only warns.",
+    ),
+    th.Property(
+        "max_results_ceiling",
+        th.IntegerType,
+        default=DEFAULT_CEILING,
+        title="Max results ceiling",
+        description="The largest max_results adaptive_max_results grows a partition to. "
+        "Edges' own maximum per action applies too: a cap it refuses is not tried again.",
     ),
     th.Property(
         "poll_interval_seconds",

@@ -188,7 +188,9 @@ def test_run_still_running_at_timeout_stays_in_state(sandbox: Sandbox, tmp_path:
         assert request_count(sandbox, "POST", f"/{uid}/continue") == 0
 
 
-def test_refused_continue_names_the_reason(sandbox: Sandbox, tmp_path: Path) -> None:
+def test_a_run_launched_full_is_relaunched_incremental_with_a_warning(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
     launched = requests.post(
         f"{sandbox.base_url}/actions/linkedin-extract-connections/run/async",
         headers={"X-API-Key": sandbox.api_key},
@@ -214,12 +216,40 @@ def test_refused_continue_names_the_reason(sandbox: Sandbox, tmp_path: Path) -> 
         }
     }
     config = api_config(sandbox, identity_ids=ENGAGEMENT_IDENTITY_IDS[:1], **SMALL)
-    run = run_tap(config, tmp_path, state=state)
-    assert run.returncode == 1
-    line = next(x for x in run.stderr.splitlines() if launched in x and "ERROR" in x)
-    assert "BAD_PARAMETERS" in line
-    assert "sync_mode incremental" in line
-    assert run.records("profile_viewers")
+    first = run_tap(config, tmp_path, state=state)  # a 0.1 state: the run's batch is re-read
+    assert first.returncode == 0, first.stderr
+    assert request_count(sandbox, "POST", f"/{launched}/continue") == 0
+    sandbox.clear_request_log()
+    second = run_tap(config, tmp_path, state=first.last_state)
+    assert second.returncode == 0, second.stderr
+    line = next(x for x in second.stderr.splitlines() if launched in x and "WARNING" in x)
+    assert "not launched with sync_mode incremental" in line
+    assert "launching a fresh run" in line
+    assert request_count(sandbox, "POST", "/continue") == 2  # viewers and messages only
+    assert request_count(sandbox, "POST", "/run/async") == 1
+    fresh = next(
+        r
+        for r in sandbox.runs()
+        if r["uid"] != launched and r["action_name"] == "linkedin-extract-connections"
+    )
+    assert fresh["parameters"]["sync_mode"] == "incremental"
+    assert second.records("connections")
+
+
+def test_an_invalid_run_is_relaunched_with_a_warning(sandbox: Sandbox, tmp_path: Path) -> None:
+    sandbox.faults = Faults(invalid={"linkedin-extract-connections"})
+    config = api_config(sandbox, identity_ids=ENGAGEMENT_IDENTITY_IDS[:1], **SMALL)
+    first = run_tap(config, tmp_path)
+    assert first.returncode == 1
+    assert "ended INVALID" in first.stderr
+    assert "the next sync launches a fresh run" in first.stderr
+    sandbox.faults = Faults()
+    sandbox.clear_request_log()
+    second = run_tap(config, tmp_path, state=first.last_state)
+    assert second.returncode == 0, second.stderr
+    assert "is INVALID and cannot be continued; launching a fresh run" in second.stderr
+    assert request_count(sandbox, "POST", "/run/async") == 1
+    assert_matches_ground_truth(second, sandbox, ["connections"])
 
 
 def test_unknown_run_and_damaged_state_start_cleanly(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -384,7 +414,10 @@ def test_refused_continue_of_a_post_action_says_it_may_not_be_incremental(
     config = api_config(
         sandbox, identity_ids=ENGAGEMENT_IDENTITY_IDS[:1], post_urls=[post], thread_urls=[]
     )
-    run = run_tap(config, tmp_path, state=state)
+    first = run_tap(config, tmp_path, state=state)  # a 0.1 state: the run's batch is re-read
+    assert first.returncode == 0, first.stderr
+    sandbox.grow(n=2)
+    run = run_tap(config, tmp_path, state=first.last_state)
     assert run.returncode == 1
     line = next(x for x in run.stderr.splitlines() if launched in x and "ERROR" in x)
     assert "documents continue only for some actions" in line

@@ -44,7 +44,7 @@ Choices made where the Edges documentation is silent:
 * Incremental semantics: an iteration takes its snapshot of the feed at the launch/continue
   call. The first covers all items existing then, later ones the items newer than the
   previous iteration's snapshot. Newest first, the first ``max_results`` are delivered and the
-  older excess is dropped for good (see ``Sandbox.ground_truth``). A FAILED or cancelled
+  older excess is dropped for good (see ``Sandbox.ground_truth``). A FAILED, INVALID or cancelled
   (STOPPED) iteration delivers nothing and does not move that cursor. Every item delivered by
   an iteration carries ``extracted_at`` = the iteration's finish time (ISO-8601 UTC,
   microseconds, ``Z``), strictly increasing across iterations.

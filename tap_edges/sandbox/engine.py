@@ -307,7 +307,7 @@ class Engine:
         finish = to_us(now + self.runtime.run_seconds)
         if run.iterations:
             finish = max(finish, run.current.finish_us + 1)
-        failed = outcome == "FAILED"
+        failed = outcome in {"FAILED", "INVALID"}
         return Iteration(
             index=len(run.iterations), continued=continued, t0=now,
             duration=self.runtime.run_seconds, finish_us=finish, outcome=outcome, error=error,
