@@ -27,6 +27,7 @@ import time
 import typing as t
 
 from tap_edges import errors
+from tap_edges.actions import failure_hint
 from tap_edges.lifecycle import (
     TERMINAL,
     Action,
@@ -438,6 +439,7 @@ class RunCoordinator:
         if not isinstance(last_error, dict):
             last_error = {}
         what = f"{last_error.get('label') or 'no label'}: {last_error.get('message') or '-'}"
+        what += failure_hint(tr.partition, last_error.get("label"))
         if tr.status in UNSUCCESSFUL:
             after = "launches a fresh run" if tr.status == "INVALID" else "continues it"
             raise errors.RunError(

@@ -35,6 +35,7 @@ if t.TYPE_CHECKING:
 SMALL: dict[str, list[str]] = {
     "post_urls": [],
     "thread_urls": [],
+    "company_page_urls": [],
 }  # connections and profile viewers: 4 partitions
 STREAMS = ("connections", "profile_viewers")
 

@@ -30,7 +30,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
-SMALL = {"post_urls": [], "thread_urls": THREAD_URLS[:1]}  # 6 partitions
+SMALL = {"post_urls": [], "thread_urls": THREAD_URLS[:1], "company_page_urls": []}  # 6 partitions
 
 
 @pytest.fixture
@@ -111,7 +111,7 @@ def test_failed_partition_does_not_stop_the_others(sandbox: Sandbox, tmp_path: P
     messages = run.records("messages")
     assert {r["linkedin_thread_url"] for r in messages} == {THREAD_URLS[1]}
     bookmarks = partitions_of(run.last_state)
-    assert len(bookmarks) == 2 * 4
+    assert len(bookmarks) == 2 * 6  # connections, viewers, 2 threads, 2 company pages
     assert all(b["edges_run_uid"] for b in bookmarks)
 
     sandbox.faults = Faults()
@@ -335,6 +335,13 @@ def test_sigterm_flushes_state_and_a_rerun_loses_nothing(tmp_path: Path) -> None
             "Setting 'post_urls': 'https://example.com",
         ),
         ({"thread_urls": ["not-a-thread"]}, "Setting 'thread_urls': 'not-a-thread'"),
+        (
+            {"company_page_urls": ["https://www.linkedin.com/in/jane-doe/"]},
+            (
+                "Setting 'company_page_urls': 'https://www.linkedin.com/in/jane-doe/' is not a "
+                "LinkedIn company page URL"
+            ),
+        ),
         ({"max_results": 0}, "Setting 'max_results': must be a positive number"),
         ({"poll_interval_seconds": -1}, "Setting 'poll_interval_seconds': must be a positive"),
         ({"runs_requests_per_minute": 0}, "Setting 'runs_requests_per_minute': must be a positive"),

@@ -24,7 +24,8 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 def connections_config(sandbox: Sandbox, **overrides: t.Any) -> dict[str, t.Any]:
-    base = {"identity_ids": [ENGAGEMENT_IDENTITY_IDS[0]], "post_urls": [], "thread_urls": []}
+    inputs: dict[str, list[str]] = {"post_urls": [], "thread_urls": [], "company_page_urls": []}
+    base = {"identity_ids": [ENGAGEMENT_IDENTITY_IDS[0]], **inputs}
     return api_config(sandbox, **{**base, **overrides})
 
 

@@ -299,6 +299,9 @@ class Engine:
         self.world.catch_up(feed, now)
         cursor = run.current.cursor() if run.iterations else 0
         outcome, error = self.runtime.faults.outcome(_match_keys(run))
+        refused = kind.refusal(run.identity_id, value) if kind.refusal else None
+        if refused is not None:  # LinkedIn's own refusal comes before any injected fault
+            outcome, error = "FAILED", refused
         fresh = list(range(feed.newest_seq, cursor, -1))
         limit = int(run.parameters["max_results"])
         finish = to_us(now + self.runtime.run_seconds)
