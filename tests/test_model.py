@@ -73,6 +73,7 @@ class Delivery(RuleBasedStateMachine):
             identity_ids=ENGAGEMENT_IDENTITY_IDS[:1],
             post_urls=[],
             thread_urls=THREAD_URLS[:1],
+            company_page_urls=[],
             max_results=5,
             poll_interval_seconds=0.1,
         )
