@@ -63,6 +63,9 @@ Choices made where the Edges documentation is silent:
   ``UNKNOWN_ERROR`` (scope ``server``); ``garbage_every``: HTTP 200 with an HTML page, as a
   misbehaving proxy would answer. ``error_every``, ``garbage_every`` and ``outputs_429_every``
   count every authenticated ``/v1/runs*`` (resp. outputs) request, including the ones they fail.
+  ``lost_answer_every`` (launches included): every Nth launch or continue is applied, then
+  answered with a gateway's 504 ``UNKNOWN_ERROR`` or, with ``lost_answer_kind="reset"``, with
+  a closed connection, as when an answer is lost on the way back.
 * World: deterministic from ``seed``. Feeds appear lazily: connections and profile viewers per
   identity, messages per (identity, thread URL), post commenters/likers/reposters per post URL,
   page followers per company page URL.
