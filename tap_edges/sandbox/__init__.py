@@ -50,7 +50,8 @@ Choices made where the Edges documentation is silent:
   microseconds, ``Z``), strictly increasing across iterations.
 * Outputs: items are the action's output record plus ``extracted_at`` (no input or run
   fields). ``outputs_mode="cumulative"``: items of every finished iteration, oldest iteration
-  first, newest first within one; ``"latest"``: only the newest finished iteration's (none if
+  first, newest first within one; ``"cumulative-newest"``: the same, newest iteration first;
+  ``"latest"``: only the newest finished iteration's (none if
   it failed; the previous one's while a continued iteration is in progress). Cursor
   paging: ``limit`` 1..500 (default 100), opaque ``cursor``; ``X-Pagination-Next`` carries the
   absolute URL of the next page and is absent on the last. The deprecated ``offset`` switches to
