@@ -53,7 +53,7 @@ FIRST_POLL_SECONDS = 1.0
 # A STATE holds every partition: with thousands of them, one per emitted batch would make the
 # output grow with the square of the partitions. At most about this many are flushed while
 # batches are emitted (a sync killed in between re-reads the batches emitted since).
-MAX_EMIT_STATES = 100
+MAX_EMIT_STATES = 20
 NAME_PREFIX = "tap-edges#"
 TOKEN = re.compile(rf"^{NAME_PREFIX}([0-9a-f]{{16}})\b")
 
