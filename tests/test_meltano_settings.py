@@ -112,6 +112,10 @@ def test_loaders_are_defined_inline_and_upsert(project: dict[str, t.Any]) -> Non
     assert loaders["target-postgres"]["pip_url"] == "meltanolabs-target-postgres"
     # The streams are incremental: a target must never treat a batch as the whole table.
     assert loaders["target-postgres"]["config"]["load_method"] == "upsert"
+    # Without metadata columns, target-postgres refuses to start unless told to ignore
+    # ACTIVATE_VERSION (which the tap never sends).
+    postgres = loaders["target-postgres"]["config"]
+    assert postgres["add_record_metadata"] is True or postgres["activate_version"] is False
     assert loaders["target-duckdb"]["config"]["primary_key_required"] is True
 
 
