@@ -65,12 +65,14 @@ def new_items(
     return batch
 
 
-def report_possible_loss(
+def report_possible_loss(  # noqa: PLR0913
     logger: logging.Logger,
     metrics_logger: logging.Logger | None,
     tags: dict[str, t.Any],
     count: int,
     cap: int,
+    *,
+    remedy: str,
 ) -> None:
     """Say loudly that Edges may have dropped items: a WARNING and a metric point.
 
@@ -79,20 +81,20 @@ def report_possible_loss(
         metrics_logger: The SDK's metrics logger, if any.
         tags: ``stream``, ``partition`` and ``run_uid`` of the batch.
         count: Items in the batch.
-        cap: The partition's ``max_results``.
+        cap: The run's ``max_results``.
+        remedy: What heals it, or what the user should do.
     """
     if metrics_logger is not None:
         point = {"type": "counter", "metric": "edges_possible_loss", "value": 1, "tags": tags}
         metrics_logger.info("METRIC: %s", json.dumps(point, separators=(",", ":")))
     logger.warning(
-        "%s: run %s delivered %d new items, as many as max_results (%d): Edges may have "
-        "dropped older new items for good. Raise max_results for stream '%s' or sync more "
-        "often.",
+        "%s: run %s delivered %d new items, as many as its max_results (%d): Edges may have "
+        "dropped older new items. %s.",
         tags["partition"],
         tags["run_uid"],
         count,
         cap,
-        tags["stream"],
+        remedy,
     )
 
 

@@ -52,7 +52,7 @@ def load_schema(stream: str) -> dict[str, t.Any]:
     return t.cast("dict[str, t.Any]", schema)
 
 
-def derive_key(record: dict[str, t.Any], parts: tuple[tuple[str, ...], ...]) -> str:
+def derive_key(record: dict[str, t.Any], parts: tuple[tuple[str, ...], ...]) -> str | None:
     """Compute a stable key from the first non-null candidate field of each part.
 
     Args:
@@ -60,9 +60,12 @@ def derive_key(record: dict[str, t.Any], parts: tuple[tuple[str, ...], ...]) -> 
         parts: Candidate fields per key component.
 
     Returns:
-        A hex digest, identical for identical component values.
+        A hex digest, identical for identical component values; None when every part is null
+        (such items would all share one key and merge into one row).
     """
     values = [next((record[f] for f in part if record.get(f) is not None), None) for part in parts]
+    if all(value is None for value in values):
+        return None
     digest = hashlib.sha256(json.dumps(values, default=str).encode("utf-8"))
     return digest.hexdigest()[:32]
 

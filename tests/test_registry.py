@@ -7,7 +7,9 @@ from importlib.resources import files
 
 import pytest
 
-from tap_edges.actions import ACTIONS, ACTIONS_BY_STREAM, ActionSpec
+from tap_edges.actions import ACTIONS, ACTIONS_BY_STREAM, ActionSpec, failure_hint
+from tap_edges.runs import Partition
+from tap_edges.settings import CONFIG_SCHEMA, INPUT_FORMATS
 from tap_edges.streams import derive_key, load_schema
 from tap_edges.tap import TapEdges
 
@@ -41,7 +43,7 @@ def test_every_other_field_is_nullable(spec: ActionSpec) -> None:
     schema = json.loads((SCHEMA_DIR / f"{spec.stream}.json").read_text())
     keys = set(spec.primary_keys)
     for name, prop in schema["properties"].items():
-        if name not in keys and name not in {"linkedin_post_url", "linkedin_thread_url"}:
+        if name not in keys and name not in {a.input_field for a in ACTIONS}:
             assert "null" in prop["type"], f"{name} should be nullable"
 
 
@@ -62,4 +64,33 @@ def test_derived_key_is_stable_and_uses_the_first_present_candidate() -> None:
     c = {"view_timestamp": 2, "linkedin_profile_url": "u"}
     assert derive_key(a, parts) == derive_key(b, parts)
     assert derive_key(a, parts) != derive_key(c, parts)
-    assert len(derive_key(a, parts)) == 32
+    assert len(derive_key(a, parts) or "") == 32
+
+
+@pytest.mark.parametrize("spec", [a for a in ACTIONS if a.input_setting], ids=lambda s: s.stream)
+def test_every_input_setting_is_declared_and_checked(spec: ActionSpec) -> None:
+    setting = str(spec.input_setting)
+    assert CONFIG_SCHEMA["properties"][setting]["type"] == ["array", "null"]
+    assert spec.stream in CONFIG_SCHEMA["properties"][setting]["description"]
+    assert setting in INPUT_FORMATS
+
+
+def page_followers(page: str) -> Partition:
+    return Partition(
+        stream="page_followers",
+        action="linkedin-extract-page-followers",
+        identity_id="id-1",
+        input_field="linkedin_company_url",
+        input_value=page,
+        max_results=100,
+    )
+
+
+def test_failure_hint_names_the_identity_and_page_for_the_known_label_only() -> None:
+    page = "https://www.linkedin.com/company/acme/"
+    hint = failure_hint(page_followers(page), "STATUS_403")
+    assert hint.startswith("; identity id-1 is not an admin of the LinkedIn page " + page)
+    assert failure_hint(page_followers(page), "LK_524") == ""
+    assert failure_hint(page_followers(page), None) == ""
+    other = Partition("connections", "linkedin-extract-connections", "id-1", None, None, 100)
+    assert failure_hint(other, "STATUS_403") == ""

@@ -11,6 +11,7 @@ import typing as t
 import pytest
 from tapkit import (
     ACTION_OF_STREAM,
+    COMPANY_PAGE_URLS,
     TAP,
     api_config,
     expected_items,
@@ -54,7 +55,8 @@ def test_three_syncs_emit_exactly_the_new_items(sandbox: Sandbox, tmp_path: Path
     first = run_tap(config, tmp_path)
     assert first.returncode == 0, first.stderr
     runs = sandbox.runs()
-    assert len(runs) == 20  # 2 identities x (connections, viewers, 2 threads, 2 posts x 3)
+    # 2 identities x (connections, viewers, 2 threads, 2 posts x 3, 2 company pages)
+    assert len(runs) == 24
     start = first_iteration(sandbox)
     assert_records_match(first, sandbox, start)
     bookmarks = partitions_of(first.last_state)
@@ -83,7 +85,7 @@ def test_records_carry_identity_run_input_and_keys(sandbox: Sandbox, tmp_path: P
     run = run_tap(api_config(sandbox, post_urls=[], thread_urls=[tapkit_thread()]), tmp_path)
     assert run.returncode == 0, run.stderr
     schemas = {m["stream"]: m for m in run.messages if m["type"] == "SCHEMA"}
-    for stream in ("connections", "messages", "profile_viewers"):
+    for stream in ("connections", "messages", "profile_viewers", "page_followers"):
         records = run.records(stream)
         assert records, stream
         keys = schemas[stream]["key_properties"]
@@ -95,6 +97,8 @@ def test_records_carry_identity_run_input_and_keys(sandbox: Sandbox, tmp_path: P
             assert record["extracted_at"]
             assert all(record[k] is not None for k in keys)
     assert {r["linkedin_thread_url"] for r in run.records("messages")} == {tapkit_thread()}
+    pages = {r["linkedin_company_url"] for r in run.records("page_followers")}
+    assert pages == set(COMPANY_PAGE_URLS)
     assert run.records("post_likers") == []
 
 
