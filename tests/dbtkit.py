@@ -20,6 +20,7 @@ KINDS = {
     "post_commenters": "comment",
     "post_likers": "like",
     "post_reposters": "repost",
+    "page_followers": "follow",
 }
 
 
@@ -60,9 +61,9 @@ def meltano_dbt(env: dict[str, str], *tasks: str) -> None:
 
 
 def engagement_ids(raw: dict[str, list[dict[str, t.Any]]]) -> set[str]:
-    """The engagement_id each loaded item must have: stream|identity|key."""
+    """The engagement_id each loaded item must have: stream|identity|its other key columns."""
     return {
-        f"{stream}|{row['identity_id']}|{row[ACTIONS_BY_STREAM[stream].natural_keys[0]]}"
+        "|".join([stream, *(str(row[key]) for key in ACTIONS_BY_STREAM[stream].primary_keys)])
         for stream in KINDS
         for row in raw[stream]
     }

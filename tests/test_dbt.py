@@ -47,6 +47,7 @@ ITEM_TIME = {  # the item's own time, first present wins; else extracted_at
     "messages": ("created_at", "delivered_at"),
     "profile_viewers": ("view_date",),
     "post_commenters": ("comment_time",),
+    "page_followers": ("followed_at",),
 }
 POST_STREAMS = {"post_likers": "likes", "post_commenters": "comments", "post_reposters": "reposts"}
 WINDOW = dt.timedelta(days=30)

@@ -7,6 +7,7 @@
     "post_commenters": "stg_post_commenters",
     "post_likers": "stg_post_likers",
     "post_reposters": "stg_post_reposters",
+    "page_followers": "stg_page_followers",
 } %}
 
 with staging as (

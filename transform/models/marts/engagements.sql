@@ -1,5 +1,5 @@
--- One row per engagement event: a connection, a message, a profile view, a comment, a like
--- or a repost, from the staging model of its stream (one row per staging row).
+-- One row per engagement event: a connection, a message, a profile view, a comment, a like,
+-- a repost or a page follow, from the staging model of its stream (one row per staging row).
 --
 -- Incremental on extracted_at: a build reads the staging rows extracted at most
 -- `engagements_lookback_hours` before the newest row it holds and writes those it does not
@@ -141,6 +141,27 @@ with events as (
         run_uid,
         extracted_at
     from {{ ref("stg_post_reposters") }}
+
+    union all
+
+    select
+        'follow',
+        'page_followers',
+        {{ dbt.concat(["linkedin_company_url", "'|'", "cast(linkedin_profile_id as " ~ string ~ ")"]) }},
+        identity_id,
+        linkedin_profile_id,
+        coalesce(followed_at, extracted_at),
+        followed_at is not null,
+        null,
+        null,
+        linkedin_company_url,
+        null,
+        full_name,
+        headline,
+        linkedin_profile_url,
+        run_uid,
+        extracted_at
+    from {{ ref("stg_page_followers") }}
 
 ),
 
