@@ -174,3 +174,17 @@ def test_models_build_twice_incrementally_and_match_a_full_refresh(
     check_build(tmp_path)
     _, refreshed = dump(database)
     assert without_invocation(refreshed["engagements"]) == without_invocation(models["engagements"])
+
+
+def test_models_build_empty_before_anything_is_loaded(dbt_plugins: None, tmp_path: Path) -> None:
+    """A stream never loaded (no input configured, or no load yet) reads as an empty table."""
+    database = tmp_path / "empty.duckdb"
+    env = project_env(
+        tmp_path, TARGET_DUCKDB_FILEPATH=str(database), **dbt_env(tmp_path, "dbt-duckdb")
+    )
+    meltano_dbt(env, "dbt-duckdb:build")
+    check_build(tmp_path)
+    raw, models = dump(database)
+    assert raw == {}
+    assert set(models) == {"engagements", "people", "post_engagement", "warm_leads"}
+    assert all(rows == [] for rows in models.values())
