@@ -123,6 +123,7 @@ class TapEdges(Tap):
                 clock=self.clock,
                 sleep=self.sleep,
                 metrics_logger=self.metrics_logger,
+                flush=lambda: self.state_writer.write_state(self.state),
             )
             check_identities(client, self.identity_ids)
             streams = [s for s in self.streams.values() if s.selected]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from importlib.resources import files
 
 import pytest
@@ -94,3 +95,28 @@ def test_failure_hint_names_the_identity_and_page_for_the_known_label_only() -> 
     assert failure_hint(page_followers(page), None) == ""
     other = Partition("connections", "linkedin-extract-connections", "id-1", None, None, 100)
     assert failure_hint(other, "STATUS_403") == ""
+
+
+def test_a_derived_key_from_nothing_is_no_key() -> None:
+    parts = (("view_timestamp", "view_date"), ("linkedin_profile_id", "headline"))
+    assert derive_key({"view_date": None, "headline": None}, parts) is None
+    assert derive_key({"headline": "CTO"}, parts) is not None  # one known part is a key
+
+
+def test_an_item_whose_derived_key_has_no_part_is_skipped_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    tap = TapEdges(config={"sandbox": True}, validate_config=False)
+    (stream,) = [s for s in tap.discover_streams() if s.name == "profile_viewers"]
+    partition = stream.partition({"identity_id": "i"})
+    caplog.set_level(logging.WARNING, logger=stream.logger.name)
+    stream.logger.addHandler(caplog.handler)
+    try:
+        anonymous = {"extracted_at": "2026-11-28T00:00:00Z", "headline": None}
+        assert stream._complete(partition, "run-1", anonymous) is None
+    finally:
+        stream.logger.removeHandler(caplog.handler)
+    assert "skipped an item without view_id" in caplog.text
+    seen = stream._complete(partition, "run-1", {"view_date": "2026-11-28T00:00:00Z"})
+    assert seen is not None
+    assert seen["view_id"]

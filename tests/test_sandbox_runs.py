@@ -176,7 +176,10 @@ def test_outputs_modes(api: Api) -> None:
     assert len(latest) == 3
     assert latest == api.sandbox.ground_truth(uid)[1]["delivered"]
     api.sandbox.outputs_mode = "cumulative"
-    assert len(api.outputs(uid)) == 23
+    cumulative = api.outputs(uid)
+    assert cumulative[20:] == latest
+    api.sandbox.outputs_mode = "cumulative-newest"
+    assert api.outputs(uid) == latest + cumulative[:20]
 
 
 def test_cursor_pagination_matches_ground_truth(api: Api) -> None:

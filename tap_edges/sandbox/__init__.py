@@ -50,7 +50,8 @@ Choices made where the Edges documentation is silent:
   microseconds, ``Z``), strictly increasing across iterations.
 * Outputs: items are the action's output record plus ``extracted_at`` (no input or run
   fields). ``outputs_mode="cumulative"``: items of every finished iteration, oldest iteration
-  first, newest first within one; ``"latest"``: only the newest finished iteration's (none if
+  first, newest first within one; ``"cumulative-newest"``: the same, newest iteration first;
+  ``"latest"``: only the newest finished iteration's (none if
   it failed; the previous one's while a continued iteration is in progress). Cursor
   paging: ``limit`` 1..500 (default 100), opaque ``cursor``; ``X-Pagination-Next`` carries the
   absolute URL of the next page and is absent on the last. The deprecated ``offset`` switches to
@@ -63,6 +64,9 @@ Choices made where the Edges documentation is silent:
   ``UNKNOWN_ERROR`` (scope ``server``); ``garbage_every``: HTTP 200 with an HTML page, as a
   misbehaving proxy would answer. ``error_every``, ``garbage_every`` and ``outputs_429_every``
   count every authenticated ``/v1/runs*`` (resp. outputs) request, including the ones they fail.
+  ``lost_answer_every`` (launches included): every Nth launch or continue is applied, then
+  answered with a gateway's 504 ``UNKNOWN_ERROR`` or, with ``lost_answer_kind="reset"``, with
+  a closed connection, as when an answer is lost on the way back.
 * World: deterministic from ``seed``. Feeds appear lazily: connections and profile viewers per
   identity, messages per (identity, thread URL), post commenters/likers/reposters per post URL,
   page followers per company page URL.

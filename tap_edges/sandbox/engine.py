@@ -254,6 +254,8 @@ class Engine:
             marker = finished if marker is None else min(marker, finished)
             if self.runtime.outputs_mode == "latest":
                 chosen = run.iterations[marker - 1 : marker] if marker else []
+            elif self.runtime.outputs_mode == "cumulative-newest":
+                chosen = run.iterations[:marker][::-1]
             else:
                 chosen = run.iterations[:marker]
             feed = self.world.feeds[run.feed_key]
