@@ -22,7 +22,6 @@ import collections
 import dataclasses
 import functools
 import logging
-import re
 import secrets
 import time
 import typing as t
@@ -39,7 +38,8 @@ from tap_edges.lifecycle import (
     status_of,
     wanted_max_results,
 )
-from tap_edges.outputs import Batch, Expected, read_new, report_possible_loss
+from tap_edges.outputs import Batch, Expected, read_new, report_batch
+from tap_edges.partitions import Partition, PartitionKey, token_of
 from tap_edges.state import Bookmark, fingerprint, parse_time
 
 if t.TYPE_CHECKING:
@@ -54,67 +54,6 @@ FIRST_POLL_SECONDS = 1.0
 # output grow with the square of the partitions. At most about this many are flushed while
 # batches are emitted (a sync killed in between re-reads the batches emitted since).
 MAX_EMIT_STATES = 20
-NAME_PREFIX = "tap-edges#"
-TOKEN = re.compile(rf"^{NAME_PREFIX}([0-9a-f]{{16}})\b")
-
-PartitionKey = tuple[str, str, str | None]
-
-
-@dataclasses.dataclass(frozen=True)
-class Partition:
-    """One (stream, identity, input) whose items one Edges run delivers."""
-
-    stream: str
-    action: str
-    identity_id: str
-    input_field: str | None
-    input_value: str | None
-    max_results: int
-    continue_documented: bool = True
-
-    @property
-    def key(self) -> PartitionKey:
-        """Identity of the partition within a sync."""
-        return (self.stream, self.identity_id, self.input_value)
-
-    @property
-    def label(self) -> str:
-        """Human label used in every log line about the partition."""
-        where = f"identity {self.identity_id}"
-        if self.input_value:
-            where += f", {self.input_field} {self.input_value}"
-        return f"{self.stream}[{where}]"
-
-    def launch_body(
-        self, callback_url: str | None, *, token: str, max_results: int
-    ) -> dict[str, t.Any]:
-        """The body of ``POST /actions/{action}/run/async`` for this partition.
-
-        Args:
-            callback_url: The run's callback, if any.
-            token: The launch's unique token, first in the run's name (never cut off).
-            max_results: The run's cap.
-
-        Returns:
-            The JSON body.
-        """
-        inputs = {self.input_field: self.input_value} if self.input_field else {}
-        name = f"{NAME_PREFIX}{token} {self.stream} {self.identity_id} {self.input_value or ''}"
-        body: dict[str, t.Any] = {
-            "name": name.strip()[:255],
-            "identity_ids": [self.identity_id],
-            "inputs": [inputs],
-            "parameters": {"sync_mode": "incremental", "max_results": max_results},
-        }
-        if callback_url:
-            body["callback"] = {"url": callback_url, "on": "final"}
-        return body
-
-
-def token_of(name: str) -> str | None:
-    """The launch token in a run's name, if the tap launched it."""
-    found = TOKEN.match(name)
-    return found.group(1) if found else None
 
 
 @dataclasses.dataclass
@@ -617,48 +556,17 @@ class RunCoordinator:
         if self._consumed_since_flush * MAX_EMIT_STATES >= len(self._tracked):
             self.flush()
             self._consumed_since_flush = 0
-        self._report(tr, batch, cap, first=first, grew=grew)
-
-    def _report(
-        self,
-        tr: _Tracked,
-        batch: Batch,
-        cap: int | None,
-        *,
-        first: bool,
-        grew: dict[str, int] | None,
-    ) -> None:
-        label, uid = tr.partition.label, tr.bookmark.run_uid
-        self.logger.info("%s: run %s delivered %d new item(s).", label, uid, batch.count)
-        if batch.undated:
-            self.logger.warning(
-                "%s: run %s: %d item(s) had no readable extracted_at; they were emitted and will "
-                "be emitted again next sync (targets dedupe them on the primary key).",
-                label,
-                uid,
-                batch.undated,
-            )
-        if cap is None or batch.count < cap:
-            return
-        if first:
-            self.logger.info(
-                "%s: the first extraction hit max_results (%d); older items were not fetched.",
-                label,
-                cap,
-            )
-            return
-        self.possible_losses += 1
-        if grew is not None:
-            remedy = (
-                f"The next sync relaunches it with max_results {grew['max_results']} "
-                "(adaptive_max_results) to bring back the newest of them"
-            )
-        else:
-            remedy = f"Raise max_results for stream '{tr.partition.stream}' or sync more often"
-        tags = {"stream": tr.partition.stream, "partition": label, "run_uid": uid}
-        report_possible_loss(
-            self.logger, self.metrics_logger, tags, batch.count, cap, remedy=remedy
-        )
+        if report_batch(
+            self.logger,
+            self.metrics_logger,
+            tr.partition,
+            run_uid=tr.bookmark.run_uid,
+            batch=batch,
+            cap=cap,
+            first=first,
+            grew=grew,
+        ):
+            self.possible_losses += 1
 
 
 def check_identities(client: EdgesClient, identity_ids: Iterable[str]) -> None:

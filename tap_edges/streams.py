@@ -13,7 +13,7 @@ from singer_sdk import Stream
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.mapper import SameRecordTransform
 
-from tap_edges.runs import Partition
+from tap_edges.partitions import Partition
 from tap_edges.state import Bookmark, read_bookmark, write_bookmark
 from tap_edges.writer import SingerWriter
 

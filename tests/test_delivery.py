@@ -24,7 +24,7 @@ from tapkit import (
     tap_args,
 )
 
-from tap_edges.runs import NAME_PREFIX
+from tap_edges.partitions import NAME_PREFIX
 from tap_edges.sandbox import ENGAGEMENT_IDENTITY_IDS, Faults, Sandbox
 
 if t.TYPE_CHECKING:

@@ -1,0 +1,72 @@
+"""A partition: one (stream, identity, input) whose items one Edges run delivers."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing as t
+
+# Every run the tap launches is named "tap-edges#<token> <stream> <identity> <input>": the
+# token, unique per launch and written to the state before the launch is sent, finds the run
+# again when the launch's answer is lost.
+NAME_PREFIX = "tap-edges#"
+TOKEN = re.compile(rf"^{NAME_PREFIX}([0-9a-f]{{16}})\b")
+
+PartitionKey = tuple[str, str, str | None]
+
+
+@dataclasses.dataclass(frozen=True)
+class Partition:
+    """One (stream, identity, input) whose items one Edges run delivers."""
+
+    stream: str
+    action: str
+    identity_id: str
+    input_field: str | None
+    input_value: str | None
+    max_results: int
+    continue_documented: bool = True
+
+    @property
+    def key(self) -> PartitionKey:
+        """Identity of the partition within a sync."""
+        return (self.stream, self.identity_id, self.input_value)
+
+    @property
+    def label(self) -> str:
+        """Human label used in every log line about the partition."""
+        where = f"identity {self.identity_id}"
+        if self.input_value:
+            where += f", {self.input_field} {self.input_value}"
+        return f"{self.stream}[{where}]"
+
+    def launch_body(
+        self, callback_url: str | None, *, token: str, max_results: int
+    ) -> dict[str, t.Any]:
+        """The body of ``POST /actions/{action}/run/async`` for this partition.
+
+        Args:
+            callback_url: The run's callback, if any.
+            token: The launch's unique token, first in the run's name (never cut off).
+            max_results: The run's cap.
+
+        Returns:
+            The JSON body.
+        """
+        inputs = {self.input_field: self.input_value} if self.input_field else {}
+        name = f"{NAME_PREFIX}{token} {self.stream} {self.identity_id} {self.input_value or ''}"
+        body: dict[str, t.Any] = {
+            "name": name.strip()[:255],
+            "identity_ids": [self.identity_id],
+            "inputs": [inputs],
+            "parameters": {"sync_mode": "incremental", "max_results": max_results},
+        }
+        if callback_url:
+            body["callback"] = {"url": callback_url, "on": "final"}
+        return body
+
+
+def token_of(name: str) -> str | None:
+    """The launch token in a run's name, if the tap launched it."""
+    found = TOKEN.match(name)
+    return found.group(1) if found else None
