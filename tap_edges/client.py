@@ -267,6 +267,28 @@ class EdgesClient:
             yield self._json_list(answer, f"/runs/{run_uid}/outputs")
             url, params = answer.response.headers.get("X-Pagination-Next"), None
 
+    def output_pages_from(self, run_uid: str, offset: int) -> Iterator[list[t.Any]]:
+        """``GET /runs/{uid}/outputs?offset=...``: the pages from one position to the end.
+
+        Edges still documents ``offset`` (it switches the endpoint to offset paging); the next
+        page starts where this one ends, until a page is not full.
+
+        Args:
+            run_uid: The run.
+            offset: Position of the first item wanted.
+
+        Yields:
+            Each page's items, as the API gave them.
+        """
+        path = f"/runs/{run_uid}/outputs"
+        while True:
+            params = {"limit": str(OUTPUTS_PAGE_SIZE), "offset": str(offset)}
+            page = self._json_list(self.request("GET", path, params=params), path)
+            yield page
+            if len(page) < OUTPUTS_PAGE_SIZE:
+                return
+            offset += len(page)
+
     # -- transport -----------------------------------------------------------------------
 
     def request(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import logging
 import re
 import secrets
@@ -38,7 +39,7 @@ from tap_edges.lifecycle import (
     status_of,
     wanted_max_results,
 )
-from tap_edges.outputs import Batch, new_items, report_possible_loss
+from tap_edges.outputs import Batch, Expected, read_new, report_possible_loss
 from tap_edges.state import Bookmark, fingerprint, parse_time
 
 if t.TYPE_CHECKING:
@@ -49,6 +50,10 @@ if t.TYPE_CHECKING:
 UNSUCCESSFUL = frozenset({"FAILED", "BLOCKED", "STOPPED", "INVALID"})
 IN_FLIGHT = frozenset({"CREATED", "QUEUED", "SCHEDULED", "RUNNING", "PENDING"})
 FIRST_POLL_SECONDS = 1.0
+# A STATE holds every partition: with thousands of them, one per emitted batch would make the
+# output grow with the square of the partitions. At most about this many are flushed while
+# batches are emitted (a sync killed in between re-reads the batches emitted since).
+MAX_EMIT_STATES = 20
 NAME_PREFIX = "tap-edges#"
 TOKEN = re.compile(rf"^{NAME_PREFIX}([0-9a-f]{{16}})\b")
 
@@ -126,7 +131,7 @@ class _Tracked:
     before: dict[str, t.Any] | None = None  # the run before this sync continued it
 
     def keep(self, bookmark: Bookmark) -> None:
-        """Make ``bookmark`` the partition's bookmark and save it (a STATE is flushed)."""
+        """Make ``bookmark`` the partition's bookmark and put it in the state (not flushed)."""
         self.bookmark = bookmark
         self.save(bookmark)
 
@@ -143,6 +148,7 @@ class RunCoordinator:
     adaptive: bool = True
     ceiling: int = 5000
     confirm_tries: int = 3
+    flush: Callable[[], None] = dataclasses.field(default=lambda: None)
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     failures: list[errors.EdgesError] = dataclasses.field(default_factory=list)
@@ -150,6 +156,7 @@ class RunCoordinator:
     metrics_logger: logging.Logger | None = None
     _tracked: dict[PartitionKey, _Tracked] = dataclasses.field(default_factory=dict)
     _interval: float = 0.0
+    _consumed_since_flush: int = 0
 
     # -- start: one decision per partition, every launch/continue before any wait --------
 
@@ -170,9 +177,15 @@ class RunCoordinator:
         uids = sorted({tr.bookmark.run_uid for tr in tracked if tr.bookmark.run_uid})
         known = _by_uid(self.client.list_runs(uids)) if uids else {}
         self._adopt_launches([tr for tr in tracked if tr.bookmark.pending_launch], known)
+        sends: list[tuple[_Tracked, Callable[[], None]]] = []
         for tr in tracked:
             if tr.error is None:
-                self._guarded(tr, self._start, tr, known.get(tr.bookmark.run_uid or ""))
+                run = known.get(tr.bookmark.run_uid or "")
+                self._guarded(tr, self._plan, tr, run, sends)
+        self.flush()  # every launch and continue is in the state before any is sent
+        for tr, send in sends:
+            self._guarded(tr, send)
+        self.flush()
 
     def _guarded(self, tr: _Tracked, work: Callable[..., None], *args: t.Any) -> None:  # noqa: ANN401
         """Run one partition's work, keeping its error for its turn (a rejected key stops all)."""
@@ -215,19 +228,26 @@ class RunCoordinator:
                 iteration=None,
                 pending={"op": "launched"},
                 max_results=pending["max_results"],
+                outputs=_fresh(tr.bookmark.outputs),
             )
         )
         return uid
 
-    def _start(self, tr: _Tracked, run: dict[str, t.Any] | None) -> None:
+    def _plan(
+        self,
+        tr: _Tracked,
+        run: dict[str, t.Any] | None,
+        sends: list[tuple[_Tracked, Callable[[], None]]],
+    ) -> None:
+        """Decide; write what will be sent into the bookmark and queue the sending."""
         bookmark = tr.bookmark
         if bookmark.run_uid is not None and run is None and bookmark.pending_launch is None:
             run = self._get_run_or_none(bookmark.run_uid)  # confirm before paying a launch
         step = decide(bookmark, run, self._wanted(tr))
         if step.action is Action.LAUNCH:
-            self._launch(tr, step, run)
+            sends.append((tr, self._prepare_launch(tr, step, run)))
         elif step.action is Action.CONTINUE:
-            self._continue(tr, t.cast("dict[str, t.Any]", run))
+            sends.append((tr, self._prepare_continue(tr, t.cast("dict[str, t.Any]", run))))
         else:
             self._track(tr, t.cast("dict[str, t.Any]", run))
             self.logger.info(
@@ -245,7 +265,15 @@ class RunCoordinator:
             tr.partition.max_results, tr.bookmark, adaptive=self.adaptive, ceiling=self.ceiling
         )
 
-    def _launch(self, tr: _Tracked, step: Step, run: dict[str, t.Any] | None) -> None:
+    def _launch_now(self, tr: _Tracked, step: Step, run: dict[str, t.Any] | None) -> None:
+        send = self._prepare_launch(tr, step, run)
+        self.flush()
+        send()
+
+    def _prepare_launch(
+        self, tr: _Tracked, step: Step, run: dict[str, t.Any] | None
+    ) -> Callable[[], None]:
+        """Put a launch's token in the bookmark; return what sends it."""
         old = tr.bookmark
         if old.run_uid is not None and old.pending_launch is None:
             self.logger.log(
@@ -259,6 +287,12 @@ class RunCoordinator:
         token = secrets.token_hex(8)
         pending = {"op": "launch", "token": token, "max_results": step.max_results}
         tr.keep(dataclasses.replace(old, pending=pending))
+        return functools.partial(self._launch, tr, step, run, old)
+
+    def _launch(
+        self, tr: _Tracked, step: Step, run: dict[str, t.Any] | None, old: Bookmark
+    ) -> None:
+        token = t.cast("dict[str, t.Any]", tr.bookmark.pending_launch)["token"]
         body = tr.partition.launch_body(
             self.callback_url, token=token, max_results=step.max_results
         )
@@ -275,6 +309,7 @@ class RunCoordinator:
                 iteration=None,
                 pending={"op": "launched"},
                 max_results=step.max_results,
+                outputs=_fresh(tr.bookmark.outputs),
             )
         )
         self._track(tr, {"uid": uid, "status": "QUEUED"})
@@ -320,20 +355,26 @@ class RunCoordinator:
             )
         )
         if run is not None and decide(tr.bookmark, run, cap).action is Action.CONTINUE:
-            self._continue(tr, run)
+            send = self._prepare_continue(tr, run)
+            self.flush()
+            send()
         elif run is not None:
             self._track(tr, run)
         return True
 
-    def _continue(self, tr: _Tracked, run: dict[str, t.Any]) -> None:
-        uid = t.cast("str", tr.bookmark.run_uid)
+    def _prepare_continue(self, tr: _Tracked, run: dict[str, t.Any]) -> Callable[[], None]:
+        """Put a continue (and the run's updated_at) in the bookmark; return what sends it."""
         pending = {"op": "continue", "updated_at": run.get("updated_at")}
         tr.keep(dataclasses.replace(tr.bookmark, pending=pending))
+        return functools.partial(self._continue, tr, run)
+
+    def _continue(self, tr: _Tracked, run: dict[str, t.Any]) -> None:
+        uid = t.cast("str", tr.bookmark.run_uid)
         try:
             answer, confirmed = self._send_continue(tr, run)
         except errors.NotFoundError:
             step = Step(Action.LAUNCH, "no longer exists", self._wanted(tr), logging.WARNING)
-            self._launch(tr, step, None)
+            self._launch_now(tr, step, None)
             return
         except errors.APIError as exc:
             if exc.status >= 500 or exc.status == 429:  # noqa: PLR2004
@@ -389,14 +430,14 @@ class RunCoordinator:
         run = self._get_run_or_none(uid)
         if run is None:
             step = Step(Action.LAUNCH, "no longer exists", self._wanted(tr), logging.WARNING)
-            self._launch(tr, step, None)
+            self._launch_now(tr, step, None)
             return
         if status_of(run) not in TERMINAL:  # another process continued it: read that
             self._track(tr, run)
             return
         step = decide(dataclasses.replace(tr.bookmark, pending=None), run, self._wanted(tr))
         if step.action is Action.LAUNCH:
-            self._launch(tr, step, run)
+            self._launch_now(tr, step, run)
             return
         reason = f"Edges refused to continue it ({exc.label or exc.status}: {exc.detail or exc})"
         raise errors.RunError(tr.partition.label, uid, f"{reason}; {_refusal_hint(tr.partition)}")
@@ -524,7 +565,23 @@ class RunCoordinator:
                 type(item).__name__,
             )
 
-        items = new_items(self.client.output_pages(uid), mark, skip)
+        def fallback(why: str) -> None:
+            self.logger.info(
+                "%s: run %s: reading all its outputs (%s); items may be emitted twice.",
+                tr.partition.label,
+                uid,
+                why,
+            )
+
+        before = (tr.bookmark.iteration or {}).get("output_count")
+        now = (tr.run or {}).get("output_count")
+        expected = Expected(
+            mark=mark,
+            layout=tr.bookmark.outputs,
+            count_before=before if isinstance(before, int) else None,
+            count_now=now if isinstance(now, int) else None,
+        )
+        items = read_new(self.client, uid, expected, skip, fallback)
         while True:
             try:
                 item = next(items)
@@ -553,8 +610,13 @@ class RunCoordinator:
                 pending=None,
                 max_results=cap,
                 grown=grew or old.grown,
+                outputs=batch.layout,
             )
         )
+        self._consumed_since_flush += 1
+        if self._consumed_since_flush * MAX_EMIT_STATES >= len(self._tracked):
+            self.flush()
+            self._consumed_since_flush = 0
         self._report(tr, batch, cap, first=first, grew=grew)
 
     def _report(
@@ -622,6 +684,11 @@ def check_identities(client: EdgesClient, identity_ids: Iterable[str]) -> None:
                 "engagement identity (Edges developer settings)"
             )
             raise errors.IdentityError(msg)
+
+
+def _fresh(layout: dict[str, t.Any] | None) -> dict[str, t.Any] | None:
+    """A layout for a new run: how Edges serves outputs holds, what this run served does not."""
+    return None if layout is None else {**layout, "seen": 0}
 
 
 def _among(wanted: t.Mapping[str, object]) -> Callable[[str], str | None]:

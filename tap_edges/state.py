@@ -16,13 +16,17 @@ A partition's bookmark lives inside the singer-sdk partition state (next to the 
     What was sent (or was about to be sent) and whose batch is not emitted yet, written before
     the request goes out: ``{"op": "launch", "token": ..., "max_results": ...}`` (the token is
     in the run's ``name``, so a launch whose answer was lost can be found and adopted) or
-    ``{"op": "continue", "updated_at": ...}`` (the run's ``updated_at`` before the continue).
+    ``{"op": "continue", "updated_at": ...}`` (the run's ``updated_at`` before the continue), or
+    ``{"op": "launched"}`` (the run was launched; its first batch is not emitted yet).
     ``null`` when nothing is pending. States written by tap-edges 0.1 hold a boolean here.
 ``edges_max_results``
     The ``max_results`` the run was launched with (used when the run object does not say).
 ``edges_grown_max_results``
     ``{"setting": n, "max_results": m}``: the cap ``adaptive_max_results`` grew to after a full
     batch, while the configured cap was ``n``.
+``edges_outputs``
+    What reading the outputs taught (see :class:`tap_edges.outputs.Expected`): where Edges puts
+    the new items, what ``output_count`` counts, and how many items the outputs held.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ PENDING = "edges_pending"
 CONSUMED_THROUGH = "edges_consumed_through"
 MAX_RESULTS = "edges_max_results"
 GROWN = "edges_grown_max_results"
+OUTPUTS = "edges_outputs"
 # The run fields that tell one iteration from the next: a continue resets the run and its
 # iteration gets new started_at and finished_at; output_count covers outputs with no timestamp
 # change at all. updated_at is left out: it may move without a new iteration (callbacks).
@@ -56,6 +61,7 @@ class Bookmark:
     pending: dict[str, t.Any] | None = None
     max_results: int | None = None
     grown: dict[str, int] | None = None
+    outputs: dict[str, t.Any] | None = None
 
     @property
     def pending_launch(self) -> dict[str, t.Any] | None:
@@ -130,6 +136,7 @@ def read_bookmark(
         pending=pending,
         max_results=context_state.get(MAX_RESULTS),
         grown=context_state.get(GROWN),
+        outputs=context_state.get(OUTPUTS),
     )
 
 
@@ -155,12 +162,16 @@ def _problems(stored: t.Mapping[str, t.Any]) -> t.Iterator[str]:
         and _is_count(grown.get("max_results"))
     ):
         yield f"{GROWN}={grown!r} is not a grown max_results"
+    outputs = stored.get(OUTPUTS)
+    seen = outputs.get("seen", 0) if isinstance(outputs, dict) else None
+    if outputs is not None and not (isinstance(seen, int) and seen >= 0):
+        yield f"{OUTPUTS}={outputs!r} is not an outputs layout"
 
 
 def _is_pending(value: object) -> bool:
-    if not isinstance(value, dict) or value.get("op") not in {"launch", "continue"}:
+    if not isinstance(value, dict) or value.get("op") not in {"launch", "launched", "continue"}:
         return False
-    return value["op"] == "continue" or (
+    return value["op"] != "launch" or (
         isinstance(value.get("token"), str) and _is_count(value.get("max_results"))
     )
 
@@ -187,5 +198,6 @@ def write_bookmark(context_state: t.MutableMapping[str, t.Any], bookmark: Bookma
             PENDING: bookmark.pending,
             MAX_RESULTS: bookmark.max_results,
             GROWN: bookmark.grown,
+            OUTPUTS: bookmark.outputs,
         }
     )

@@ -30,7 +30,7 @@ from tap_edges.settings import (
     config_problems,
 )
 from tap_edges.streams import EdgesActionStream
-from tap_edges.writer import SingerWriter
+from tap_edges.writer import EncodedStateWriter, SingerWriter
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -73,6 +73,8 @@ class TapEdges(Tap):
         self._coordinator: RunCoordinator | None = None
         self._resources = contextlib.ExitStack()
         super().__init__(*args, **kwargs)
+        if isinstance(self.message_writer, SingerWriter):
+            self._state_writer = EncodedStateWriter(self.message_writer)
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
@@ -123,6 +125,7 @@ class TapEdges(Tap):
                 clock=self.clock,
                 sleep=self.sleep,
                 metrics_logger=self.metrics_logger,
+                flush=lambda: self.state_writer.write_state(self.state),
             )
             check_identities(client, self.identity_ids)
             streams = [s for s in self.streams.values() if s.selected]

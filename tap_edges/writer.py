@@ -15,6 +15,7 @@ import sys
 import typing as t
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter, serialize_jsonl
+from singer_sdk.helpers._state import StateWriter
 from singer_sdk.singerlib.encoding.base import SingerMessageType
 
 if sys.version_info >= (3, 12):
@@ -26,6 +27,7 @@ if t.TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Callable
 
+    from singer_sdk.helpers.types import TapState
     from singer_sdk.singerlib.encoding.simple import Message
 
 BUFFER_BYTES = 256 * 1024
@@ -76,6 +78,15 @@ class SingerWriter(MsgSpecWriter):
         self._pending += serialize_jsonl(message)
         self._drain_when_full()
 
+    def write_line(self, line: bytes) -> None:
+        """Write one encoded message line (not a RECORD) and flush.
+
+        Args:
+            line: The message, one JSON line ending with a newline.
+        """
+        self._pending += line
+        self.flush()
+
     def flush(self) -> None:
         """Write out every buffered line and flush stdout."""
         self._drain()
@@ -123,3 +134,29 @@ class SingerWriter(MsgSpecWriter):
         deferred, self._deferred = self._deferred, None
         if deferred is not None:
             deferred()
+
+
+class EncodedStateWriter(StateWriter):
+    """Writes a STATE message when the state changed, comparing encoded lines.
+
+    The SDK's writer turns the state into a message object (a deep copy), encodes it and keeps
+    another deep copy to compare with: with thousands of partitions in the state, that is most
+    of a sync's CPU time. This encodes the state once and compares the bytes.
+    """
+
+    def __init__(self, message_writer: SingerWriter) -> None:
+        """Write through the tap's writer.
+
+        Args:
+            message_writer: The tap's message writer.
+        """
+        super().__init__(message_writer)
+        self._writer = message_writer
+        self._last_line: bytes | None = None
+
+    @override
+    def write_state(self, state: TapState) -> None:
+        line = bytes(serialize_jsonl({"type": "STATE", "value": state}))
+        if line != self._last_line:
+            self._writer.write_line(line)
+            self._last_line = line

@@ -76,9 +76,9 @@ def meltano(args: t.Sequence[str], env: dict[str, str]) -> subprocess.CompletedP
     )
 
 
-def meltano_run(loader: str, env: dict[str, str]) -> None:
-    """``meltano run tap-edges <loader>``, which must succeed."""
-    done = meltano(["run", "tap-edges", loader], env)
+def meltano_run(loader: str, env: dict[str, str], *after: str) -> None:
+    """``meltano run tap-edges <loader> [<after>...]``, which must succeed."""
+    done = meltano(["run", "tap-edges", loader, *after], env)
     assert done.returncode == 0, done.stderr[-6000:]
 
 

@@ -168,3 +168,7 @@ def request_count(sandbox: Sandbox, method: str, suffix: str) -> int:
         for entry in sandbox.request_log()
         if entry["method"] == method and entry["path"].endswith(suffix)
     )
+
+
+# The three layouts Edges may use for a continued run's outputs (the docs do not say).
+OUTPUTS_MODES = ("cumulative", "cumulative-newest", "latest")

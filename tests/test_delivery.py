@@ -13,6 +13,7 @@ import typing as t
 
 import pytest
 from tapkit import (
+    OUTPUTS_MODES,
     TAP,
     api_config,
     expected_items,
@@ -40,7 +41,7 @@ SMALL: dict[str, list[str]] = {
 STREAMS = ("connections", "profile_viewers")
 
 
-@pytest.fixture(params=["cumulative", "latest"])
+@pytest.fixture(params=OUTPUTS_MODES)
 def sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     with Sandbox(run_seconds=0.3, outputs_mode=request.param) as sb:
         yield sb

@@ -3,7 +3,8 @@
 Each test runs ``meltano run tap-edges <loader>`` twice against its own sandbox world and
 Meltano system database (so its own state), growing the world in between, and compares what
 landed with the sandbox's ground truth: the same primary keys, no duplicates, state holding
-the Edges run uids, and a second run that loads exactly the new items.
+the Edges run uids, and a second run that loads exactly the new items. Into PostgreSQL, each
+run also builds the dbt models (``dbt-postgres:build``), whose every test must pass.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import subprocess
 import typing as t
 
 import pytest
+from dbtkit import check_build, dbt_env, engagement_ids
 from meltanokit import (
     STREAMS,
     Key,
@@ -58,7 +60,7 @@ Tables = dict[str, list[dict[str, t.Any]]]
 @pytest.fixture(scope="session")
 def meltano_plugins() -> None:
     """Meltano and the plugins, installed once per session (reused from .meltano/)."""
-    install_plugins("tap-edges", "target-duckdb", "target-postgres")
+    install_plugins("tap-edges", "target-duckdb", "target-postgres", "dbt-postgres")
 
 
 @pytest.fixture(scope="session")
@@ -103,10 +105,23 @@ def last_batch(tables: Tables) -> str:
     return max(str(row["_sdc_batched_at"]) for rows in tables.values() for row in rows)
 
 
-def two_runs(loader: str, env: dict[str, str], workdir: Path, read: Callable[[], Tables]) -> None:
-    """Run the pipeline twice, growing the world in between, and check both loads."""
+def two_runs(
+    loader: str,
+    env: dict[str, str],
+    workdir: Path,
+    read: Callable[[], Tables],
+    then: tuple[str, Callable[[], None]] | None = None,
+) -> None:
+    """Run the pipeline twice, growing the world in between, and check both loads.
+
+    ``then``: a task run after the loader in the same ``meltano run`` (``dbt-postgres:build``)
+    and the check of its outcome, made after each run.
+    """
     state_id = f"demo:tap-edges-to-{loader}"
-    meltano_run(loader, env)
+    after = (then[0],) if then else ()
+    meltano_run(loader, env, *after)
+    if then:
+        then[1]()
     state = singer_state(state_id, env)
     assert len(partition_contexts(state)) == RUNS
     first = read()
@@ -115,7 +130,9 @@ def two_runs(loader: str, env: dict[str, str], workdir: Path, read: Callable[[],
     mark = last_batch(first)
 
     assert grow_world(workdir, GROWTH) > 0
-    meltano_run(loader, env)
+    meltano_run(loader, env, *after)
+    if then:
+        then[1]()
     second_state = singer_state(state_id, env)
     # The same Edges runs were continued, not new ones launched.
     assert partition_contexts(second_state).keys() == partition_contexts(state).keys()
@@ -153,13 +170,27 @@ def test_meltano_into_postgres(
         TARGET_POSTGRES_PASSWORD="unused-with-trust-auth",  # noqa: S106
         TARGET_POSTGRES_DATABASE=database,
         TARGET_POSTGRES_ADD_RECORD_METADATA="true",
+        **dbt_env(tmp_path, "dbt-postgres"),
     )
 
     def read() -> Tables:
         names = postgres.tables(database, SCHEMA)
         return {name: postgres.rows(database, SCHEMA, name) for name in names}
 
-    two_runs("target-postgres", env, tmp_path, read)
+    built: set[str] = set()
+
+    def check_models() -> None:
+        """Every dbt test passed; engagements holds every item, written once, incrementally."""
+        invocation = check_build(tmp_path)
+        engagements = postgres.rows(database, "analytics", "engagements")
+        expected = engagement_ids(read())
+        assert sorted(e["engagement_id"] for e in engagements) == sorted(expected)
+        written = {e["engagement_id"] for e in engagements if e["dbt_invocation_id"] == invocation}
+        assert written == expected - built
+        built.update(written)
+        assert postgres.rows(database, "analytics", "warm_leads")
+
+    two_runs("target-postgres", env, tmp_path, read, ("dbt-postgres:build", check_models))
     constraint_sql = (
         "SELECT count(*) FROM information_schema.table_constraints "  # noqa: S608
         f"WHERE table_schema = '{SCHEMA}' AND constraint_type = 'PRIMARY KEY'"

@@ -114,6 +114,10 @@ def test_loaders_are_defined_inline_and_upsert(project: dict[str, t.Any]) -> Non
     assert loaders["target-postgres"]["pip_url"] == "meltanolabs-target-postgres"
     # The streams are incremental: a target must never treat a batch as the whole table.
     assert loaders["target-postgres"]["config"]["load_method"] == "upsert"
+    # Without metadata columns, target-postgres refuses to start unless told to ignore
+    # ACTIVATE_VERSION (which the tap never sends).
+    postgres = loaders["target-postgres"]["config"]
+    assert postgres["add_record_metadata"] is True or postgres["activate_version"] is False
     assert loaders["target-duckdb"]["config"]["primary_key_required"] is True
 
 
@@ -126,7 +130,26 @@ def test_demo_environment_is_a_valid_sandbox_config(project: dict[str, t.Any]) -
     assert config_problems(config) == []
     assert environment_config(project, "prod")["sandbox"] is False
     jobs = {job["name"]: job["tasks"] for job in project["jobs"]}
-    assert jobs["edges-to-duckdb"] == ["tap-edges target-duckdb"]
+    assert jobs["edges-to-duckdb"] == ["tap-edges target-duckdb dbt-duckdb:build"]
+    assert jobs["edges-to-postgres"] == ["tap-edges target-postgres dbt-postgres:build"]
+
+
+def test_dbt_utilities_are_defined_inline(project: dict[str, t.Any]) -> None:
+    utilities = {p["name"]: p for p in project["plugins"]["utilities"]}
+    assert set(utilities) == {"dbt-duckdb", "dbt-postgres"}
+    loaders = {p["name"]: p for p in project["plugins"]["loaders"]}
+    # target-duckdb writes the file and dbt-duckdb reads it: the same duckdb in both venvs.
+    pins = [pin for pin in loaders["target-duckdb"]["pip_url"].split() if pin.startswith("duckdb")]
+    assert pins == ["duckdb==1.2.2"]
+    assert pins[0] in utilities["dbt-duckdb"]["pip_url"].split()
+    for name, utility in utilities.items():
+        assert utility["executable"] == "dbt"
+        assert {"build", "run", "test", "deps"} <= set(utility["commands"])
+        env = {setting["name"]: setting.get("env") for setting in utility["settings"]}
+        assert env["profiles_dir"] == "DBT_PROFILES_DIR"
+        assert env["project_dir"] == "DBT_PROJECT_DIR"
+        assert env["target"] == "DBT_TARGET"
+        assert utility["config"]["target"] == name.removeprefix("dbt-")
 
 
 def test_sandbox_config_file_is_a_valid_sandbox_config() -> None:

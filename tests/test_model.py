@@ -1,10 +1,11 @@
 """A model-based test of the delivery guarantees (Hypothesis stateful testing).
 
-A real tap (the installed CLI, in its own process) syncs against the sandbox over HTTP through
-random sequences of: the world growing, clean syncs, syncs whose target fails (Meltano then
-keeps the state the target committed last, possibly none of this sync's), syncs killed with
-SIGKILL after a random number of output lines, launches and continues whose answers are lost
-(504 or a reset connection after Edges applied them), and ``max_results`` changes. The model
+A real tap (the installed CLI, in its own process) syncs against the sandbox over HTTP, in each
+of the three outputs layouts Edges may use, through random sequences of: the world growing,
+clean syncs, syncs whose target fails (Meltano then keeps the state the target committed last,
+possibly none of this sync's), syncs killed with SIGKILL after a random number of output lines,
+launches and continues whose answers are lost (504 or a reset connection after Edges applied
+them), and ``max_results`` changes. The model
 plays Meltano and the target: it keeps the committed state and the keys of the committed
 records. After every step it checks that:
 
@@ -213,6 +214,12 @@ class Delivery(RuleBasedStateMachine):
                 assert not missing, f"run {uid} iteration {index}: lost {missing}"
 
 
+class DeliveryNewestFirst(Delivery):
+    """The same, with Edges serving every iteration's outputs, the newest iteration first."""
+
+    mode = "cumulative-newest"
+
+
 class DeliveryLatest(Delivery):
     """The same, with Edges serving only the newest iteration's outputs."""
 
@@ -227,5 +234,7 @@ SETTINGS = settings(
 )
 TestDeliveryCumulative = Delivery.TestCase
 TestDeliveryCumulative.settings = SETTINGS
+TestDeliveryNewestFirst = DeliveryNewestFirst.TestCase
+TestDeliveryNewestFirst.settings = SETTINGS
 TestDeliveryLatest = DeliveryLatest.TestCase
 TestDeliveryLatest.settings = SETTINGS

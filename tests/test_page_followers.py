@@ -7,6 +7,7 @@ import typing as t
 import pytest
 from tapkit import (
     COMPANY_PAGE_URLS,
+    OUTPUTS_MODES,
     api_config,
     expected_items,
     item_view,
@@ -27,7 +28,7 @@ NOT_ADMIN_PAGE = "https://www.linkedin.com/company/not-admin-initech/"
 ONLY_PAGES: dict[str, list[str]] = {"post_urls": [], "thread_urls": []}
 
 
-@pytest.fixture(params=["cumulative", "latest"])
+@pytest.fixture(params=OUTPUTS_MODES)
 def sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     with Sandbox(run_seconds=0.3, outputs_mode=request.param) as sb:
         yield sb

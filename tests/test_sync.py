@@ -12,6 +12,7 @@ import pytest
 from tapkit import (
     ACTION_OF_STREAM,
     COMPANY_PAGE_URLS,
+    OUTPUTS_MODES,
     TAP,
     api_config,
     expected_items,
@@ -31,7 +32,7 @@ if t.TYPE_CHECKING:
 STREAMS = list(ACTION_OF_STREAM)
 
 
-@pytest.fixture(params=["cumulative", "latest"])
+@pytest.fixture(params=OUTPUTS_MODES)
 def sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     with Sandbox(run_seconds=0.3, outputs_mode=request.param) as sb:
         yield sb
@@ -149,7 +150,7 @@ class SkewClock:
         return time.time() + self.offset
 
 
-@pytest.mark.parametrize("mode", ["cumulative", "latest"])
+@pytest.mark.parametrize("mode", OUTPUTS_MODES)
 def test_killed_sync_loses_nothing(mode: str, tmp_path: Path) -> None:
     clock = SkewClock()
     with Sandbox(run_seconds=0.3, outputs_mode=mode, clock=clock) as sandbox:

@@ -8,10 +8,11 @@ import sys
 import typing as t
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.helpers._state import StateWriter
 from singer_sdk.singerlib import RecordMessage, SchemaMessage, StateMessage
 
 from tap_edges import writer as writer_module
-from tap_edges.writer import SingerWriter
+from tap_edges.writer import EncodedStateWriter, SingerWriter
 
 if t.TYPE_CHECKING:
     import pytest
@@ -211,3 +212,19 @@ def test_a_signal_during_a_blocked_write_gets_its_state_after_whole_lines(
     assert lines[-1]["value"] == state(99).value
     assert writer.at_line_boundary(final) is True  # idle: it runs at once
     assert ran == ["final", "final"]
+
+
+def test_the_state_writer_writes_the_sdk_line_once_per_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    value: t.Any = {"bookmarks": {"s": {"partitions": [{"context": {"id": 1}, "n": 1}]}}}
+    sdk_stdout = fake_stdout(monkeypatch)
+    StateWriter(MsgSpecWriter()).write_state(value)
+    stdout = fake_stdout(monkeypatch)
+    ours = EncodedStateWriter(SingerWriter())
+    ours.write_state(value)
+    assert bytes(stdout.buffer.data) == bytes(sdk_stdout.buffer.data)
+    ours.write_state(value)  # unchanged: not written again
+    value["bookmarks"]["s"]["partitions"][0]["n"] = 2  # changed in place, as the tap does
+    ours.write_state(value)
+    assert [m["value"]["bookmarks"]["s"]["partitions"][0]["n"] for m in stdout.lines()] == [1, 2]

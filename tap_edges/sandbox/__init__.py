@@ -82,6 +82,9 @@ Choices made where the Edges documentation is silent:
 * World: deterministic from ``seed``. Feeds appear lazily: connections and profile viewers per
   identity, messages per (identity, thread URL), post commenters/likers/reposters per post URL,
   page followers per company page URL.
+  Every 4th item of a feed is by a member of a shared audience (the same person at the same
+  position of every feed; in connections only every other one), so people appear in several
+  streams and some engaged people are connections.
 * Control routes under ``/_sandbox/`` (no key, loopback only, neither counted nor logged):
   ``POST grow``, ``GET ground-truth?run_uid=``, ``GET|DELETE requests``, ``GET|POST faults``,
   ``GET|POST outputs-mode``.

@@ -28,6 +28,12 @@ if TYPE_CHECKING:
 Record = dict[str, Any]
 THREAD_ID = re.compile(r"(?:(?<=thread/)|^)\d.+?==")  # Edges: (?<=thread\/|^)\d.+?==
 ID_BLOCK = 1_000_000
+# Every AUDIENCE_EVERY-th item of a feed is by a member of one shared audience (the same
+# person at the same position of every feed), so people show up in several streams: they
+# view the profile, comment, like and repost, as real engaged people do. Connections take
+# only every other audience member, so some engaged people are connections and some are not.
+AUDIENCE_EVERY = 4
+AUDIENCE_BASE = 9_000_000_000  # below every feed's ids (feed numbers start at 10_000)
 PRIVATE_VIEWER_RATE = 0.12
 ATTACHMENT_RATE = 0.1
 
@@ -55,7 +61,20 @@ class ItemContext:
 
     @property
     def member_id(self) -> int:
-        """A LinkedIn member id unique to this item within its feed."""
+        """A LinkedIn member id unique to this item within its feed.
+
+        Every ``AUDIENCE_EVERY``-th item is by the shared audience member of that position,
+        the others by a member of this feed only.
+        """
+        if self.seq % AUDIENCE_EVERY == 0:
+            return AUDIENCE_BASE + self.seq // AUDIENCE_EVERY
+        return self.feed_number * ID_BLOCK + self.seq
+
+    @property
+    def connection_id(self) -> int:
+        """Like :attr:`member_id`, with only the even audience members (odd ones never are)."""
+        if self.seq % (2 * AUDIENCE_EVERY) == 0:
+            return self.member_id
         return self.feed_number * ID_BLOCK + self.seq
 
     @property
@@ -66,7 +85,7 @@ class ItemContext:
 
 def connection(ctx: ItemContext) -> Record:
     """One 1st-degree connection (``linkedin-extract-connections``)."""
-    who = person(ctx.member_id)
+    who = person(ctx.connection_id)
     return {
         "connected_at": iso_ms(ctx.time_ms),
         "first_name": who.first_name,

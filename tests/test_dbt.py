@@ -1,0 +1,190 @@
+"""The dbt project (transform/) on a real load: Meltano runs tap-edges, target-duckdb and
+dbt-duckdb on the sandbox, twice, and the models are checked against the loaded tables.
+
+Besides dbt's own tests (which must all pass), every model is recomputed here in Python from
+the tap's tables: engagements holds one row per loaded item, people every member seen,
+post_engagement the counts per post, warm_leads exactly the people who engaged in two ways
+lately without being a connection. The second build must write only the new items, and a
+full refresh must give the same rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import typing as t
+from collections import defaultdict
+
+import pytest
+from dbtkit import KINDS, check_build, dbt_env, engagement_ids, meltano_dbt
+from meltanokit import grow_world, install_plugins, plugin_python, project_env
+
+from tap_edges.actions import ACTIONS_BY_STREAM
+
+if t.TYPE_CHECKING:
+    from pathlib import Path
+
+pytestmark = pytest.mark.e2e
+
+Rows = list[dict[str, t.Any]]
+Tables = dict[str, Rows]
+DUMP = """
+import json, sys, duckdb
+with duckdb.connect(sys.argv[1], read_only=True) as db:
+    out = {}
+    for schema, name in db.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_schema IN ('tap_edges', 'analytics') AND table_type = 'BASE TABLE'"
+    ).fetchall():
+        cursor = db.execute(f'SELECT * FROM {schema}."{name}"')
+        columns = [d[0] for d in cursor.description]
+        out[f"{schema}.{name}"] = [dict(zip(columns, row)) for row in cursor.fetchall()]
+print(json.dumps(out, default=str))
+"""
+ITEM_TIME = {  # the item's own time, first present wins; else extracted_at
+    "connections": ("connected_at",),
+    "messages": ("created_at", "delivered_at"),
+    "profile_viewers": ("view_date",),
+    "post_commenters": ("comment_time",),
+    "page_followers": ("followed_at",),
+}
+POST_STREAMS = {"post_likers": "likes", "post_commenters": "comments", "post_reposters": "reposts"}
+WINDOW = dt.timedelta(days=30)
+
+
+@pytest.fixture(scope="session")
+def dbt_plugins() -> None:
+    install_plugins("tap-edges", "target-duckdb", "dbt-duckdb")
+
+
+def dump(database: Path) -> tuple[Tables, Tables]:
+    """The tap's tables and the models, read with dbt-duckdb's own duckdb."""
+    done = subprocess.run(
+        [str(plugin_python("utilities", "dbt-duckdb")), "-c", DUMP, str(database)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    tables: Tables = json.loads(done.stdout)
+    raw = {k.split(".")[1]: v for k, v in tables.items() if k.startswith("tap_edges.")}
+    models = {k.split(".")[1]: v for k, v in tables.items() if k.startswith("analytics.")}
+    return raw, models
+
+
+def occurred(stream: str, row: dict[str, t.Any]) -> dt.datetime:
+    when = next((row[c] for c in ITEM_TIME.get(stream, ()) if row[c]), row["extracted_at"])
+    return dt.datetime.fromisoformat(str(when))
+
+
+def expected_leads(raw: Tables, now: dt.datetime) -> dict[tuple[str, int], set[str]]:
+    """(identity, person) → kinds, for people engaged in 2+ kinds lately, not connected."""
+    connected = {(r["identity_id"], r["linkedin_profile_id"]) for r in raw["connections"]}
+    kinds: dict[tuple[str, int], set[str]] = defaultdict(set)
+    for stream, kind in KINDS.items():
+        for row in raw[stream]:
+            key = (row["identity_id"], row["linkedin_profile_id"])
+            recent = now - WINDOW < occurred(stream, row) <= now
+            if key[1] is not None and key not in connected and recent:
+                kinds[key].add(kind)
+    return {key: found for key, found in kinds.items() if len(found) >= 2}
+
+
+def check_models(raw: Tables, models: Tables) -> None:
+    """Every model recomputed from the loaded tables."""
+    engagements = models["engagements"]
+    assert sorted(e["engagement_id"] for e in engagements) == sorted(engagement_ids(raw))
+    assert {e["kind"] for e in engagements} == set(KINDS.values())
+    check_people(raw, models["people"])
+    check_posts(raw, models["post_engagement"])
+    check_leads(raw, models["warm_leads"])
+
+
+def check_people(raw: Tables, people: Rows) -> None:
+    seen = {r["linkedin_profile_id"] for s in KINDS for r in raw[s]} - {None}
+    connected = {r["linkedin_profile_id"] for r in raw["connections"]}
+    assert sorted(p["linkedin_profile_id"] for p in people) == sorted(seen)
+    assert {p["linkedin_profile_id"] for p in people if p["is_connection"]} == connected
+
+
+def check_posts(raw: Tables, post_engagement: Rows) -> None:
+    posts = {p["linkedin_post_url"]: p for p in post_engagement}
+    assert posts.keys() == {r["linkedin_post_url"] for r in raw["post_likers"]}
+    for url, post in posts.items():
+        engaged: set[int] = set()
+        for stream, column in POST_STREAMS.items():
+            rows = [r for r in raw[stream] if r["linkedin_post_url"] == url]
+            item_key = ACTIONS_BY_STREAM[stream].natural_keys[0]
+            assert post[column] == len({r[item_key] for r in rows}), (url, column)
+            engaged |= {r["linkedin_profile_id"] for r in rows} - {None}
+        assert post["unique_people"] == len(engaged)
+
+
+def check_leads(raw: Tables, warm_leads: Rows) -> None:
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    expected = expected_leads(raw, now)
+    assert expected, "the sandbox world has warm leads"
+    leads = {(lead["identity_id"], lead["linkedin_profile_id"]): lead for lead in warm_leads}
+    assert leads.keys() == expected.keys()
+    for key, lead in leads.items():
+        assert lead["kind_count"] == len(expected[key])
+        assert {reason.split(" x")[0] for reason in lead["reasons"].split(", ")} == expected[key]
+    for identity in {identity for identity, _ in leads}:
+        ranks = sorted(lead["lead_rank"] for (i, _), lead in leads.items() if i == identity)
+        assert ranks == list(range(1, len(ranks) + 1))
+
+
+def without_invocation(rows: Rows) -> list[str]:
+    return sorted(
+        json.dumps({k: v for k, v in row.items() if k != "dbt_invocation_id"}, sort_keys=True)
+        for row in rows
+    )
+
+
+def test_models_build_twice_incrementally_and_match_a_full_refresh(
+    dbt_plugins: None, tmp_path: Path
+) -> None:
+    database = tmp_path / "edges.duckdb"
+    env = project_env(
+        tmp_path, TARGET_DUCKDB_FILEPATH=str(database), **dbt_env(tmp_path, "dbt-duckdb")
+    )
+    pipeline = ("tap-edges", "target-duckdb", "dbt-duckdb:build")
+    meltano_dbt(env, *pipeline)
+    first_build = check_build(tmp_path)
+    raw, models = dump(database)
+    check_models(raw, models)
+    assert {e["dbt_invocation_id"] for e in models["engagements"]} == {first_build}
+    before = engagement_ids(raw)
+
+    assert grow_world(tmp_path, 3) > 0
+    meltano_dbt(env, *pipeline)
+    second_build = check_build(tmp_path)
+    raw, models = dump(database)
+    check_models(raw, models)
+    new = engagement_ids(raw) - before
+    assert new
+    # The incremental build wrote exactly the new items and left the others alone.
+    written = {
+        e["engagement_id"] for e in models["engagements"] if e["dbt_invocation_id"] == second_build
+    }
+    assert written == new
+
+    meltano_dbt(env, "dbt-duckdb:full-refresh")
+    check_build(tmp_path)
+    _, refreshed = dump(database)
+    assert without_invocation(refreshed["engagements"]) == without_invocation(models["engagements"])
+
+
+def test_models_build_empty_before_anything_is_loaded(dbt_plugins: None, tmp_path: Path) -> None:
+    """A stream never loaded (no input configured, or no load yet) reads as an empty table."""
+    database = tmp_path / "empty.duckdb"
+    env = project_env(
+        tmp_path, TARGET_DUCKDB_FILEPATH=str(database), **dbt_env(tmp_path, "dbt-duckdb")
+    )
+    meltano_dbt(env, "dbt-duckdb:build")
+    check_build(tmp_path)
+    raw, models = dump(database)
+    assert raw == {}
+    assert set(models) == {"engagements", "people", "post_engagement", "warm_leads"}
+    assert all(rows == [] for rows in models.values())

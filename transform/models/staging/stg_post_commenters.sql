@@ -1,0 +1,52 @@
+-- One row per (identity_id, linkedin_comment_id): the comments on the configured posts.
+with newest as (
+    {{ edges_newest("post_commenters", ["identity_id", "linkedin_comment_id"], {
+        "identity_id": "string",
+        "linkedin_comment_id": "string",
+        "linkedin_post_url": "string",
+        "linkedin_post_id": "string",
+        "linkedin_profile_id": "bigint",
+        "first_name": "string",
+        "last_name": "string",
+        "full_name": "string",
+        "linkedin_profile_handle": "string",
+        "linkedin_profile_url": "string",
+        "linkedin_profile_picture": "string",
+        "sales_navigator_profile_id": "string",
+        "summary": "string",
+        "linkedin_connection_degree": "string",
+        "comment_text": "string",
+        "comment_time": "timestamp",
+        "comment_like_count": "integer",
+        "comment_reply_count": "integer",
+        "last_reply": "string",
+        "linkedin_comment_url": "string",
+        "run_uid": "string",
+        "extracted_at": "timestamp",
+    }) }}
+)
+
+select
+    identity_id,
+    linkedin_comment_id,
+    linkedin_post_url,
+    linkedin_post_id,
+    linkedin_profile_id,
+    first_name,
+    last_name,
+    coalesce(full_name, {{ edges_full_name("first_name", "last_name") }}) as full_name,
+    linkedin_profile_handle,
+    linkedin_profile_url,
+    linkedin_profile_picture,
+    sales_navigator_profile_id,
+    summary,
+    linkedin_connection_degree,
+    comment_text,
+    comment_time as commented_at,
+    comment_like_count,
+    comment_reply_count,
+    last_reply,
+    linkedin_comment_url,
+    run_uid,
+    extracted_at
+from newest
