@@ -67,6 +67,18 @@ Choices made where the Edges documentation is silent:
   ``lost_answer_every`` (launches included): every Nth launch or continue is applied, then
   answered with a gateway's 504 ``UNKNOWN_ERROR`` or, with ``lost_answer_kind="reset"``, with
   a closed connection, as when an answer is lost on the way back.
+* Identities: two engagement identities (``ENGAGEMENT_IDENTITY_IDS``) and one standard one
+  (``STANDARD_IDENTITY_ID``). For benchmarks with many partitions,
+  ``Sandbox(extra_identities=N)`` (or ``serve --extra-identities N``) adds N engagement
+  identities with deterministic uids, ``extra_identity_ids(N)``
+  (``eeeeeeee-0000-4000-8000-000000000001`` and so on), listed after the named ones; by default
+  there are none.
+* Scale: ``GET /v1/runs`` builds run objects only for the runs its ``uid`` and ``action_name``
+  filters select, and only for the requested page when the sort is on fields that never change
+  (``created_at``, ``id``, ...); launches, continues and output pages cost the same whatever
+  the number of runs. ``Sandbox(preencode_outputs=True)`` (benchmarks) serves output pages
+  joined from items encoded once each: the same bytes, without the cost of encoding every page,
+  so that a fast client is not bounded by the sandbox. Without a state file nothing is saved.
 * World: deterministic from ``seed``. Feeds appear lazily: connections and profile viewers per
   identity, messages per (identity, thread URL), post commenters/likers/reposters per post URL,
   page followers per company page URL.
@@ -78,7 +90,8 @@ Choices made where the Edges documentation is silent:
   ``GET|POST outputs-mode``.
 * Persistence: with ``state_file`` the world, runs, iterations and counters are saved
   atomically after every mutation and loaded on start, so another process can continue a run.
-  Faults, outputs mode and the request log are not persisted.
+  Faults, outputs mode, extra identities, ``preencode_outputs`` and the request log are not
+  persisted.
 * Time is injectable (``clock=``); :class:`tap_edges.sandbox.clock.ManualClock` is a clock that
   only moves when told to, for instant lifecycle tests.
 """
@@ -91,6 +104,7 @@ from tap_edges.sandbox.identities import (
     DEFAULT_API_KEY,
     ENGAGEMENT_IDENTITY_IDS,
     STANDARD_IDENTITY_ID,
+    extra_identity_ids,
 )
 
 __all__ = [
@@ -99,4 +113,5 @@ __all__ = [
     "STANDARD_IDENTITY_ID",
     "Faults",
     "Sandbox",
+    "extra_identity_ids",
 ]

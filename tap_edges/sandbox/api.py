@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from tap_edges.sandbox.engine import Engine
 from tap_edges.sandbox.faults import GarbageAnswer, lost_answer
-from tap_edges.sandbox.identities import identity_objects
+from tap_edges.sandbox.identities import identity_object, identity_objects
 from tap_edges.sandbox.paging import outputs_page
 from tap_edges.sandbox.validation import parse_launch
 from tap_edges.sandbox.wire import ApiError, Request, Response, int_param, not_found
@@ -25,7 +25,8 @@ UID = r"([^/]+)"
 def launch(engine: Engine, request: Request, args: tuple[str, ...]) -> Response:
     """``POST /v1/actions/{action}/run/async``."""
     body = request.json_object()
-    validated = parse_launch(args[0], body, engine.runtime.max_results_limit)
+    runtime = engine.runtime
+    validated = parse_launch(args[0], body, runtime.max_results_limit, runtime.extra_identities)
     return Response(201, engine.launch(validated))
 
 
@@ -34,8 +35,8 @@ def list_runs(engine: Engine, request: Request, _args: tuple[str, ...]) -> Respo
     limit = int_param(request, "limit", 10, 1, 100)
     offset = int_param(request, "offset", 0, 0, None)
     filters = {name: request.query.get(name, []) for name in ("uid", "status", "action_name")}
-    runs = engine.list_runs(filters, request.query.get("sort") or ["created_at"])
-    return Response(200, runs[offset : offset + limit])
+    sort = request.query.get("sort") or ["created_at"]
+    return Response(200, engine.list_runs(filters, sort, offset, limit))
 
 
 def get_run(engine: Engine, _request: Request, args: tuple[str, ...]) -> Response:
@@ -63,19 +64,20 @@ def continue_run(engine: Engine, _request: Request, args: tuple[str, ...]) -> Re
     return Response(200, engine.continue_run(args[0]))
 
 
-def list_identities(_engine: Engine, request: Request, _args: tuple[str, ...]) -> Response:
+def list_identities(engine: Engine, request: Request, _args: tuple[str, ...]) -> Response:
     """``GET /v1/identities``, optionally filtered by a ``query`` name substring."""
     query = (request.query.get("query") or [""])[-1].lower()
-    return Response(200, [one for one in identity_objects() if query in one["name"].lower()])
+    every = identity_objects(engine.runtime.extra_identities)
+    return Response(200, [one for one in every if query in one["name"].lower()])
 
 
-def get_identity(_engine: Engine, _request: Request, args: tuple[str, ...]) -> Response:
+def get_identity(engine: Engine, _request: Request, args: tuple[str, ...]) -> Response:
     """``GET /v1/identities/{uid}``."""
-    for one in identity_objects():
-        if one["uid"] == args[0]:
-            return Response(200, one)
-    msg = f"identity {args[0]}"
-    raise not_found(msg)
+    found = identity_object(args[0], engine.runtime.extra_identities)
+    if found is None:
+        msg = f"identity {args[0]}"
+        raise not_found(msg)
+    return Response(200, found)
 
 
 ROUTES: tuple[tuple[str, re.Pattern[str], Handler], ...] = tuple(

@@ -30,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--outputs-mode", choices=OUTPUTS_MODES, default="cumulative")
     serve.add_argument("--seed", type=int, default=0)
     serve.add_argument("--growth-per-minute", type=float, default=0.0)
+    serve.add_argument(
+        "--extra-identities", type=int, default=0, help="extra engagement identities (benchmarks)"
+    )
     return parser
 
 
@@ -50,6 +53,7 @@ def serve(args: argparse.Namespace) -> int:
         outputs_mode=args.outputs_mode,
         port=args.port,
         growth_per_minute=args.growth_per_minute,
+        extra_identities=args.extra_identities,
     )
     done = threading.Event()
 

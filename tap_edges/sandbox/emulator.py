@@ -40,6 +40,9 @@ class Sandbox:
         port: int = 0,
         clock: Clock | None = None,
         growth_per_minute: float = 0.0,
+        *,
+        extra_identities: int = 0,
+        preencode_outputs: bool = False,
     ) -> None:
         """Configure the sandbox (nothing is started or read yet).
 
@@ -53,9 +56,15 @@ class Sandbox:
             port: TCP port; 0 picks a free one.
             clock: Time source in epoch seconds (default :func:`time.time`).
             growth_per_minute: Items each feed gains per minute of clock time.
+            extra_identities: Extra engagement identities besides the three named ones, for
+                benchmarks with many partitions (uids: :func:`extra_identity_ids`).
+            preencode_outputs: Serve output pages joined from items encoded once each (for
+                benchmarks: the same bytes, without the cost of encoding every page).
         """
         self._runtime = Runtime(api_key=api_key, run_seconds=run_seconds)
         self._runtime.set_outputs_mode(outputs_mode)
+        self.extra_identities = extra_identities
+        self._runtime.preencode_outputs = preencode_outputs
         self._clock: Clock = clock or time.time
         self._store = Store(state_file)
         self._seed, self._growth, self._port = seed, growth_per_minute, port
@@ -151,6 +160,27 @@ class Sandbox:
         self._runtime.max_results_limit = value
 
     @property
+    def extra_identities(self) -> int:
+        """Number of extra engagement identities (not persisted; may change at runtime)."""
+        return self._runtime.extra_identities
+
+    @extra_identities.setter
+    def extra_identities(self, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            msg = "extra_identities must be an integer >= 0"
+            raise ValueError(msg)
+        self._runtime.extra_identities = value
+
+    @property
+    def preencode_outputs(self) -> bool:
+        """Whether output pages are joined from items encoded once each (not persisted)."""
+        return self._runtime.preencode_outputs
+
+    @preencode_outputs.setter
+    def preencode_outputs(self, value: bool) -> None:
+        self._runtime.preencode_outputs = bool(value)
+
+    @property
     def faults(self) -> Faults:
         """The faults in force (mutable; changes apply to the next requests)."""
         return self._runtime.faults
@@ -169,7 +199,7 @@ class Sandbox:
 
     @property
     def outputs_mode(self) -> str:
-        """``cumulative`` or ``latest``; may be switched at runtime."""
+        """``cumulative``, ``cumulative-newest`` or ``latest``; may be switched at runtime."""
         return self._runtime.outputs_mode
 
     @outputs_mode.setter
@@ -225,7 +255,7 @@ class Sandbox:
 
     def identities(self) -> list[dict[str, Any]]:
         """Return the identities as ``GET /v1/identities`` does."""
-        return identity_objects()
+        return identity_objects(self._runtime.extra_identities)
 
     def request_log(self) -> list[dict[str, Any]]:
         """Return the API requests served so far (method, path, query, status, time; no headers)."""

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
 
 from tap_edges.sandbox.catalog import ACTIONS
 from tap_edges.sandbox.clock import Clock, iso, iso_from_us, to_us
+from tap_edges.sandbox.encoding import ItemEncoder
 from tap_edges.sandbox.identities import USER_UID, WORKSPACE_UID, identity_type
 from tap_edges.sandbox.runs import CONTINUABLE, DELIVERING, TERMINAL, Iteration, Run
 from tap_edges.sandbox.validation import Launch, bad_parameters
@@ -23,6 +24,7 @@ from tap_edges.sandbox.wire import not_found
 from tap_edges.sandbox.world import Feed, World
 
 if TYPE_CHECKING:
+    from tap_edges.sandbox.generators import Record
     from tap_edges.sandbox.runtime import Runtime
     from tap_edges.sandbox.store import Store
 
@@ -31,6 +33,7 @@ SORTABLE = frozenset(
     {"id", "uid", "name", "action_name", "action_id", "status", "output_count"}
     | {"created_at", "updated_at", "started_at", "finished_at"},
 )
+STATIC_FIELDS = frozenset({"id", "uid", "name", "action_name", "action_id", "created_at"})
 
 
 class OutputItems(Sequence[dict[str, Any]]):
@@ -74,12 +77,25 @@ class OutputItems(Sequence[dict[str, Any]]):
             index -= len(seqs)
         raise IndexError(index)
 
+    def pieces(self, start: int, stop: int) -> Iterator[tuple[Record, str]]:
+        """Yield the record and ``extracted_at`` of the items ``start`` to ``stop`` (excluded).
+
+        Args:
+            start: Index of the first item (0 or more).
+            stop: Index after the last item (clipped to the number of items).
+        """
+        for extracted_at, seqs in self._parts:
+            if start < len(seqs) and start < stop:
+                for seq in seqs[start:stop]:
+                    yield self._feed.record(seq), extracted_at
+            start, stop = max(0, start - len(seqs)), max(0, stop - len(seqs))
+
 
 @dataclass(frozen=True)
 class OutputView:
     """The items ``GET /outputs`` serves for a run at one snapshot marker."""
 
-    items: Sequence[dict[str, Any]]
+    items: OutputItems
     marker: int
     malformed: bool
 
@@ -103,6 +119,7 @@ class Engine:
         self.runs: dict[str, Run] = {}
         self.next_run_id = 1
         self.lock = threading.RLock()
+        self.encoder = ItemEncoder()
 
     @classmethod
     def open(cls, runtime: Runtime, clock: Clock, store: Store, seed: int, growth: float) -> Engine:
@@ -180,7 +197,7 @@ class Engine:
             if run.parameters.get("sync_mode") != "incremental":
                 msg = "run was not launched with sync_mode incremental"
                 raise bad_parameters(msg)
-            if identity_type(run.identity_id) != "engagement":
+            if identity_type(run.identity_id, self.runtime.extra_identities) != "engagement":
                 msg = f"identity {run.identity_id} is not an engagement identity"
                 raise bad_parameters(msg)
             status = run.status(now)
@@ -219,26 +236,63 @@ class Engine:
             run, now = self._run(uid), self.clock()
             return run.status_object(now) if light else run.api_object(now)
 
-    def list_runs(self, filters: dict[str, list[str]], sort: list[str]) -> list[dict[str, Any]]:
-        """Return run objects filtered (any of the values per key) and sorted.
+    def list_runs(
+        self,
+        filters: dict[str, list[str]],
+        sort: list[str],
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Return run objects filtered (any of the values per key), sorted and sliced.
+
+        Only the runs a request asks for are turned into run objects: ``uid`` and
+        ``action_name`` filters apply to the runs themselves, and a sort on fields that never
+        change (``created_at``, ``id``, ...) is applied before the page is cut out.
 
         Args:
             filters: ``uid``, ``status`` and/or ``action_name`` values.
             sort: Field names, ``-`` prefixed for descending; applied left to right.
+            offset: Number of matching runs to skip.
+            limit: Largest number of runs to return (``None``: all).
         """
-        with self.lock:
-            now = self.clock()
-            objects = [run.api_object(now) for run in self.runs.values()]
-        for name, wanted in filters.items():
-            if wanted:
-                objects = [obj for obj in objects if obj[name] in wanted]
-        for spec in reversed(sort):
-            field = spec.removeprefix("-")
+        fields = [spec.removeprefix("-") for spec in sort]
+        for field in fields:
             if field not in SORTABLE:
                 msg = f"sort field {field} is not supported"
                 raise bad_parameters(msg)
+        end = None if limit is None else offset + limit
+        with self.lock:
+            now = self.clock()
+            runs = self._matching_runs(filters)
+            if not filters.get("status") and STATIC_FIELDS.issuperset(fields):
+                for spec in reversed(sort):
+                    field = spec.removeprefix("-")
+                    runs.sort(
+                        key=lambda run: _sort_key(_static(run, field)),
+                        reverse=spec.startswith("-"),
+                    )
+                return [run.api_object(now) for run in runs[offset:end]]
+            objects = [run.api_object(now) for run in runs]
+        wanted = filters.get("status")
+        if wanted:
+            objects = [obj for obj in objects if obj["status"] in wanted]
+        for spec in reversed(sort):
+            field = spec.removeprefix("-")
             objects.sort(key=lambda obj: _sort_key(obj[field]), reverse=spec.startswith("-"))
-        return objects
+        return objects[offset:end]
+
+    def _matching_runs(self, filters: dict[str, list[str]]) -> list[Run]:
+        """The runs passing the ``uid`` and ``action_name`` filters, in creation order."""
+        uids = filters.get("uid")
+        if uids:
+            chosen = {uid: self.runs[uid] for uid in uids if uid in self.runs}
+            runs = sorted(chosen.values(), key=lambda run: run.id)
+        else:
+            runs = list(self.runs.values())
+        actions = filters.get("action_name")
+        if actions:
+            runs = [run for run in runs if run.action_name in actions]
+        return runs
 
     def outputs(self, uid: str, marker: int | None) -> OutputView:
         """Return what the outputs endpoint serves for a run.
@@ -339,6 +393,13 @@ def _truth(feed: Feed, iteration: Iteration, status: str) -> dict[str, Any]:
         "delivered": [] if halted else [_item(feed, seq, iteration) for seq in iteration.delivered],
         "dropped": [] if halted else [_item(feed, seq, iteration) for seq in iteration.dropped],
     }
+
+
+def _static(run: Run, field: str) -> Any:  # noqa: ANN401 - any JSON scalar
+    """A field of the run object that never changes, read without building the object."""
+    if field == "created_at":
+        return iso(run.created_at)
+    return getattr(run, field)
 
 
 def _sort_key(value: Any) -> tuple[bool, Any]:  # noqa: ANN401 - any JSON scalar

@@ -1,4 +1,9 @@
-"""The sandbox workspace: its fixed API key default, user, workspace and identities."""
+"""The sandbox workspace: its fixed API key default, user, workspace and identities.
+
+Besides its three named identities, a sandbox may hold any number of extra engagement
+identities (``Sandbox(extra_identities=N)``), for benchmarks with many partitions. Their uids
+are deterministic: :func:`extra_identity_ids` lists them.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ ENGAGEMENT_IDENTITY_IDS = (
     "22222222-2222-4222-8222-222222222222",
 )
 STANDARD_IDENTITY_ID = "33333333-3333-4333-8333-333333333333"
+EXTRA_PREFIX = "eeeeeeee-0000-4000-8000-"
+EXTRA_DIGITS = 12
 
 _NAMES = {
     ENGAGEMENT_IDENTITY_IDS[0]: ("Ada Lovelace", "engagement"),
@@ -20,31 +27,78 @@ _NAMES = {
 }
 
 
-def identity_objects() -> list[dict[str, Any]]:
-    """Return the identities as ``GET /v1/identities`` serves them.
+def extra_identity_ids(count: int) -> list[str]:
+    """Return the uids of the first ``count`` extra engagement identities.
+
+    Args:
+        count: How many.
 
     Returns:
-        One object per identity, engagement identities first.
+        ``eeeeeeee-0000-4000-8000-000000000001`` and so on, in order.
     """
-    return [
-        {
-            "uid": uid,
-            "name": name,
-            "type": kind,
-            "timezone": "Europe/Paris",
-            "created_at": "2025-01-15T09:00:00.000000Z",
-            "workspace_uid": WORKSPACE_UID,
-            "integrations": [{"type": "linkedin", "status": "connected"}],
-        }
-        for uid, (name, kind) in _NAMES.items()
+    return [f"{EXTRA_PREFIX}{index:0{EXTRA_DIGITS}d}" for index in range(1, count + 1)]
+
+
+def _extra_index(uid: str) -> int | None:
+    """Return the 1-based number of an extra identity uid, or ``None`` for any other string."""
+    digits = uid.removeprefix(EXTRA_PREFIX)
+    if digits == uid or len(digits) != EXTRA_DIGITS or not digits.isdigit():
+        return None
+    return int(digits)
+
+
+def _identity_object(uid: str, name: str, kind: str) -> dict[str, Any]:
+    return {
+        "uid": uid,
+        "name": name,
+        "type": kind,
+        "timezone": "Europe/Paris",
+        "created_at": "2025-01-15T09:00:00.000000Z",
+        "workspace_uid": WORKSPACE_UID,
+        "integrations": [{"type": "linkedin", "status": "connected"}],
+    }
+
+
+def identity_objects(extra: int = 0) -> list[dict[str, Any]]:
+    """Return the identities as ``GET /v1/identities`` serves them.
+
+    Args:
+        extra: Number of extra engagement identities the sandbox holds.
+
+    Returns:
+        One object per identity: the named ones (engagement identities first), then the extra
+        ones in order.
+    """
+    named = [_identity_object(uid, name, kind) for uid, (name, kind) in _NAMES.items()]
+    extras = [
+        _identity_object(uid, f"Engagement Identity {index}", "engagement")
+        for index, uid in enumerate(extra_identity_ids(extra), start=1)
     ]
+    return named + extras
 
 
-def identity_type(uid: str) -> str | None:
+def identity_object(uid: str, extra: int = 0) -> dict[str, Any] | None:
+    """Return one identity as ``GET /v1/identities/{uid}`` serves it, or ``None``.
+
+    Args:
+        uid: The identity uid.
+        extra: Number of extra engagement identities the sandbox holds.
+    """
+    if uid in _NAMES:
+        name, kind = _NAMES[uid]
+        return _identity_object(uid, name, kind)
+    index = _extra_index(uid)
+    if index is None or not 1 <= index <= extra:
+        return None
+    return _identity_object(uid, f"Engagement Identity {index}", "engagement")
+
+
+def identity_type(uid: str, extra: int = 0) -> str | None:
     """Return ``"engagement"``/``"standard"`` for a known identity uid, else ``None``.
 
     Args:
         uid: The identity uid.
+        extra: Number of extra engagement identities the sandbox holds.
     """
-    entry = _NAMES.get(uid)
-    return entry[1] if entry else None
+    found = identity_object(uid, extra)
+    return found["type"] if found else None

@@ -72,7 +72,7 @@ def outputs_page(engine: Engine, request: Request, uid: str) -> Response:
         # Deprecated offset paging: no cursor, no X-Pagination-Next header.
         offset = int_param(request, "offset", 0, 0, None)
         view = engine.outputs(uid, None)
-        return Response(200, _body(view, offset, limit))
+        return Response(200, _body(engine, view, offset, limit))
     cursors = request.query.get("cursor")
     offset, marker = decode_cursor(cursors[-1]) if cursors and cursors[-1] else (0, None)
     view = engine.outputs(uid, marker)
@@ -82,10 +82,12 @@ def outputs_page(engine: Engine, request: Request, uid: str) -> Response:
         headers["X-Pagination-Next"] = (
             f"{request.origin}{request.path}?limit={limit}&cursor={cursor}"
         )
-    return Response(200, _body(view, offset, limit), headers)
+    return Response(200, _body(engine, view, offset, limit), headers)
 
 
-def _body(view: OutputView, offset: int, limit: int) -> list[Any]:
+def _body(engine: Engine, view: OutputView, offset: int, limit: int) -> list[Any] | bytes:
+    if engine.runtime.preencode_outputs and not view.malformed:
+        return engine.encoder.page(view.items, offset, limit)
     page: list[Any] = list(view.items[offset : offset + limit])
     if view.malformed and page:
         page.insert(len(page) // 2, MALFORMED_ITEM)

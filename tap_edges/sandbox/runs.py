@@ -135,7 +135,12 @@ class Run:
 
     def output_count(self, now: float) -> int:
         """Return how many items its finished iterations delivered in total."""
-        return sum(len(iteration.served(now)) for iteration in self.iterations)
+        # Not Iteration.served (a copy): this is part of every run object, on every poll.
+        return sum(
+            len(iteration.delivered)
+            for iteration in self.iterations
+            if iteration.status(now) in DELIVERING
+        )
 
     def last_error(self, now: float) -> dict[str, Any] | None:
         """Return the newest iteration's error once it is terminal."""

@@ -22,6 +22,10 @@ class Runtime:
         faults: The faults in force.
         max_results_limit: Largest ``parameters.max_results`` a launch may ask for (1000 like
             Edges; benchmarks raise it to get huge batches).
+        extra_identities: Number of extra engagement identities (see
+            :func:`tap_edges.sandbox.identities.extra_identity_ids`).
+        preencode_outputs: Serve output pages joined from items encoded once each (for
+            benchmarks; the bytes served are the same).
     """
 
     api_key: str
@@ -29,6 +33,8 @@ class Runtime:
     outputs_mode: str = "cumulative"
     faults: Faults = field(default_factory=Faults)
     max_results_limit: int = MAX_RESULTS_LIMIT
+    extra_identities: int = 0
+    preencode_outputs: bool = False
 
     def set_outputs_mode(self, mode: str) -> None:
         """Switch the outputs mode.

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from tap_edges.sandbox.encoding import JsonBytes
 from tap_edges.sandbox.wire import JSON_TYPE, ApiError, Request, Response
 
 HOST = "127.0.0.1"
@@ -100,7 +101,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         payload = response.encoded()
         self.send_response(response.status)
-        if isinstance(response.body, bytes):
+        if isinstance(response.body, bytes) and not isinstance(response.body, JsonBytes):
             self.send_header("Content-Type", "text/html; charset=utf-8")
         elif response.body is not None:
             self.send_header("Content-Type", JSON_TYPE)

@@ -47,7 +47,10 @@ def bad_parameters(message: str) -> ApiError:
 
 
 def parse_launch(
-    slug: str, body: dict[str, Any], max_results_limit: int = MAX_RESULTS_LIMIT
+    slug: str,
+    body: dict[str, Any],
+    max_results_limit: int = MAX_RESULTS_LIMIT,
+    extra_identities: int = 0,
 ) -> Launch:
     """Validate a launch body for an action.
 
@@ -55,6 +58,7 @@ def parse_launch(
         slug: The action slug from the URL.
         body: The decoded JSON body.
         max_results_limit: Largest ``parameters.max_results`` accepted.
+        extra_identities: Number of extra engagement identities the sandbox holds.
 
     Returns:
         The validated launch.
@@ -72,7 +76,7 @@ def parse_launch(
         raise bad_input(msg)
     return Launch(
         kind=kind,
-        identity_id=_identity(body.get("identity_ids")),
+        identity_id=_identity(body.get("identity_ids"), extra_identities),
         input=the_input,
         input_value=the_input.get(kind.input_field) if kind.input_field else None,
         parameters=_parameters(body.get("parameters"), max_results_limit),
@@ -108,12 +112,12 @@ def _input(kind: ActionKind, inputs: object) -> dict[str, Any]:
     return the_input
 
 
-def _identity(identity_ids: object) -> str:
+def _identity(identity_ids: object, extra: int) -> str:
     if not isinstance(identity_ids, list) or len(identity_ids) != 1:
         msg = "identity_ids must hold exactly one identity uid"
         raise bad_parameters(msg)
     uid = identity_ids[0]
-    if not isinstance(uid, str) or identity_type(uid) is None:
+    if not isinstance(uid, str) or identity_type(uid, extra) is None:
         msg = f"identity {uid} not found in this workspace"
         raise bad_parameters(msg)
     return uid
