@@ -15,6 +15,7 @@ import time
 import typing as t
 import urllib.parse
 
+import msgspec
 import requests
 import urllib3
 
@@ -323,8 +324,8 @@ class EdgesClient:
             if response is not None and response.status_code not in RETRYABLE_STATUSES:
                 if response.status_code >= 400:  # noqa: PLR2004
                     raise self._error(method, path, response)
-                try:
-                    return Answer(response, response.json())
+                try:  # msgspec parses an output page several times faster than json
+                    return Answer(response, msgspec.json.decode(response.content))
                 except ValueError:
                     self._last_transport_error = self._not_json(method, path, response)
                     if not idempotent:
