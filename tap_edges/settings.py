@@ -19,10 +19,15 @@ if t.TYPE_CHECKING:
 
 DEFAULT_API_URL = "https://api.edges.run/v1"
 DEFAULT_SANDBOX_PATH = ".sandbox/edges-sandbox.json"
+REDACTED = "<redacted>"
 # The documented LinkedIn post URL pattern (edges-api.md section 8.4) and thread id pattern.
 POST_URL_PATTERN = re.compile(r"^https://(?:(www|[a-z]{2})\.)?linkedin\.com/(posts|feed)/[\w%-]+")
 THREAD_ID_PATTERN = re.compile(r"(?<=thread/)\d.+?==|^\d.+?==")
 # Meltano setting kind of each JSON schema type (meltano.yml and the Hub definition use them).
+# No setting is a JSON schema "number": Meltano 4.4 reads a `decimal` setting from an
+# environment variable as a Decimal, then fails to write the tap's config file ("Object of type
+# Decimal is not JSON serializable"), and the SDK's `--config ENV` passes a number as a string.
+# Durations are whole seconds and rates whole counts: `integer` passes from the environment.
 MELTANO_KINDS = {
     "string": "string",
     "integer": "integer",
@@ -94,7 +99,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "poll_interval_seconds",
-        th.NumberType,
+        th.IntegerType,
         default=15,
         title="Poll interval (seconds)",
         description="Longest wait between two status polls of the runs in flight (polling "
@@ -102,7 +107,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "run_timeout_seconds",
-        th.NumberType,
+        th.IntegerType,
         default=3600,
         title="Run timeout (seconds)",
         description="How long a sync waits for a run. A run still going then stays in the "
@@ -139,20 +144,36 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "sandbox_run_seconds",
-        th.NumberType,
+        th.IntegerType,
         default=3,
         title="Sandbox run duration (seconds)",
         description="How long each sandbox run takes.",
     ),
     th.Property(
         "sandbox_growth_per_minute",
-        th.NumberType,
+        th.IntegerType,
         default=3,
         title="Sandbox growth per minute",
         description="New items the sandbox world gains per feed and minute, so successive "
         "syncs have something new to load.",
     ),
 ).to_dict()
+
+
+def settings_in_effect(config: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """The tap's own settings as it sees them, for the log: secrets only say they are set.
+
+    Args:
+        config: The tap config (defaults applied).
+
+    Returns:
+        Each of the tap's own settings present in the config, in schema order.
+    """
+    return {
+        name: (REDACTED if schema.get("secret") else config[name])
+        for name, schema in CONFIG_SCHEMA["properties"].items()
+        if name in config
+    }
 
 
 def config_problems(config: t.Mapping[str, t.Any]) -> list[str]:

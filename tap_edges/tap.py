@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 import sys
 import time
@@ -25,6 +26,7 @@ from tap_edges.settings import (
     DEFAULT_API_URL,
     DEFAULT_SANDBOX_PATH,
     config_problems,
+    settings_in_effect,
 )
 from tap_edges.streams import EdgesActionStream
 from tap_edges.writer import SingerWriter
@@ -173,6 +175,7 @@ class TapEdges(Tap):
         Raises:
             PartitionsFailedError: One or more partitions failed (all others were emitted).
         """
+        self.logger.info("Settings in effect: %s", json.dumps(settings_in_effect(self.config)))
         with self._resources:
             if isinstance(self.message_writer, SingerWriter):  # its buffered RECORDs, at exit
                 self._resources.callback(self.message_writer.flush)
