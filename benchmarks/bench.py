@@ -225,7 +225,7 @@ class Workdir:
             "post_urls": post_urls,
             "thread_urls": [],
             "runs_requests_per_minute": 1_000_000,
-            "poll_interval_seconds": 0.5,
+            "poll_interval_seconds": 1,
         }
         self.state: dict[str, t.Any] | None = None
 
@@ -280,7 +280,7 @@ def grow(host: SandboxHost, urls: list[str], n: int) -> None:
 # -- the figures -------------------------------------------------------------------------------
 
 
-def concurrency(run_seconds: float, poll_interval: float) -> dict[str, float]:
+def concurrency(run_seconds: float, poll_interval: int) -> dict[str, float]:
     """Figures 1 and 3: a continuing sync of 50 partitions whose runs take run_seconds."""
     urls = post_urls(50)
     with sandbox_host(0.5) as host, tempfile.TemporaryDirectory() as tmp:
@@ -377,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         base_url, api_key, stream, *uids = args.mode[1:]
         bare(base_url, api_key, stream, uids)
         return 0
-    run_seconds, interval = (6.0, 1.0) if args.quick else (20.0, 2.0)
+    run_seconds, interval = (6.0, 1) if args.quick else (20.0, 2)
     emitted = 50_000 if args.quick else 200_000
     large = (4, 25_000) if args.quick else (4, 250_000)
     print(f"50 partitions, runs of D={run_seconds:g}s, poll_interval_seconds={interval:g}")
