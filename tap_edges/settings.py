@@ -160,6 +160,13 @@ CONFIG_SCHEMA = th.PropertiesList(
 ).to_dict()
 
 
+# The tap's own settings (the SDK later appends its built-ins to the class's schema in place).
+SETTING_NAMES = tuple(CONFIG_SCHEMA["properties"])
+SECRET_SETTINGS = frozenset(
+    name for name in SETTING_NAMES if CONFIG_SCHEMA["properties"][name].get("secret")
+)
+
+
 def settings_in_effect(config: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     """The tap's own settings as it sees them, for the log: secrets only say they are set.
 
@@ -170,8 +177,8 @@ def settings_in_effect(config: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         Each of the tap's own settings present in the config, in schema order.
     """
     return {
-        name: (REDACTED if schema.get("secret") else config[name])
-        for name, schema in CONFIG_SCHEMA["properties"].items()
+        name: REDACTED if name in SECRET_SETTINGS else config[name]
+        for name in SETTING_NAMES
         if name in config
     }
 
