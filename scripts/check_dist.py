@@ -31,13 +31,9 @@ REQUIRED_IN_WHEEL = (
     "tap_edges/sandbox/__init__.py",
 )
 FORBIDDEN_IN_WHEEL = ("tests/", "benchmarks/", "scripts/", ".github/")
-STREAMS = (
-    "connections",
-    "messages",
-    "profile_viewers",
-    "post_commenters",
-    "post_likers",
-    "post_reposters",
+# One schema file per stream in the source tree (tap_edges is not importable here).
+STREAMS = tuple(
+    sorted(p.stem for p in (ROOT / "tap_edges" / "schemas").glob("*.json") if p.stem[0] != "_")
 )
 
 

@@ -1,12 +1,16 @@
 """Every supported Edges action, as data.
 
 Adding an action takes one :class:`ActionSpec` here, one schema file in ``schemas/``, the
-sandbox's generator for its items and one README row.
+sandbox's generator for its items (with its entry in ``sandbox/catalog.py``) and one README row.
+An action with a new kind of input also takes its setting: a property and an ``INPUT_FORMATS``
+entry in ``settings.py``, then the same setting in ``meltano.yml``, ``scripts/update_readme.py``
+and ``scripts/hub_definition.py`` (tests fail until each is done).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import typing as t
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,6 +28,21 @@ class DerivedKey:
 
 
 @dataclasses.dataclass(frozen=True)
+class FailureHint:
+    """What a failed run of an action most likely means, told with the run's error.
+
+    Attributes:
+        labels: Edges error labels (``last_error.label`` of a run, ``error_label`` of an
+            answer) that mean this.
+        text: The explanation and the remedy; ``{identity}`` and ``{input}`` are replaced by
+            the partition's identity uid and input value.
+    """
+
+    labels: frozenset[str]
+    text: str
+
+
+@dataclasses.dataclass(frozen=True)
 class ActionSpec:
     """One Edges action mapped to one Singer stream.
 
@@ -38,6 +57,8 @@ class ActionSpec:
         continue_documented: Whether the Edges docs list the action among those whose runs
             can be continued (the post actions are not listed; the tap tries anyway and
             names this when Edges refuses).
+        failure_hints: Known meanings of this action's error labels (see
+            :func:`failure_hint`).
     """
 
     stream: str
@@ -47,6 +68,7 @@ class ActionSpec:
     natural_keys: tuple[str, ...]
     derived_key: DerivedKey | None = None
     continue_documented: bool = True
+    failure_hints: tuple[FailureHint, ...] = ()
 
     @property
     def primary_keys(self) -> tuple[str, ...]:
@@ -56,8 +78,10 @@ class ActionSpec:
 
 POST_URLS = "post_urls"
 THREAD_URLS = "thread_urls"
+COMPANY_PAGE_URLS = "company_page_urls"
 POST_URL = "linkedin_post_url"
 THREAD_URL = "linkedin_thread_url"
+COMPANY_URL = "linkedin_company_url"
 
 ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
@@ -128,6 +152,57 @@ ACTIONS: tuple[ActionSpec, ...] = (
         natural_keys=("linkedin_repost_id",),
         continue_documented=False,
     ),
+    ActionSpec(
+        stream="page_followers",
+        action="linkedin-extract-page-followers",
+        input_setting=COMPANY_PAGE_URLS,
+        input_field=COMPANY_URL,
+        natural_keys=(COMPANY_URL, "linkedin_profile_id"),
+        # LinkedIn shows a page's followers to its admins only. The error a non-admin gets is
+        # not documented; STATUS_403 (Edges' "access" label of LinkedIn errors) is the likeliest.
+        failure_hints=(
+            FailureHint(
+                labels=frozenset({"STATUS_403"}),
+                text="identity {identity} is not an admin of the LinkedIn page {input}, and "
+                "LinkedIn shows a page's followers to its admins only: make the identity's "
+                "LinkedIn account an admin of the page, or remove the page from "
+                f"'{COMPANY_PAGE_URLS}'",
+            ),
+        ),
+    ),
 )
 
 ACTIONS_BY_STREAM: dict[str, ActionSpec] = {spec.stream: spec for spec in ACTIONS}
+
+
+class RunTarget(t.Protocol):
+    """What :func:`failure_hint` needs to know of a partition (``runs.Partition`` has it)."""
+
+    @property
+    def action(self) -> str:
+        """The Edges action slug."""
+
+    @property
+    def identity_id(self) -> str:
+        """The identity that runs the action."""
+
+    @property
+    def input_value(self) -> str | None:
+        """The run's input value, if the action takes one."""
+
+
+def failure_hint(target: RunTarget, label: object) -> str:
+    """What the registry knows about an error label of a partition's run, as a suffix.
+
+    Args:
+        target: The partition whose run failed.
+        label: The Edges error label (anything else, e.g. None, matches nothing).
+
+    Returns:
+        ``"; <hint>"``, or an empty string when the label means nothing known.
+    """
+    spec = next((spec for spec in ACTIONS if spec.action == target.action), None)
+    for hint in spec.failure_hints if spec else ():
+        if label in hint.labels:
+            return "; " + hint.text.format(identity=target.identity_id, input=target.input_value)
+    return ""

@@ -16,6 +16,7 @@ import typing as t
 import urllib.parse
 
 import requests
+import urllib3
 
 from tap_edges import errors
 
@@ -23,9 +24,11 @@ if t.TYPE_CHECKING:
     import logging
     from collections.abc import Callable, Iterator
 
-RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+TOO_MANY = 429  # refused before anything was done: safe to send again, whatever the call
+RETRYABLE_STATUSES = frozenset({TOO_MANY, 500, 502, 503, 504})
 OUTPUTS_PAGE_SIZE = 500  # the largest page Edges serves
 LIST_RUNS_MAX = 100  # GET /v1/runs accepts at most 100 results per page
+FIND_EXTRA_PAGES = 2  # pages read beyond the runs looked for (others may have launched since)
 USER_AGENT = "tap-edges"
 # The server counts its minute from when requests arrive; a little margin keeps the tap under
 # the plan's budget despite clock and network jitter.
@@ -208,9 +211,45 @@ class EdgesClient:
         return runs
 
     def continue_run(self, run_uid: str) -> dict[str, t.Any]:
-        """``POST /runs/{uid}/continue``: fetch the items new since the last iteration."""
+        """``POST /runs/{uid}/continue``: fetch the items new since the last iteration.
+
+        Not repeated after an ambiguous failure (:class:`errors.AmbiguousError`): a continue
+        that Edges applied and whose answer was lost would skip an iteration if sent again.
+        """
         path = f"/runs/{run_uid}/continue"
-        return self._json_object(self.request("POST", path), path)
+        return self._json_object(self.request("POST", path, idempotent=False), path)
+
+    def find_named_runs(
+        self, action: str, wanted: t.Callable[[str], str | None], count: int
+    ) -> dict[str, dict[str, t.Any]]:
+        """``GET /runs?action_name=...&sort=-created_at``: the newest runs, found by their name.
+
+        Args:
+            action: The action slug.
+            wanted: Maps a run's name to the key it is wanted under, or None.
+            count: How many runs are looked for; paging stops once all are found, or after
+                a few pages beyond that many runs.
+
+        Returns:
+            The run objects found, by key.
+        """
+        found: dict[str, dict[str, t.Any]] = {}
+        pages = count // LIST_RUNS_MAX + FIND_EXTRA_PAGES
+        for page in range(pages):
+            params = {
+                "action_name": action,
+                "sort": "-created_at",
+                "limit": str(LIST_RUNS_MAX),
+                "offset": str(page * LIST_RUNS_MAX),
+            }
+            runs = self._json_list(self.request("GET", "/runs", params=params), "/runs")
+            for run in runs:
+                key = wanted(str(run.get("name") or "")) if isinstance(run, dict) else None
+                if key is not None:
+                    found.setdefault(key, run)
+            if len(found) >= count or len(runs) < LIST_RUNS_MAX:
+                break
+        return found
 
     def output_pages(self, run_uid: str) -> Iterator[list[t.Any]]:
         """``GET /runs/{uid}/outputs``, page after page, following ``X-Pagination-Next``.
@@ -227,6 +266,28 @@ class EdgesClient:
             answer = self.request("GET", url, params=params)
             yield self._json_list(answer, f"/runs/{run_uid}/outputs")
             url, params = answer.response.headers.get("X-Pagination-Next"), None
+
+    def output_pages_from(self, run_uid: str, offset: int) -> Iterator[list[t.Any]]:
+        """``GET /runs/{uid}/outputs?offset=...``: the pages from one position to the end.
+
+        Edges still documents ``offset`` (it switches the endpoint to offset paging); the next
+        page starts where this one ends, until a page is not full.
+
+        Args:
+            run_uid: The run.
+            offset: Position of the first item wanted.
+
+        Yields:
+            Each page's items, as the API gave them.
+        """
+        path = f"/runs/{run_uid}/outputs"
+        while True:
+            params = {"limit": str(OUTPUTS_PAGE_SIZE), "offset": str(offset)}
+            page = self._json_list(self.request("GET", path, params=params), path)
+            yield page
+            if len(page) < OUTPUTS_PAGE_SIZE:
+                return
+            offset += len(page)
 
     # -- transport -----------------------------------------------------------------------
 
@@ -246,8 +307,9 @@ class EdgesClient:
             path_or_url: A path under the base URL, or a full URL given by the API.
             params: Query parameters.
             json: JSON body.
-            idempotent: False for calls that must not be repeated after a read timeout
-                (a launch: repeating it could start a second paid run).
+            idempotent: False for calls that must not be repeated blindly (a launch, a
+                continue): they are sent again only after a 429 or a failure to connect;
+                any other failure raises :class:`errors.AmbiguousError`.
 
         Returns:
             The successful response and its parsed JSON body. A 2xx answer that is not JSON
@@ -266,8 +328,10 @@ class EdgesClient:
                 except ValueError:
                     self._last_transport_error = self._not_json(method, path, response)
                     if not idempotent:
-                        raise self._last_transport_error from None
+                        raise self._ambiguous(method, path, "an answer that is not JSON") from None
                     response = None
+            if response is not None and not idempotent and response.status_code != TOO_MANY:
+                raise self._ambiguous(method, path, f"HTTP {response.status_code}")
             delay = self._delay(attempt, response)
             if attempt == self.max_tries or self._clock() - started + delay > self.max_elapsed:
                 raise self._gave_up(method, path, response, attempt)
@@ -292,14 +356,9 @@ class EdgesClient:
             response = self._session.request(
                 method, url, params=params, json=json, timeout=self.timeout
             )
-        except requests.ConnectionError as exc:
-            if not idempotent and not isinstance(exc, requests.ConnectTimeout):
-                raise self._transport(method, path, exc) from None
-            self._last_transport_error = exc
-            return None
-        except requests.Timeout as exc:
-            if not idempotent:
-                raise self._transport(method, path, exc) from None
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            if not idempotent and not _never_sent(exc):
+                raise self._ambiguous(method, path, type(exc).__name__) from None
             self._last_transport_error = exc
             return None
         self._note_budget(response)
@@ -412,6 +471,11 @@ class EdgesClient:
             detail=text("message"),
         )
 
+    def _ambiguous(self, method: str, path: str, what: str) -> errors.AmbiguousError:
+        return errors.AmbiguousError(
+            f"{method} {path}: no clear answer ({what}); Edges may or may not have applied it"
+        )
+
     def _path(self, path: str) -> str:
         return self._base_path + path
 
@@ -435,3 +499,11 @@ class EdgesClient:
             msg = f"{self._path(what)}: expected a JSON array, got {type(answer.data).__name__}"
             raise errors.ResponseError(msg)
         return answer.data
+
+
+def _never_sent(exc: Exception) -> bool:
+    """Whether a transport error happened before the request could reach the server."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)

@@ -123,3 +123,12 @@ class RunError(EdgesError):
         """
         self.partition, self.run_uid, self.reason = partition, run_uid, reason
         super().__init__(f"{partition}: run {run_uid or '-'}: {reason}")
+
+
+class AmbiguousError(EdgesError):
+    """A call that is not safe to repeat got no clear answer: it may or may not have been applied.
+
+    A launch or a continue whose answer was a 5xx, a timeout, a dropped connection or a
+    page that is not JSON. The caller looks at the API to learn what happened before it sends
+    the call again.
+    """

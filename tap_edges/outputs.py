@@ -1,8 +1,9 @@
 """Reading a run's outputs: the items not emitted before, and what the batch held.
 
-Edges may return, after a continue, the outputs of every iteration (cumulative) or only the
-newest one: the docs do not say. Dropping every item extracted at or before the partition's
-bookmark is correct either way.
+Edges may return, after a continue, the outputs of every iteration (cumulative, oldest or
+newest iteration first) or only the newest one: the docs do not say. Dropping every item
+extracted at or before the partition's bookmark is correct in every layout; learning the
+layout lets a sync read only the pages that hold new items (see :func:`read_new`).
 """
 
 from __future__ import annotations
@@ -16,61 +17,258 @@ from tap_edges.state import parse_time
 if t.TYPE_CHECKING:
     import datetime as dt
     import logging
-    from collections.abc import Callable, Generator, Iterable
+    from collections.abc import Callable, Generator, Iterable, Iterator
+
+    from tap_edges.client import EdgesClient
 
 
 @dataclasses.dataclass
 class Batch:
-    """What one reading of a run's outputs emitted."""
+    """What one reading of a run's outputs emitted, and what it learned of their layout."""
 
     count: int = 0
     undated: int = 0
     newest: dt.datetime | None = None
+    layout: dict[str, t.Any] | None = None
+    requests: int = 0
+    mismatch: str | None = None  # why a shortcut's result cannot be trusted
 
 
-def new_items(
-    pages: Iterable[list[t.Any]],
-    mark: dt.datetime | None,
+@dataclasses.dataclass(frozen=True)
+class Expected:
+    """What the state and the run object say about a run's outputs before they are read.
+
+    Attributes:
+        mark: The newest ``extracted_at`` already emitted, if any.
+        layout: What earlier reads of this partition learned (``order``: ``oldest``,
+            ``newest`` or ``latest``; ``count``: ``total`` or ``iteration``, what
+            ``output_count`` counts; ``seen``: how many items the outputs held at the last
+            read of this run).
+        count_before: The run's ``output_count`` when its last iteration was emitted, if the
+            same run was read before.
+        count_now: The run's ``output_count`` now.
+    """
+
+    mark: dt.datetime | None
+    layout: dict[str, t.Any] | None
+    count_before: int | None
+    count_now: int | None
+
+    @property
+    def new(self) -> int | None:
+        """How many new items ``output_count`` promises, when what it counts is known."""
+        count = (self.layout or {}).get("count")
+        if count == "iteration" and self.count_now is not None:
+            return self.count_now
+        if count == "total" and None not in (self.count_now, self.count_before):
+            return t.cast("int", self.count_now) - t.cast("int", self.count_before)
+        return None
+
+    @property
+    def seen(self) -> int:
+        """Items the outputs held at the last read of this run (0 when unknown)."""
+        return int((self.layout or {}).get("seen") or 0)
+
+
+def read_new(
+    client: EdgesClient,
+    run_uid: str,
+    expected: Expected,
     skip: Callable[[object], None],
+    fallback: Callable[[str], None],
 ) -> Generator[dict[str, t.Any], None, Batch]:
-    """Yield the items extracted after ``mark`` (and those without a readable time).
+    """Yield a run's items extracted after the mark, reading as few pages as it can.
+
+    Edges may serve, after a continue, the outputs of every iteration (oldest or newest
+    iteration first) or only the newest iteration's: the docs do not say. A full read (every
+    page, each item kept when extracted after the mark) is right in every layout and learns
+    which one Edges uses; then the next reads take a shortcut: from the offset where the new
+    items start (oldest first), until the first item already emitted (newest first), or every
+    page (newest only), and none at all when ``output_count`` says nothing is new. Each
+    shortcut is checked (the item at the boundary, the count of new items against
+    ``output_count``); on any disagreement the outputs are read in full, and items read by the
+    shortcut may be emitted twice (targets dedupe them), never missed.
 
     Args:
-        pages: The outputs, page by page.
-        mark: The newest ``extracted_at`` already emitted, if any.
+        client: The API client.
+        run_uid: The run.
+        expected: What the state and the run object say.
         skip: Called with each item that is not a JSON object (it is not emitted).
+        fallback: Called with the reason when a shortcut's result is not trusted.
 
     Yields:
         The new items, in the order Edges gave them.
 
     Returns:
-        The batch's counts and its newest ``extracted_at``.
+        The batch's counts, its newest ``extracted_at`` and the layout learned.
     """
-    batch = Batch(newest=mark)
-    parse = _last_time_parser()
-    for page in pages:
+    if expected.new == 0:
+        return Batch(newest=expected.mark, layout=expected.layout)
+    order = str((expected.layout or {}).get("order"))
+    shortcut = _SHORTCUTS.get(order) if expected.mark is not None else None
+    if shortcut is not None:
+        batch = yield from shortcut(client, run_uid, expected, skip)
+        if batch.mismatch is None and expected.new not in (None, batch.count):
+            batch.mismatch = f"{batch.count} new item(s) where output_count says {expected.new}"
+        if batch.mismatch is None:
+            return batch
+        fallback(batch.mismatch)
+    return (yield from _full_read(client, run_uid, expected, skip))
+
+
+class _Scan:
+    """Counts and checks items as they are read, against the mark."""
+
+    def __init__(self, expected: Expected, skip: Callable[[object], None]) -> None:
+        self.mark, self.skip = expected.mark, skip
+        self.batch = Batch(newest=expected.mark, layout=dict(expected.layout or {}))
+        self.parse = _last_time_parser()
+        self.total = 0  # items read, new or not
+
+    def is_new(self, item: object) -> bool | None:
+        """True for a new item (counted), False for an emitted one, None for a non-object."""
+        if not isinstance(item, dict):
+            self.skip(item)
+            return None
+        self.total += 1
+        at = self.parse(item.get("extracted_at"))
+        if at is not None and self.mark is not None and at <= self.mark:
+            return False
+        batch = self.batch
+        if at is None:
+            batch.undated += 1
+        elif batch.newest is None or at > batch.newest:
+            batch.newest = at
+        batch.count += 1
+        return True
+
+    def pages(self, pages: Iterable[list[t.Any]]) -> Iterator[list[t.Any]]:
+        for page in pages:
+            self.batch.requests += 1
+            yield page
+
+
+def _oldest_first(
+    client: EdgesClient, run_uid: str, expected: Expected, skip: Callable[[object], None]
+) -> Generator[dict[str, t.Any], None, Batch]:
+    """New items follow the ones already read: start at the last item read (the boundary)."""
+    scan = _Scan(expected, skip)
+    start = expected.seen - 1
+    if start < 0:
+        scan.batch.mismatch = "no record of where the new items start"
+        return scan.batch
+    boundary: bool | None = None
+    for page in scan.pages(client.output_pages_from(run_uid, start)):
         for item in page:
-            if not isinstance(item, dict):
-                skip(item)
-                continue
-            at = parse(item.get("extracted_at"))
-            if at is not None and mark is not None and at <= mark:
-                continue
-            if at is None:
-                batch.undated += 1
-            elif batch.newest is None or at > batch.newest:
-                batch.newest = at
-            batch.count += 1
-            yield item
-    return batch
+            new = scan.is_new(item)
+            if boundary is None and new is not None:
+                boundary = new
+                if new:
+                    scan.batch.mismatch = "the item before the new ones is new too"
+                    return scan.batch
+            elif new is False:
+                scan.batch.mismatch = "an item already emitted comes after the new ones"
+                return scan.batch
+            elif new:
+                yield item
+    if boundary is None:
+        scan.batch.mismatch = "the outputs hold fewer items than before"
+    t.cast("dict[str, t.Any]", scan.batch.layout)["seen"] = start + scan.total
+    return scan.batch
 
 
-def report_possible_loss(
+def _newest_first(
+    client: EdgesClient, run_uid: str, expected: Expected, skip: Callable[[object], None]
+) -> Generator[dict[str, t.Any], None, Batch]:
+    """New items come first: read until the first item already emitted."""
+    scan = _Scan(expected, skip)
+    reached = False
+    for page in scan.pages(client.output_pages(run_uid)):
+        for item in page:
+            new = scan.is_new(item)
+            if new and reached:
+                scan.batch.mismatch = "a new item comes after one already emitted"
+                return scan.batch
+            reached = reached or new is False
+            if new:
+                yield item
+        if reached:
+            break
+    if not reached and expected.seen:
+        scan.batch.mismatch = "the items already emitted were not found"
+    layout = t.cast("dict[str, t.Any]", scan.batch.layout)
+    layout["seen"] = expected.seen + scan.batch.count
+    return scan.batch
+
+
+def _latest_only(
+    client: EdgesClient, run_uid: str, expected: Expected, skip: Callable[[object], None]
+) -> Generator[dict[str, t.Any], None, Batch]:
+    """Only the newest iteration is served: every item is new."""
+    scan = _Scan(expected, skip)
+    for page in scan.pages(client.output_pages(run_uid)):
+        for item in page:
+            new = scan.is_new(item)
+            if new is False:
+                scan.batch.mismatch = "an item already emitted is served again"
+                return scan.batch
+            if new:
+                yield item
+    t.cast("dict[str, t.Any]", scan.batch.layout)["seen"] = scan.total
+    return scan.batch
+
+
+_SHORTCUTS = {"oldest": _oldest_first, "newest": _newest_first, "latest": _latest_only}
+
+
+def _full_read(
+    client: EdgesClient, run_uid: str, expected: Expected, skip: Callable[[object], None]
+) -> Generator[dict[str, t.Any], None, Batch]:
+    """Every page; keep the new items and learn where Edges puts them."""
+    scan = _Scan(expected, skip)
+    first = last = -1  # positions of the first and last new items among all items
+    for page in scan.pages(client.output_pages(run_uid)):
+        for item in page:
+            if scan.is_new(item):
+                last = scan.total - 1
+                first = last if first < 0 else first
+                yield item
+    scan.batch.layout = _learn(expected, scan, first, last)
+    return scan.batch
+
+
+def _learn(expected: Expected, scan: _Scan, first: int, last: int) -> dict[str, t.Any]:
+    """The layout a full read shows (what it cannot tell is kept from before)."""
+    layout = dict(expected.layout or {})
+    total, new = scan.total, scan.batch.count
+    contiguous = last - first + 1 == new
+    if new and total == new and expected.seen:
+        layout["order"] = "latest"  # the run served items before, and none of them now
+    elif new and total > new and contiguous and first == 0:
+        layout["order"] = "newest"
+    elif new and total > new and contiguous and last == total - 1:
+        layout["order"] = "oldest"
+    elif new and total > new:
+        layout["order"] = None
+    now, before = expected.count_now, expected.count_before
+    if now is not None and before is not None and now == before + new and now != new:
+        layout["count"] = "total"
+    elif now is not None and now == new and before:
+        layout["count"] = "iteration"
+    elif now is not None and now not in {new, (before or 0) + new}:
+        layout["count"] = None
+    layout["seen"] = total
+    return layout
+
+
+def report_possible_loss(  # noqa: PLR0913
     logger: logging.Logger,
     metrics_logger: logging.Logger | None,
     tags: dict[str, t.Any],
     count: int,
     cap: int,
+    *,
+    remedy: str,
 ) -> None:
     """Say loudly that Edges may have dropped items: a WARNING and a metric point.
 
@@ -79,20 +277,20 @@ def report_possible_loss(
         metrics_logger: The SDK's metrics logger, if any.
         tags: ``stream``, ``partition`` and ``run_uid`` of the batch.
         count: Items in the batch.
-        cap: The partition's ``max_results``.
+        cap: The run's ``max_results``.
+        remedy: What heals it, or what the user should do.
     """
     if metrics_logger is not None:
         point = {"type": "counter", "metric": "edges_possible_loss", "value": 1, "tags": tags}
         metrics_logger.info("METRIC: %s", json.dumps(point, separators=(",", ":")))
     logger.warning(
-        "%s: run %s delivered %d new items, as many as max_results (%d): Edges may have "
-        "dropped older new items for good. Raise max_results for stream '%s' or sync more "
-        "often.",
+        "%s: run %s delivered %d new items, as many as its max_results (%d): Edges may have "
+        "dropped older new items. %s.",
         tags["partition"],
         tags["run_uid"],
         count,
         cap,
-        tags["stream"],
+        remedy,
     )
 
 

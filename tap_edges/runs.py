@@ -1,43 +1,61 @@
-"""The run lifecycle of every partition: decide, launch or continue, wait, read outputs.
+"""The run lifecycle of every partition: launch or continue, wait, read outputs.
 
 Nothing here knows Singer. The stream layer hands in partitions with their bookmarks and a
-``save`` callback that persists a bookmark (and flushes a STATE message) at once.
+``save`` callback that persists a bookmark (and flushes a STATE message) at once. What to do
+with each partition is decided by :func:`tap_edges.lifecycle.decide` (its table is in its
+docstring); the :class:`RunCoordinator` executes the steps:
 
-One sync, per partition (see ``../shared/design.md``):
-
-* no run in the bookmark, or the run is unknown to the API: launch a fresh incremental run;
-* the run is in flight (an interrupted sync left it so): wait for it, never continue it twice;
-* the run finished but its batch was not emitted yet: read that batch first, then continue;
-* the run finished and its batch was emitted: continue it.
-
-Every launch and continue happens in :meth:`RunCoordinator.start`, before any partition waits,
-so a sync takes about as long as its slowest run. Waiting polls the status of many runs per
-request. Reading drops items already emitted (by ``extracted_at``), so the tap is correct
-whether Edges returns cumulative outputs or only the newest iteration.
+* every launch and continue happens in :meth:`RunCoordinator.start`, before any partition
+  waits, so a sync takes about as long as its slowest run;
+* the bookmark says what is about to be sent before it is sent (a launch's token, a
+  continue's starting point), so a sync killed meanwhile is resumed without a second run;
+* a launch or continue that gets no clear answer is never sent again blindly: the coordinator
+  looks at Edges first (the run's status, or a run carrying the launch's token in its name);
+* waiting polls the status of many runs per request; reading drops items already emitted
+  (by ``extracted_at``), so the tap is correct whether Edges returns cumulative outputs or
+  only the newest iteration's.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import functools
+import logging
+import re
+import secrets
 import time
 import typing as t
 
 from tap_edges import errors
-from tap_edges.outputs import Batch, new_items, report_possible_loss
-from tap_edges.state import Bookmark, parse_time
+from tap_edges.actions import failure_hint
+from tap_edges.lifecycle import (
+    TERMINAL,
+    Action,
+    Step,
+    applied,
+    decide,
+    run_max_results,
+    status_of,
+    wanted_max_results,
+)
+from tap_edges.outputs import Batch, Expected, read_new, report_possible_loss
+from tap_edges.state import Bookmark, fingerprint, parse_time
 
 if t.TYPE_CHECKING:
-    import logging
     from collections.abc import Callable, Iterable, Iterator
 
     from tap_edges.client import EdgesClient
 
-TERMINAL = frozenset(
-    {"SUCCEEDED", "PARTIAL_SUCCEEDED", "FAILED", "BLOCKED", "STOPPED", "INVALID"},
-)
 UNSUCCESSFUL = frozenset({"FAILED", "BLOCKED", "STOPPED", "INVALID"})
 IN_FLIGHT = frozenset({"CREATED", "QUEUED", "SCHEDULED", "RUNNING", "PENDING"})
 FIRST_POLL_SECONDS = 1.0
+# A STATE holds every partition: with thousands of them, one per emitted batch would make the
+# output grow with the square of the partitions. At most about this many are flushed while
+# batches are emitted (a sync killed in between re-reads the batches emitted since).
+MAX_EMIT_STATES = 100
+NAME_PREFIX = "tap-edges#"
+TOKEN = re.compile(rf"^{NAME_PREFIX}([0-9a-f]{{16}})\b")
 
 PartitionKey = tuple[str, str, str | None]
 
@@ -67,18 +85,36 @@ class Partition:
             where += f", {self.input_field} {self.input_value}"
         return f"{self.stream}[{where}]"
 
-    def launch_body(self, callback_url: str | None) -> dict[str, t.Any]:
-        """The body of ``POST /actions/{action}/run/async`` for this partition."""
+    def launch_body(
+        self, callback_url: str | None, *, token: str, max_results: int
+    ) -> dict[str, t.Any]:
+        """The body of ``POST /actions/{action}/run/async`` for this partition.
+
+        Args:
+            callback_url: The run's callback, if any.
+            token: The launch's unique token, first in the run's name (never cut off).
+            max_results: The run's cap.
+
+        Returns:
+            The JSON body.
+        """
         inputs = {self.input_field: self.input_value} if self.input_field else {}
+        name = f"{NAME_PREFIX}{token} {self.stream} {self.identity_id} {self.input_value or ''}"
         body: dict[str, t.Any] = {
-            "name": f"tap-edges {self.stream} {self.identity_id} {self.input_value or ''}"[:255],
+            "name": name.strip()[:255],
             "identity_ids": [self.identity_id],
             "inputs": [inputs],
-            "parameters": {"sync_mode": "incremental", "max_results": self.max_results},
+            "parameters": {"sync_mode": "incremental", "max_results": max_results},
         }
         if callback_url:
             body["callback"] = {"url": callback_url, "on": "final"}
         return body
+
+
+def token_of(name: str) -> str | None:
+    """The launch token in a run's name, if the tap launched it."""
+    found = TOKEN.match(name)
+    return found.group(1) if found else None
 
 
 @dataclasses.dataclass
@@ -88,11 +124,16 @@ class _Tracked:
     partition: Partition
     bookmark: Bookmark
     save: Callable[[Bookmark], None]
-    read_first: bool = False
     error: errors.EdgesError | None = None
     status: str | None = None
     run: dict[str, t.Any] | None = None
     since: float = 0.0
+    before: dict[str, t.Any] | None = None  # the run before this sync continued it
+
+    def keep(self, bookmark: Bookmark) -> None:
+        """Make ``bookmark`` the partition's bookmark and put it in the state (not flushed)."""
+        self.bookmark = bookmark
+        self.save(bookmark)
 
 
 @dataclasses.dataclass
@@ -104,6 +145,10 @@ class RunCoordinator:
     poll_interval: float = 15.0
     run_timeout: float = 3600.0
     callback_url: str | None = None
+    adaptive: bool = True
+    ceiling: int = 5000
+    confirm_tries: int = 3
+    flush: Callable[[], None] = dataclasses.field(default=lambda: None)
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     failures: list[errors.EdgesError] = dataclasses.field(default_factory=list)
@@ -111,13 +156,14 @@ class RunCoordinator:
     metrics_logger: logging.Logger | None = None
     _tracked: dict[PartitionKey, _Tracked] = dataclasses.field(default_factory=dict)
     _interval: float = 0.0
+    _consumed_since_flush: int = 0
 
     # -- start: one decision per partition, every launch/continue before any wait --------
 
     def start(
         self, entries: Iterable[tuple[Partition, Bookmark, Callable[[Bookmark], None]]]
     ) -> None:
-        """Launch or continue the run of every partition (or plan to wait for it).
+        """Launch or continue the run of every partition (or plan to wait for it or read it).
 
         Args:
             entries: Each partition with its bookmark and a function that saves it.
@@ -130,93 +176,274 @@ class RunCoordinator:
         self._interval = min(FIRST_POLL_SECONDS, self.poll_interval)
         uids = sorted({tr.bookmark.run_uid for tr in tracked if tr.bookmark.run_uid})
         known = _by_uid(self.client.list_runs(uids)) if uids else {}
+        self._adopt_launches([tr for tr in tracked if tr.bookmark.pending_launch], known)
+        sends: list[tuple[_Tracked, Callable[[], None]]] = []
         for tr in tracked:
-            self._decide_safely(tr, known.get(tr.bookmark.run_uid or ""))
+            if tr.error is None:
+                run = known.get(tr.bookmark.run_uid or "")
+                self._guarded(tr, self._plan, tr, run, sends)
+        self.flush()  # every launch and continue is in the state before any is sent
+        for tr, send in sends:
+            self._guarded(tr, send)
+        self.flush()
 
-    def _decide_safely(self, tr: _Tracked, run: dict[str, t.Any] | None) -> None:
-        """Decide, keeping a partition's error for its turn (a rejected key stops all)."""
+    def _guarded(self, tr: _Tracked, work: Callable[..., None], *args: t.Any) -> None:  # noqa: ANN401
+        """Run one partition's work, keeping its error for its turn (a rejected key stops all)."""
         try:
-            self._decide(tr, run)
+            work(*args)
         except errors.AuthError:
             raise
         except errors.EdgesError as exc:
             tr.error = exc
 
-    def _decide(self, tr: _Tracked, run: dict[str, t.Any] | None) -> None:
-        if tr.bookmark.run_uid is not None and run is None:
-            run = self._get_run_or_none(tr.bookmark.run_uid)  # confirm before paying a launch
-        if tr.bookmark.run_uid is None:
-            self._launch(tr)
-        elif run is None:
-            self._relaunch(tr, "is unknown to the Edges API")
-        elif _status(run) not in TERMINAL:
-            self._track(tr, run, since=self.clock())
-            self.logger.info(
-                "%s: run %s is still %s (left by an earlier sync); waiting for it.",
-                tr.partition.label,
-                tr.bookmark.run_uid,
-                tr.status,
+    def _adopt_launches(self, pending: list[_Tracked], known: dict[str, dict[str, t.Any]]) -> None:
+        """Find the runs of launches sent by an earlier sync whose answers were lost."""
+        by_action: dict[str, dict[str, _Tracked]] = collections.defaultdict(dict)
+        for tr in pending:
+            token = t.cast("dict[str, t.Any]", tr.bookmark.pending_launch)["token"]
+            by_action[tr.partition.action][token] = tr
+        for action, wanted in by_action.items():
+            try:
+                found = self.client.find_named_runs(action, _among(wanted), len(wanted))
+            except errors.AuthError:
+                raise
+            except errors.EdgesError as exc:  # launching blind could start a second run
+                for tr in wanted.values():
+                    tr.error = exc
+                continue
+            for token, run in found.items():
+                self._adopt(wanted[token], run, "an earlier sync launched it")
+                known[str(run.get("uid"))] = run
+
+    def _adopt(self, tr: _Tracked, run: dict[str, t.Any], how: str) -> str:
+        pending = t.cast("dict[str, t.Any]", tr.bookmark.pending_launch)
+        uid = str(run.get("uid") or run.get("run_uid"))
+        self.logger.info(
+            "%s: adopting run %s (%s and its answer was lost).", tr.partition.label, uid, how
+        )
+        tr.keep(
+            dataclasses.replace(
+                tr.bookmark,
+                run_uid=uid,
+                iteration=None,
+                pending={"op": "launched"},
+                max_results=pending["max_results"],
+                outputs=_fresh(tr.bookmark.outputs),
             )
-            self._save(tr, pending=True)
-        elif tr.bookmark.pending:
-            self._track(tr, run, since=self.clock())
-            tr.read_first = True
+        )
+        return uid
+
+    def _plan(
+        self,
+        tr: _Tracked,
+        run: dict[str, t.Any] | None,
+        sends: list[tuple[_Tracked, Callable[[], None]]],
+    ) -> None:
+        """Decide; write what will be sent into the bookmark and queue the sending."""
+        bookmark = tr.bookmark
+        if bookmark.run_uid is not None and run is None and bookmark.pending_launch is None:
+            run = self._get_run_or_none(bookmark.run_uid)  # confirm before paying a launch
+        step = decide(bookmark, run, self._wanted(tr))
+        if step.action is Action.LAUNCH:
+            sends.append((tr, self._prepare_launch(tr, step, run)))
+        elif step.action is Action.CONTINUE:
+            sends.append((tr, self._prepare_continue(tr, t.cast("dict[str, t.Any]", run))))
         else:
-            self._continue(tr)
+            self._track(tr, t.cast("dict[str, t.Any]", run))
+            self.logger.info(
+                "%s: run %s %s; %s.",
+                tr.partition.label,
+                bookmark.run_uid,
+                step.reason,
+                "waiting for it"
+                if step.action is Action.WAIT
+                else "reading it (it is continued next sync)",
+            )
 
-    def _launch(self, tr: _Tracked) -> None:
-        answer = self.client.launch(
-            tr.partition.action, tr.partition.launch_body(self.callback_url)
+    def _wanted(self, tr: _Tracked) -> int:
+        return wanted_max_results(
+            tr.partition.max_results, tr.bookmark, adaptive=self.adaptive, ceiling=self.ceiling
         )
-        tr.bookmark = Bookmark(run_uid=answer["run_uid"], pending=True)
-        tr.save(tr.bookmark)
-        self._track(tr, {"uid": answer["run_uid"], "status": "QUEUED"}, since=self.clock())
-        self.logger.info("%s: launched run %s.", tr.partition.label, answer["run_uid"])
 
-    def _relaunch(self, tr: _Tracked, why: str) -> None:
+    def _launch_now(self, tr: _Tracked, step: Step, run: dict[str, t.Any] | None) -> None:
+        send = self._prepare_launch(tr, step, run)
+        self.flush()
+        send()
+
+    def _prepare_launch(
+        self, tr: _Tracked, step: Step, run: dict[str, t.Any] | None
+    ) -> Callable[[], None]:
+        """Put a launch's token in the bookmark; return what sends it."""
+        old = tr.bookmark
+        if old.run_uid is not None and old.pending_launch is None:
+            self.logger.log(
+                step.level,
+                "%s: run %s %s; launching a fresh run with max_results %d.",
+                tr.partition.label,
+                old.run_uid,
+                step.reason,
+                step.max_results,
+            )
+        token = secrets.token_hex(8)
+        pending = {"op": "launch", "token": token, "max_results": step.max_results}
+        tr.keep(dataclasses.replace(old, pending=pending))
+        return functools.partial(self._launch, tr, step, run, old)
+
+    def _launch(
+        self, tr: _Tracked, step: Step, run: dict[str, t.Any] | None, old: Bookmark
+    ) -> None:
+        token = t.cast("dict[str, t.Any]", tr.bookmark.pending_launch)["token"]
+        body = tr.partition.launch_body(
+            self.callback_url, token=token, max_results=step.max_results
+        )
+        try:
+            uid = self._send_launch(tr, body, token)
+        except errors.APIError as exc:
+            if not self._grown_cap_refused(tr, old, step, exc, run):
+                raise
+            return
+        tr.keep(
+            dataclasses.replace(
+                tr.bookmark,
+                run_uid=uid,
+                iteration=None,
+                pending={"op": "launched"},
+                max_results=step.max_results,
+                outputs=_fresh(tr.bookmark.outputs),
+            )
+        )
+        self._track(tr, {"uid": uid, "status": "QUEUED"})
+        self.logger.info("%s: launched run %s.", tr.partition.label, uid)
+
+    def _send_launch(self, tr: _Tracked, body: dict[str, t.Any], token: str) -> str:
+        """Launch; after a failure without a clear answer, adopt the run if Edges made it."""
+        action = tr.partition.action
+        for attempt in range(1, self.confirm_tries + 1):
+            try:
+                return str(self.client.launch(action, body)["run_uid"])
+            except errors.AmbiguousError as exc:  # noqa: PERF203 (look, then maybe resend)
+                found = self.client.find_named_runs(action, _among({token: tr}), 1)
+                if token in found:
+                    return self._adopt(tr, found[token], f"this sync launched it: {exc}")
+                if attempt == self.confirm_tries:
+                    raise
+                self._not_applied(tr, "launch", exc, attempt)
+        raise AssertionError  # pragma: no cover (the loop returns or raises)
+
+    def _grown_cap_refused(
+        self,
+        tr: _Tracked,
+        old: Bookmark,
+        step: Step,
+        exc: errors.APIError,
+        run: dict[str, t.Any] | None,
+    ) -> bool:
+        """Keep the old run when Edges refuses a cap that adaptive_max_results grew to."""
+        if not (400 <= exc.status < 500) or step.max_results <= tr.partition.max_results:  # noqa: PLR2004
+            return False
+        cap = run_max_results(run, old) or tr.partition.max_results
         self.logger.warning(
-            "%s: run %s %s; launching a fresh run.", tr.partition.label, tr.bookmark.run_uid, why
+            "%s: Edges refused max_results %d (%s); staying at %d for this action.",
+            tr.partition.label,
+            step.max_results,
+            exc.label or exc.status,
+            cap,
         )
-        self._launch(tr)
+        tr.keep(
+            dataclasses.replace(
+                old, grown={"setting": tr.partition.max_results, "max_results": cap}
+            )
+        )
+        if run is not None and decide(tr.bookmark, run, cap).action is Action.CONTINUE:
+            send = self._prepare_continue(tr, run)
+            self.flush()
+            send()
+        elif run is not None:
+            self._track(tr, run)
+        return True
 
-    def _continue(self, tr: _Tracked) -> None:
+    def _prepare_continue(self, tr: _Tracked, run: dict[str, t.Any]) -> Callable[[], None]:
+        """Put a continue (and the run's updated_at) in the bookmark; return what sends it."""
+        pending = {"op": "continue", "updated_at": run.get("updated_at")}
+        tr.keep(dataclasses.replace(tr.bookmark, pending=pending))
+        return functools.partial(self._continue, tr, run)
+
+    def _continue(self, tr: _Tracked, run: dict[str, t.Any]) -> None:
         uid = t.cast("str", tr.bookmark.run_uid)
         try:
-            run = self.client.continue_run(uid)
+            answer, confirmed = self._send_continue(tr, run)
         except errors.NotFoundError:
-            self._relaunch(tr, "no longer exists")
+            step = Step(Action.LAUNCH, "no longer exists", self._wanted(tr), logging.WARNING)
+            self._launch_now(tr, step, None)
             return
         except errors.APIError as exc:
             if exc.status >= 500 or exc.status == 429:  # noqa: PLR2004
                 raise
             self._continue_refused(tr, exc)
             return
-        self._save(tr, pending=True)
-        self._track(tr, {**run, "status": "SCHEDULED"}, since=self.clock())
+        self._track(tr, answer if confirmed else {**answer, "status": "SCHEDULED"})
+        tr.before = run
         self.logger.info("%s: continued run %s.", tr.partition.label, uid)
+
+    def _send_continue(
+        self, tr: _Tracked, before: dict[str, t.Any]
+    ) -> tuple[dict[str, t.Any], bool]:
+        """Continue; after a failure without a clear answer, look whether Edges applied it.
+
+        Returns:
+            The run object, and whether it was read back after an unclear answer.
+        """
+        uid = t.cast("str", tr.bookmark.run_uid)
+        for attempt in range(1, self.confirm_tries + 1):
+            try:
+                return self.client.continue_run(uid), False
+            except errors.AmbiguousError as exc:  # noqa: PERF203 (look, then maybe resend)
+                now = self.client.get_run(uid)
+                if applied(before, now):
+                    self.logger.info(
+                        "%s: run %s: the continue was applied (%s); its answer was lost (%s).",
+                        tr.partition.label,
+                        uid,
+                        status_of(now),
+                        exc,
+                    )
+                    return now, True
+                if attempt == self.confirm_tries:
+                    raise
+                self._not_applied(tr, "continue", exc, attempt)
+        raise AssertionError  # pragma: no cover (the loop returns or raises)
+
+    def _not_applied(self, tr: _Tracked, what: str, exc: errors.EdgesError, attempt: int) -> None:
+        delay = min(30.0, 2.0**attempt)
+        self.logger.info(
+            "%s: the %s was not applied (%s); sending it again in %.0fs.",
+            tr.partition.label,
+            what,
+            exc,
+            delay,
+        )
+        self.sleep(delay)
 
     def _continue_refused(self, tr: _Tracked, exc: errors.APIError) -> None:
         """Act on what the run says after Edges refused to continue it."""
         uid = t.cast("str", tr.bookmark.run_uid)
-        try:
-            run = self.client.get_run(uid)
-        except errors.NotFoundError:
-            self._relaunch(tr, "no longer exists")
+        run = self._get_run_or_none(uid)
+        if run is None:
+            step = Step(Action.LAUNCH, "no longer exists", self._wanted(tr), logging.WARNING)
+            self._launch_now(tr, step, None)
             return
-        if _status(run) not in TERMINAL:
-            self._save(tr, pending=True)
-            self._track(tr, run, since=self.clock())
+        if status_of(run) not in TERMINAL:  # another process continued it: read that
+            self._track(tr, run)
+            return
+        step = decide(dataclasses.replace(tr.bookmark, pending=None), run, self._wanted(tr))
+        if step.action is Action.LAUNCH:
+            self._launch_now(tr, step, run)
             return
         reason = f"Edges refused to continue it ({exc.label or exc.status}: {exc.detail or exc})"
-        raise errors.RunError(tr.partition.label, uid, f"{reason}; {_refusal_hint(tr, run)}")
+        raise errors.RunError(tr.partition.label, uid, f"{reason}; {_refusal_hint(tr.partition)}")
 
-    def _track(self, tr: _Tracked, run: dict[str, t.Any], *, since: float) -> None:
-        tr.run, tr.status, tr.since = run, _status(run), since
-
-    def _save(self, tr: _Tracked, *, pending: bool) -> None:
-        if tr.bookmark.pending != pending:
-            tr.bookmark.pending = pending
-            tr.save(tr.bookmark)
+    def _track(self, tr: _Tracked, run: dict[str, t.Any]) -> None:
+        tr.run, tr.status, tr.since, tr.before = run, status_of(run), self.clock(), None
 
     # -- records: wait for the partition's run, then read its new items -----------------
 
@@ -233,10 +460,6 @@ class RunCoordinator:
         try:
             if tr.error is not None:
                 raise tr.error
-            if tr.read_first:
-                yield from self._read(tr)
-                tr.read_first = False
-                self._continue(tr)
             self._wait(tr)
             yield from self._read(tr)
             self._check_outcome(tr)
@@ -257,12 +480,14 @@ class RunCoordinator:
         if not isinstance(last_error, dict):
             last_error = {}
         what = f"{last_error.get('label') or 'no label'}: {last_error.get('message') or '-'}"
+        what += failure_hint(tr.partition, last_error.get("label"))
         if tr.status in UNSUCCESSFUL:
+            after = "launches a fresh run" if tr.status == "INVALID" else "continues it"
             raise errors.RunError(
                 tr.partition.label,
                 tr.bookmark.run_uid,
                 f"run ended {tr.status} ({what}); its outputs were emitted and the next sync "
-                "continues it",
+                f"{after}",
             )
         if tr.status == "PARTIAL_SUCCEEDED":
             self.logger.warning(
@@ -310,7 +535,9 @@ class RunCoordinator:
                     tr.partition.label, uid, "the run disappeared from Edges while in flight"
                 )
                 continue
-            self._track(tr, run, since=tr.since)
+            if tr.before is not None and not applied(tr.before, run):
+                continue  # the run still shows the iteration before this sync's continue
+            tr.run, tr.status, tr.before = run, status_of(run), None
             if tr.status not in TERMINAL | IN_FLIGHT:
                 self.logger.warning(
                     "%s: run %s has a status the tap does not know (%r); still waiting.",
@@ -338,7 +565,23 @@ class RunCoordinator:
                 type(item).__name__,
             )
 
-        items = new_items(self.client.output_pages(uid), mark, skip)
+        def fallback(why: str) -> None:
+            self.logger.info(
+                "%s: run %s: reading all its outputs (%s); items may be emitted twice.",
+                tr.partition.label,
+                uid,
+                why,
+            )
+
+        before = (tr.bookmark.iteration or {}).get("output_count")
+        now = (tr.run or {}).get("output_count")
+        expected = Expected(
+            mark=mark,
+            layout=tr.bookmark.outputs,
+            count_before=before if isinstance(before, int) else None,
+            count_now=now if isinstance(now, int) else None,
+        )
+        items = read_new(self.client, uid, expected, skip, fallback)
         while True:
             try:
                 item = next(items)
@@ -346,15 +589,46 @@ class RunCoordinator:
                 batch: Batch = done.value
                 break
             yield uid, item
-        self._consumed(tr, batch, first=mark is None)
+        self._consumed(tr, batch)
 
-    def _consumed(self, tr: _Tracked, batch: Batch, *, first: bool) -> None:
+    def _consumed(self, tr: _Tracked, batch: Batch) -> None:
         """Mark the batch emitted in the bookmark, and say so loudly when items may be lost."""
-        if batch.newest is not None:
-            tr.bookmark.consumed_through = batch.newest.isoformat().replace("+00:00", "Z")
-        tr.bookmark.pending = False
-        tr.save(tr.bookmark)
-        label, uid, cap = tr.partition.label, tr.bookmark.run_uid, tr.partition.max_results
+        old = tr.bookmark
+        fresh = (old.pending or {}).get("op") in {"launch", "launched"}  # a run's first batch
+        first = fresh and old.consumed_through is None  # ... and the partition's first ever
+        cap = run_max_results(tr.run, old)
+        full = cap is not None and batch.count >= cap
+        grew = None
+        if full and not fresh and self.adaptive and cap is not None and cap < self.ceiling:
+            grew = {"setting": tr.partition.max_results, "max_results": min(2 * cap, self.ceiling)}
+        newest = batch.newest.isoformat().replace("+00:00", "Z") if batch.newest else None
+        tr.keep(
+            dataclasses.replace(
+                old,
+                iteration=fingerprint(tr.run or {}),
+                consumed_through=newest or old.consumed_through,
+                pending=None,
+                max_results=cap,
+                grown=grew or old.grown,
+                outputs=batch.layout,
+            )
+        )
+        self._consumed_since_flush += 1
+        if self._consumed_since_flush * MAX_EMIT_STATES >= len(self._tracked):
+            self.flush()
+            self._consumed_since_flush = 0
+        self._report(tr, batch, cap, first=first, grew=grew)
+
+    def _report(
+        self,
+        tr: _Tracked,
+        batch: Batch,
+        cap: int | None,
+        *,
+        first: bool,
+        grew: dict[str, int] | None,
+    ) -> None:
+        label, uid = tr.partition.label, tr.bookmark.run_uid
         self.logger.info("%s: run %s delivered %d new item(s).", label, uid, batch.count)
         if batch.undated:
             self.logger.warning(
@@ -364,7 +638,7 @@ class RunCoordinator:
                 uid,
                 batch.undated,
             )
-        if batch.count < cap:
+        if cap is None or batch.count < cap:
             return
         if first:
             self.logger.info(
@@ -374,8 +648,17 @@ class RunCoordinator:
             )
             return
         self.possible_losses += 1
+        if grew is not None:
+            remedy = (
+                f"The next sync relaunches it with max_results {grew['max_results']} "
+                "(adaptive_max_results) to bring back the newest of them"
+            )
+        else:
+            remedy = f"Raise max_results for stream '{tr.partition.stream}' or sync more often"
         tags = {"stream": tr.partition.stream, "partition": label, "run_uid": uid}
-        report_possible_loss(self.logger, self.metrics_logger, tags, batch.count, cap)
+        report_possible_loss(
+            self.logger, self.metrics_logger, tags, batch.count, cap, remedy=remedy
+        )
 
 
 def check_identities(client: EdgesClient, identity_ids: Iterable[str]) -> None:
@@ -403,16 +686,26 @@ def check_identities(client: EdgesClient, identity_ids: Iterable[str]) -> None:
             raise errors.IdentityError(msg)
 
 
-def _refusal_hint(tr: _Tracked, run: dict[str, t.Any]) -> str:
+def _fresh(layout: dict[str, t.Any] | None) -> dict[str, t.Any] | None:
+    """A layout for a new run: how Edges serves outputs holds, what this run served does not."""
+    return None if layout is None else {**layout, "seen": 0}
+
+
+def _among(wanted: t.Mapping[str, object]) -> Callable[[str], str | None]:
+    """A run-name matcher for :meth:`EdgesClient.find_named_runs`: the wanted tokens."""
+
+    def match(name: str) -> str | None:
+        token = token_of(name)
+        return token if token in wanted else None
+
+    return match
+
+
+def _refusal_hint(partition: Partition) -> str:
     """The likeliest reason Edges refused to continue a finished run, and what to do."""
-    if (run.get("parameters") or {}).get("sync_mode") != "incremental":
+    if not partition.continue_documented:
         return (
-            "it was not launched with sync_mode incremental; remove this partition from the "
-            "state so the tap launches an incremental run"
-        )
-    if not tr.partition.continue_documented:
-        return (
-            f"Edges documents continue only for some actions, not {tr.partition.action}; "
+            f"Edges documents continue only for some actions, not {partition.action}; "
             "this stream may not be incremental on your plan"
         )
     return "check that the identity is an engagement identity"
@@ -426,8 +719,3 @@ def _by_uid(runs: Iterable[dict[str, t.Any]]) -> dict[str, dict[str, t.Any]]:
         if isinstance(uid, str):
             indexed[uid] = run
     return indexed
-
-
-def _status(run: dict[str, t.Any]) -> str:
-    status = run.get("status")
-    return status.upper() if isinstance(status, str) else "UNKNOWN"

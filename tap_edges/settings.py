@@ -12,17 +12,38 @@ import typing as t
 
 from singer_sdk import typing as th
 
-from tap_edges.actions import ACTIONS_BY_STREAM, POST_URLS, THREAD_URLS
+from tap_edges.actions import ACTIONS_BY_STREAM, COMPANY_PAGE_URLS, POST_URLS, THREAD_URLS
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
 DEFAULT_API_URL = "https://api.edges.run/v1"
 DEFAULT_SANDBOX_PATH = ".sandbox/edges-sandbox.json"
+DEFAULT_CEILING = 5000
 REDACTED = "<redacted>"
 # The documented LinkedIn post URL pattern (edges-api.md section 8.4) and thread id pattern.
 POST_URL_PATTERN = re.compile(r"^https://(?:(www|[a-z]{2})\.)?linkedin\.com/(posts|feed)/[\w%-]+")
 THREAD_ID_PATTERN = re.compile(r"(?<=thread/)\d.+?==|^\d.+?==")
+# A company page URL as Edges takes it (edges-api.md section 8.6b): /company/<slug or id>.
+COMPANY_URL_PATTERN = re.compile(r"^https://(?:(www|[a-z]{2})\.)?linkedin\.com/company/[\w%-]+")
+# What each input setting's values must look like: a test, and how to say what was expected.
+INPUT_FORMATS: dict[str, tuple[t.Callable[[str], object], str]] = {
+    POST_URLS: (
+        POST_URL_PATTERN.match,
+        (
+            "a LinkedIn post URL "
+            "(https://www.linkedin.com/posts/... or https://www.linkedin.com/feed/...)"
+        ),
+    ),
+    THREAD_URLS: (
+        THREAD_ID_PATTERN.search,
+        "a LinkedIn thread URL (https://www.linkedin.com/messaging/thread/2-...==/)",
+    ),
+    COMPANY_PAGE_URLS: (
+        COMPANY_URL_PATTERN.match,
+        "a LinkedIn company page URL (https://www.linkedin.com/company/<slug>/)",
+    ),
+}
 # Meltano setting kind of each JSON schema type (meltano.yml and the Hub definition use them).
 # No setting is a JSON schema "number": Meltano 4.4 reads a `decimal` setting from an
 # environment variable as a Decimal, then fails to write the tap's config file ("Object of type
@@ -38,6 +59,7 @@ MELTANO_KINDS = {
 }
 POSITIVE_SETTINGS = (
     "max_results",
+    "max_results_ceiling",
     "runs_requests_per_minute",
     "poll_interval_seconds",
     "run_timeout_seconds",
@@ -84,6 +106,14 @@ CONFIG_SCHEMA = th.PropertiesList(
         "(https://www.linkedin.com/messaging/thread/2-...==/): the inputs of messages.",
     ),
     th.Property(
+        COMPANY_PAGE_URLS,
+        th.ArrayType(th.StringType),
+        default=[],
+        title="Company page URLs",
+        description="LinkedIn company page URLs (https://www.linkedin.com/company/<slug>/): the "
+        "inputs of page_followers. Each identity must be an admin of each page.",
+    ),
+    th.Property(
         "max_results",
         th.IntegerType,
         default=100,
@@ -96,6 +126,24 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.ObjectType(additional_properties=th.IntegerType),
         title="Max results per stream",
         description='Overrides of max_results by stream name, e.g. {"connections": 500}.',
+    ),
+    th.Property(
+        "adaptive_max_results",
+        th.BooleanType,
+        default=True,
+        title="Adaptive max results",
+        description="When a continued batch is full (Edges may have dropped items), relaunch "
+        "the partition next sync with twice its max_results, up to max_results_ceiling: the "
+        "fresh run's first extraction brings back the newest dropped items and later batches "
+        "stop overflowing. When false, the tap only warns.",
+    ),
+    th.Property(
+        "max_results_ceiling",
+        th.IntegerType,
+        default=DEFAULT_CEILING,
+        title="Max results ceiling",
+        description="The largest max_results adaptive_max_results grows a partition to. "
+        "Edges' own maximum per action applies too: a cap it refuses is not tried again.",
     ),
     th.Property(
         "poll_interval_seconds",
@@ -208,18 +256,10 @@ def _credentials(config: t.Mapping[str, t.Any]) -> Iterator[str]:
 
 
 def _inputs(config: t.Mapping[str, t.Any]) -> Iterator[str]:
-    for value in config.get(POST_URLS) or []:
-        if not POST_URL_PATTERN.match(str(value)):
-            yield (
-                f"Setting '{POST_URLS}': {value!r} is not a LinkedIn post URL "
-                "(https://www.linkedin.com/posts/... or https://www.linkedin.com/feed/...)."
-            )
-    for value in config.get(THREAD_URLS) or []:
-        if not THREAD_ID_PATTERN.search(str(value)):
-            yield (
-                f"Setting '{THREAD_URLS}': {value!r} is not a LinkedIn thread URL "
-                "(https://www.linkedin.com/messaging/thread/2-...==/)."
-            )
+    for setting, (fits, expected) in INPUT_FORMATS.items():
+        for value in config.get(setting) or []:
+            if not fits(str(value)):
+                yield f"Setting '{setting}': {value!r} is not {expected}."
 
 
 def _numbers(config: t.Mapping[str, t.Any]) -> Iterator[str]:

@@ -1,16 +1,31 @@
 """The only module that knows the shape of a partition's bookmark.
 
 A partition's bookmark lives inside the singer-sdk partition state (next to the SDK's own
-``replication_key_value``) under three keys:
+``replication_key_value``) under these keys:
 
 ``edges_run_uid``
     The Edges run this partition continues, sync after sync.
-``edges_pending``
-    True from the moment a launch or continue was sent until its batch has been emitted.
-    A pending run is read before it is ever continued again, so nothing is skipped.
+``edges_iteration``
+    The fingerprint of the run's iteration whose items were emitted last (see
+    :func:`fingerprint`). A run is continued only when its latest iteration has this
+    fingerprint: the incoming state is the only record of what a target committed.
 ``edges_consumed_through``
     The newest ``extracted_at`` already emitted. Items at or before it are not emitted again,
     which makes emission correct whether Edges returns cumulative or per-iteration outputs.
+``edges_pending``
+    What was sent (or was about to be sent) and whose batch is not emitted yet, written before
+    the request goes out: ``{"op": "launch", "token": ..., "max_results": ...}`` (the token is
+    in the run's ``name``, so a launch whose answer was lost can be found and adopted) or
+    ``{"op": "continue", "updated_at": ...}`` (the run's ``updated_at`` before the continue).
+    ``null`` when nothing is pending. States written by tap-edges 0.1 hold a boolean here.
+``edges_max_results``
+    The ``max_results`` the run was launched with (used when the run object does not say).
+``edges_grown_max_results``
+    ``{"setting": n, "max_results": m}``: the cap ``adaptive_max_results`` grew to after a full
+    batch, while the configured cap was ``n``.
+``edges_outputs``
+    What reading the outputs taught (see :class:`tap_edges.outputs.Expected`): where Edges puts
+    the new items, what ``output_count`` counts, and how many items the outputs held.
 """
 
 from __future__ import annotations
@@ -23,8 +38,16 @@ if t.TYPE_CHECKING:
     import logging
 
 RUN_UID = "edges_run_uid"
+ITERATION = "edges_iteration"
 PENDING = "edges_pending"
 CONSUMED_THROUGH = "edges_consumed_through"
+MAX_RESULTS = "edges_max_results"
+GROWN = "edges_grown_max_results"
+OUTPUTS = "edges_outputs"
+# The run fields that tell one iteration from the next: a continue resets the run and its
+# iteration gets new started_at and finished_at; output_count covers outputs with no timestamp
+# change at all. updated_at is left out: it may move without a new iteration (callbacks).
+FINGERPRINT_FIELDS = ("started_at", "finished_at", "output_count")
 
 
 @dataclasses.dataclass
@@ -32,8 +55,29 @@ class Bookmark:
     """What the tap remembers of one partition between syncs."""
 
     run_uid: str | None = None
-    pending: bool = False
+    iteration: dict[str, t.Any] | None = None
     consumed_through: str | None = None
+    pending: dict[str, t.Any] | None = None
+    max_results: int | None = None
+    grown: dict[str, int] | None = None
+    outputs: dict[str, t.Any] | None = None
+
+    @property
+    def pending_launch(self) -> dict[str, t.Any] | None:
+        """The pending launch (token and cap), if a launch was sent and not yet adopted."""
+        return self.pending if self.pending and self.pending.get("op") == "launch" else None
+
+
+def fingerprint(run: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """The fields of a run object that identify its latest iteration.
+
+    Args:
+        run: A run object (``GET /runs``).
+
+    Returns:
+        The fingerprint, stored in the bookmark once the iteration's items are emitted.
+    """
+    return {name: run.get(name) for name in FINGERPRINT_FIELDS}
 
 
 def parse_time(value: object) -> dt.datetime | None:
@@ -72,16 +116,7 @@ def read_bookmark(
     Returns:
         The bookmark; a fresh one when the stored one is damaged.
     """
-    run_uid = context_state.get(RUN_UID)
-    pending = context_state.get(PENDING, False)
-    through = context_state.get(CONSUMED_THROUGH)
-    problems = []
-    if run_uid is not None and (not isinstance(run_uid, str) or not run_uid):
-        problems.append(f"{RUN_UID}={run_uid!r} is not a run uid")
-    if not isinstance(pending, bool):
-        problems.append(f"{PENDING}={pending!r} is not a boolean")
-    if through is not None and parse_time(through) is None:
-        problems.append(f"{CONSUMED_THROUGH}={through!r} is not an ISO-8601 time")
+    problems = list(_problems(context_state))
     if problems:
         logger.warning(
             "%s: ignoring a damaged bookmark in the state (%s); this partition starts with a "
@@ -90,19 +125,78 @@ def read_bookmark(
             "; ".join(problems),
         )
         return Bookmark()
-    return Bookmark(run_uid=run_uid, pending=pending, consumed_through=through)
+    pending = context_state.get(PENDING)
+    if isinstance(pending, bool):  # tap-edges 0.1: the iteration is unknown, so it is re-read
+        pending = {"op": "continue"} if pending else None
+    return Bookmark(
+        run_uid=context_state.get(RUN_UID),
+        iteration=context_state.get(ITERATION),
+        consumed_through=context_state.get(CONSUMED_THROUGH),
+        pending=pending,
+        max_results=context_state.get(MAX_RESULTS),
+        grown=context_state.get(GROWN),
+        outputs=context_state.get(OUTPUTS),
+    )
+
+
+def _problems(stored: t.Mapping[str, t.Any]) -> t.Iterator[str]:
+    run_uid, pending = stored.get(RUN_UID), stored.get(PENDING)
+    if run_uid is not None and (not isinstance(run_uid, str) or not run_uid):
+        yield f"{RUN_UID}={run_uid!r} is not a run uid"
+    if not (pending is None or isinstance(pending, bool) or _is_pending(pending)):
+        yield f"{PENDING}={pending!r} is not a pending request"
+    through = stored.get(CONSUMED_THROUGH)
+    if through is not None and parse_time(through) is None:
+        yield f"{CONSUMED_THROUGH}={through!r} is not an ISO-8601 time"
+    iteration = stored.get(ITERATION)
+    if iteration is not None and not isinstance(iteration, dict):
+        yield f"{ITERATION}={iteration!r} is not a run fingerprint"
+    cap = stored.get(MAX_RESULTS)
+    if cap is not None and not _is_count(cap):
+        yield f"{MAX_RESULTS}={cap!r} is not a positive integer"
+    grown = stored.get(GROWN)
+    if grown is not None and not (
+        isinstance(grown, dict)
+        and _is_count(grown.get("setting"))
+        and _is_count(grown.get("max_results"))
+    ):
+        yield f"{GROWN}={grown!r} is not a grown max_results"
+    outputs = stored.get(OUTPUTS)
+    seen = outputs.get("seen", 0) if isinstance(outputs, dict) else None
+    if outputs is not None and not (isinstance(seen, int) and seen >= 0):
+        yield f"{OUTPUTS}={outputs!r} is not an outputs layout"
+
+
+def _is_pending(value: object) -> bool:
+    if not isinstance(value, dict) or value.get("op") not in {"launch", "continue"}:
+        return False
+    return value["op"] == "continue" or (
+        isinstance(value.get("token"), str) and _is_count(value.get("max_results"))
+    )
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def write_bookmark(context_state: t.MutableMapping[str, t.Any], bookmark: Bookmark) -> None:
-    """Store a partition's bookmark in its SDK state dict.
+    """Store a partition's bookmark in its SDK state dict, in one step.
+
+    One ``update`` call: a signal handler that writes the state meanwhile sees the old
+    bookmark or the new one, never half of each.
 
     Args:
         context_state: The SDK's state dict of the partition (modified in place).
         bookmark: The bookmark to store.
     """
-    context_state[RUN_UID] = bookmark.run_uid
-    context_state[PENDING] = bookmark.pending
-    if bookmark.consumed_through is None:
-        context_state.pop(CONSUMED_THROUGH, None)
-    else:
-        context_state[CONSUMED_THROUGH] = bookmark.consumed_through
+    context_state.update(
+        {
+            RUN_UID: bookmark.run_uid,
+            ITERATION: bookmark.iteration,
+            CONSUMED_THROUGH: bookmark.consumed_through,
+            PENDING: bookmark.pending,
+            MAX_RESULTS: bookmark.max_results,
+            GROWN: bookmark.grown,
+            OUTPUTS: bookmark.outputs,
+        }
+    )

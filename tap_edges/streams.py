@@ -52,7 +52,7 @@ def load_schema(stream: str) -> dict[str, t.Any]:
     return t.cast("dict[str, t.Any]", schema)
 
 
-def derive_key(record: dict[str, t.Any], parts: tuple[tuple[str, ...], ...]) -> str:
+def derive_key(record: dict[str, t.Any], parts: tuple[tuple[str, ...], ...]) -> str | None:
     """Compute a stable key from the first non-null candidate field of each part.
 
     Args:
@@ -60,9 +60,12 @@ def derive_key(record: dict[str, t.Any], parts: tuple[tuple[str, ...], ...]) -> 
         parts: Candidate fields per key component.
 
     Returns:
-        A hex digest, identical for identical component values.
+        A hex digest, identical for identical component values; None when every part is null
+        (such items would all share one key and merge into one row).
     """
     values = [next((record[f] for f in part if record.get(f) is not None), None) for part in parts]
+    if all(value is None for value in values):
+        return None
     digest = hashlib.sha256(json.dumps(values, default=str).encode("utf-8"))
     return digest.hexdigest()[:32]
 
@@ -113,6 +116,7 @@ class EdgesActionStream(Stream):
         self._reading: Context | None = None
         self._time_extracted = utc_now()
         self._stamps_left = 0
+        self._context_states: dict[tuple[tuple[str, t.Any], ...], dict[str, t.Any]] = {}
         super().__init__(tap, schema=load_schema(spec.stream), name=spec.stream)
         self.primary_keys = list(spec.primary_keys)
 
@@ -145,16 +149,24 @@ class EdgesActionStream(Stream):
         for context in self.partitions:
             partition = self.partition(context)
             bookmark = read_bookmark(
-                self.get_context_state(context), label=partition.label, logger=self.logger
+                self._context_state(context), label=partition.label, logger=self.logger
             )
             yield partition, bookmark, functools.partial(self.save_bookmark, context)
 
     def save_bookmark(self, context: Context, bookmark: Bookmark) -> None:
-        """Store a partition's bookmark and flush a STATE message at once."""
+        """Store a partition's bookmark in the state (the coordinator flushes STATE messages)."""
         if context == self._reading:  # the batch was emitted: its replication key value too
             self._move_bookmark()
-        write_bookmark(self.get_context_state(context), bookmark)
-        self._edges_tap.state_writer.write_state(self.tap_state)
+        write_bookmark(self._context_state(context), bookmark)
+        self.state_manager.is_flushed = False  # the SDK's STATE at the stream's end has it
+
+    def _context_state(self, context: Context) -> dict[str, t.Any]:
+        """The partition's state dict; looked up once (the SDK searches a list each time)."""
+        key = tuple(sorted(context.items()))
+        found = self._context_states.get(key)
+        if found is None:
+            found = self._context_states[key] = self.get_context_state(context)
+        return found
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:

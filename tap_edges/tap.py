@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
+import os
 import signal
 import sys
 import time
@@ -24,6 +26,7 @@ from tap_edges.runs import RunCoordinator, check_identities
 from tap_edges.settings import (
     CONFIG_SCHEMA,
     DEFAULT_API_URL,
+    DEFAULT_CEILING,
     DEFAULT_SANDBOX_PATH,
     config_problems,
     settings_in_effect,
@@ -117,9 +120,12 @@ class TapEdges(Tap):
                 poll_interval=float(self.config.get("poll_interval_seconds", 15)),
                 run_timeout=float(self.config.get("run_timeout_seconds", 3600)),
                 callback_url=self.config.get("callback_url"),
+                adaptive=bool(self.config.get("adaptive_max_results", True)),
+                ceiling=int(self.config.get("max_results_ceiling", DEFAULT_CEILING)),
                 clock=self.clock,
                 sleep=self.sleep,
                 metrics_logger=self.metrics_logger,
+                flush=lambda: self.state_writer.write_state(self.state),
             )
             check_identities(client, self.identity_ids)
             streams = [s for s in self.streams.values() if s.selected]
@@ -218,17 +224,44 @@ class TapEdges(Tap):
 
     @override
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
-        """On SIGTERM/SIGINT: flush the state of what was emitted, then exit non-zero.
+        """On SIGTERM/SIGINT: write the last STATE at a line boundary, then exit non-zero.
 
         A batch being emitted stays pending in the state, so a rerun reads it again: items may
-        be emitted twice (targets dedupe them), never skipped.
+        be emitted twice (targets dedupe them), never skipped. When the signal interrupts a
+        write to a blocked stdout, the STATE follows once that write is complete; a second
+        signal meanwhile exits at once, saying the STATE could not be written.
         """
-        self.logger.error(
-            "Stopped by %s: the state was flushed; rerun the sync to resume without loss.",
-            signal.Signals(signum).name,
-        )
-        with contextlib.suppress(Exception):
+        name = signal.Signals(signum).name
+        writer = self.message_writer
+        if not isinstance(writer, SingerWriter):
+            self._stop(name, signum)
+        elif not writer.at_line_boundary(functools.partial(self._stop, name, signum)):
+            self.logger.error(
+                "Stopped by %s while stdout is blocked in the middle of a line: the last STATE "
+                "could not be written. The target keeps the last whole STATE it received; "
+                "rerun the sync to resume from it without loss.",
+                name,
+            )
+            os._exit(128 + signum)
+
+    def _stop(self, name: str, signum: int) -> None:
+        """Write the last STATE and the buffered records, then exit with 128 + signal."""
+        try:
             self.state_writer.write_state(self.state)
+            if isinstance(self.message_writer, SingerWriter):
+                self.message_writer.flush()
+        except OSError as exc:
+            self.logger.error(  # noqa: TRY400 (one line, no traceback)
+                "Stopped by %s: the last STATE could not be written (%s); rerun the sync to "
+                "resume from the last STATE the target received.",
+                name,
+                exc,
+            )
+        else:
+            self.logger.error(
+                "Stopped by %s: the state was flushed; rerun the sync to resume without loss.",
+                name,
+            )
         sys.exit(128 + signum)
 
     @classmethod

@@ -24,6 +24,7 @@ else:
 
 if t.TYPE_CHECKING:
     import datetime as dt
+    from collections.abc import Callable
 
     from singer_sdk.singerlib.encoding.simple import Message
 
@@ -37,6 +38,9 @@ class SingerWriter(MsgSpecWriter):
         """Start with an empty buffer."""
         super().__init__()
         self._pending = bytearray()
+        self._sent = 0  # bytes of _pending already written out
+        self._busy = False  # inside a write to stdout: a signal handler must not write now
+        self._deferred: Callable[[], None] | None = None
 
     @override
     def write_message(self, message: Message) -> None:
@@ -77,14 +81,45 @@ class SingerWriter(MsgSpecWriter):
         self._drain()
         sys.stdout.flush()
 
+    def at_line_boundary(self, final: Callable[[], None]) -> bool:
+        """Run ``final`` (from a signal handler) once what stdout has ends with a whole line.
+
+        When the signal interrupted a write to stdout (a slow target blocks it), ``final`` runs
+        as soon as that write is complete, never in the middle of a line.
+
+        Args:
+            final: Writes the last messages and exits.
+
+        Returns:
+            False when ``final`` could not be scheduled: an earlier one still waits for a
+            blocked write, and nothing can be written at a line boundary now.
+        """
+        if not self._busy:
+            final()
+            return True
+        if self._deferred is not None:
+            return False
+        self._deferred = final
+        return True
+
     def _drain_when_full(self) -> None:
         if len(self._pending) >= BUFFER_BYTES:
             self._drain()
 
     def _drain(self) -> None:
-        out = sys.stdout.buffer
-        with memoryview(self._pending) as view:
-            done = 0
-            while done < len(view):  # an unbuffered stdout may take a part only
-                done += out.write(view[done:]) or 0
-        self._pending.clear()
+        """Write the buffer out; an interrupted drain resumes where it stopped."""
+        if self._pending:
+            buffer = sys.stdout.buffer
+            out = getattr(buffer, "raw", buffer)  # unbuffered: every byte written is counted
+            self._busy = True
+            try:
+                with memoryview(self._pending) as view:
+                    while self._sent < len(view):  # a pipe may take a part only
+                        self._sent += out.write(view[self._sent :]) or 0
+            finally:
+                self._busy = False
+            self._pending.clear()
+            self._sent = 0
+        deferred, self._deferred = self._deferred, None
+        if deferred is not None:
+            deferred()

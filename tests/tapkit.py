@@ -10,6 +10,8 @@ import sys
 import typing as t
 from pathlib import Path
 
+from tap_edges.actions import ACTIONS
+
 if t.TYPE_CHECKING:
     from tap_edges.sandbox import Sandbox
 
@@ -22,15 +24,12 @@ THREAD_URLS = [
     "https://www.linkedin.com/messaging/thread/2-YWxpY2UtYm9iLXRocmVhZA==/",
     "https://www.linkedin.com/messaging/thread/2-Y2Fyb2wtZGF2ZS10aHJlYWQ==/",
 ]
-# Natural key of each action's items in the sandbox ground truth.
-ACTION_OF_STREAM = {
-    "connections": "linkedin-extract-connections",
-    "messages": "linkedin-extract-messages",
-    "profile_viewers": "linkedin-extract-profile-viewers",
-    "post_commenters": "linkedin-extract-post-commenters",
-    "post_likers": "linkedin-extract-post-likers",
-    "post_reposters": "linkedin-extract-post-reposters",
-}
+COMPANY_PAGE_URLS = [
+    "https://www.linkedin.com/company/edges-run/",
+    "https://www.linkedin.com/company/globex-corporation/",
+]
+# The Edges action of each stream (its runs' action_name in the sandbox ground truth).
+ACTION_OF_STREAM = {spec.stream: spec.action for spec in ACTIONS}
 
 
 def api_config(sandbox: Sandbox, **overrides: t.Any) -> dict[str, t.Any]:
@@ -43,6 +42,7 @@ def api_config(sandbox: Sandbox, **overrides: t.Any) -> dict[str, t.Any]:
         "identity_ids": list(ENGAGEMENT_IDENTITY_IDS),
         "post_urls": POST_URLS,
         "thread_urls": THREAD_URLS,
+        "company_page_urls": COMPANY_PAGE_URLS,
         "max_results": 100,
         "poll_interval_seconds": 1,
         "runs_requests_per_minute": 6000,
@@ -168,3 +168,7 @@ def request_count(sandbox: Sandbox, method: str, suffix: str) -> int:
         for entry in sandbox.request_log()
         if entry["method"] == method and entry["path"].endswith(suffix)
     )
+
+
+# The three layouts Edges may use for a continued run's outputs (the docs do not say).
+OUTPUTS_MODES = ("cumulative", "cumulative-newest", "latest")

@@ -41,6 +41,7 @@ def config_for(sandbox: Sandbox) -> dict[str, t.Any]:
         identity_ids=[ENGAGEMENT_IDENTITY_IDS[0]],
         post_urls=post_urls(POSTS),
         thread_urls=[],
+        company_page_urls=[],
         poll_interval_seconds=1,
     )
 

@@ -30,7 +30,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
-SMALL = {"post_urls": [], "thread_urls": THREAD_URLS[:1]}  # 6 partitions
+SMALL = {"post_urls": [], "thread_urls": THREAD_URLS[:1], "company_page_urls": []}  # 6 partitions
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def test_failed_partition_does_not_stop_the_others(sandbox: Sandbox, tmp_path: P
     messages = run.records("messages")
     assert {r["linkedin_thread_url"] for r in messages} == {THREAD_URLS[1]}
     bookmarks = partitions_of(run.last_state)
-    assert len(bookmarks) == 2 * 4
+    assert len(bookmarks) == 2 * 6  # connections, viewers, 2 threads, 2 company pages
     assert all(b["edges_run_uid"] for b in bookmarks)
 
     sandbox.faults = Faults()
@@ -189,7 +189,9 @@ def test_run_still_running_at_timeout_stays_in_state(sandbox: Sandbox, tmp_path:
         assert request_count(sandbox, "POST", f"/{uid}/continue") == 0
 
 
-def test_refused_continue_names_the_reason(sandbox: Sandbox, tmp_path: Path) -> None:
+def test_a_run_launched_full_is_relaunched_incremental_with_a_warning(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
     launched = requests.post(
         f"{sandbox.base_url}/actions/linkedin-extract-connections/run/async",
         headers={"X-API-Key": sandbox.api_key},
@@ -215,12 +217,40 @@ def test_refused_continue_names_the_reason(sandbox: Sandbox, tmp_path: Path) -> 
         }
     }
     config = api_config(sandbox, identity_ids=ENGAGEMENT_IDENTITY_IDS[:1], **SMALL)
-    run = run_tap(config, tmp_path, state=state)
-    assert run.returncode == 1
-    line = next(x for x in run.stderr.splitlines() if launched in x and "ERROR" in x)
-    assert "BAD_PARAMETERS" in line
-    assert "sync_mode incremental" in line
-    assert run.records("profile_viewers")
+    first = run_tap(config, tmp_path, state=state)  # a 0.1 state: the run's batch is re-read
+    assert first.returncode == 0, first.stderr
+    assert request_count(sandbox, "POST", f"/{launched}/continue") == 0
+    sandbox.clear_request_log()
+    second = run_tap(config, tmp_path, state=first.last_state)
+    assert second.returncode == 0, second.stderr
+    line = next(x for x in second.stderr.splitlines() if launched in x and "WARNING" in x)
+    assert "not launched with sync_mode incremental" in line
+    assert "launching a fresh run" in line
+    assert request_count(sandbox, "POST", "/continue") == 2  # viewers and messages only
+    assert request_count(sandbox, "POST", "/run/async") == 1
+    fresh = next(
+        r
+        for r in sandbox.runs()
+        if r["uid"] != launched and r["action_name"] == "linkedin-extract-connections"
+    )
+    assert fresh["parameters"]["sync_mode"] == "incremental"
+    assert second.records("connections")
+
+
+def test_an_invalid_run_is_relaunched_with_a_warning(sandbox: Sandbox, tmp_path: Path) -> None:
+    sandbox.faults = Faults(invalid={"linkedin-extract-connections"})
+    config = api_config(sandbox, identity_ids=ENGAGEMENT_IDENTITY_IDS[:1], **SMALL)
+    first = run_tap(config, tmp_path)
+    assert first.returncode == 1
+    assert "ended INVALID" in first.stderr
+    assert "the next sync launches a fresh run" in first.stderr
+    sandbox.faults = Faults()
+    sandbox.clear_request_log()
+    second = run_tap(config, tmp_path, state=first.last_state)
+    assert second.returncode == 0, second.stderr
+    assert "is INVALID and cannot be continued; launching a fresh run" in second.stderr
+    assert request_count(sandbox, "POST", "/run/async") == 1
+    assert_matches_ground_truth(second, sandbox, ["connections"])
 
 
 def test_unknown_run_and_damaged_state_start_cleanly(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -306,6 +336,13 @@ def test_sigterm_flushes_state_and_a_rerun_loses_nothing(tmp_path: Path) -> None
             "Setting 'post_urls': 'https://example.com",
         ),
         ({"thread_urls": ["not-a-thread"]}, "Setting 'thread_urls': 'not-a-thread'"),
+        (
+            {"company_page_urls": ["https://www.linkedin.com/in/jane-doe/"]},
+            (
+                "Setting 'company_page_urls': 'https://www.linkedin.com/in/jane-doe/' is not a "
+                "LinkedIn company page URL"
+            ),
+        ),
         ({"max_results": 0}, "Setting 'max_results': must be a positive number"),
         ({"poll_interval_seconds": -1}, "Setting 'poll_interval_seconds': must be a positive"),
         ({"poll_interval_seconds": 0.5}, "is not of type 'integer', 'null' in config['poll_"),
@@ -379,7 +416,10 @@ def test_refused_continue_of_a_post_action_says_it_may_not_be_incremental(
     config = api_config(
         sandbox, identity_ids=ENGAGEMENT_IDENTITY_IDS[:1], post_urls=[post], thread_urls=[]
     )
-    run = run_tap(config, tmp_path, state=state)
+    first = run_tap(config, tmp_path, state=state)  # a 0.1 state: the run's batch is re-read
+    assert first.returncode == 0, first.stderr
+    sandbox.grow(n=2)
+    run = run_tap(config, tmp_path, state=first.last_state)
     assert run.returncode == 1
     line = next(x for x in run.stderr.splitlines() if launched in x and "ERROR" in x)
     assert "documents continue only for some actions" in line

@@ -36,7 +36,7 @@ if t.TYPE_CHECKING:
 pytestmark = pytest.mark.e2e
 
 SCHEMA = "tap_edges"
-RUNS = 20  # 2 sandbox identities x (connections, profile viewers, 2 threads, 2 posts x 3)
+RUNS = 22  # 2 sandbox identities x (connections, viewers, 2 threads, 2 posts x 3, 1 page)
 GROWTH = 3
 DUMP_DUCKDB = """
 import json, sys, duckdb

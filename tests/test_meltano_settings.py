@@ -13,9 +13,11 @@ from meltanokit import ROOT
 from singer_sdk.helpers import capabilities
 from tapkit import TAP
 
+from tap_edges.actions import ACTIONS
 from tap_edges.settings import MELTANO_KINDS, config_problems
 from tap_edges.tap import TapEdges
 
+INPUT_SETTINGS = sorted({str(a.input_setting) for a in ACTIONS if a.input_setting})
 HUB_FILE = ROOT / "plugin" / "extractors" / "tap-edges--edgesrun.yml"
 # Settings the SDK adds to every tap's schema (stream maps, flattening, ...), left out of
 # meltano.yml: the Hub definition lists them.
@@ -119,8 +121,7 @@ def test_demo_environment_is_a_valid_sandbox_config(project: dict[str, t.Any]) -
     assert project["default_environment"] == "demo"
     config = environment_config(project, "demo")
     assert config["sandbox"] is True
-    assert config["post_urls"]
-    assert config["thread_urls"]
+    assert all(config[setting] for setting in INPUT_SETTINGS)  # every stream has data
     assert config["sandbox_path"].startswith("$MELTANO_PROJECT_ROOT/output/")
     assert config_problems(config) == []
     assert environment_config(project, "prod")["sandbox"] is False
@@ -131,8 +132,7 @@ def test_demo_environment_is_a_valid_sandbox_config(project: dict[str, t.Any]) -
 def test_sandbox_config_file_is_a_valid_sandbox_config() -> None:
     config = json.loads((ROOT / "sandbox-config.json").read_text(encoding="utf-8"))
     assert config["sandbox"] is True
-    assert config["post_urls"]
-    assert config["thread_urls"]
+    assert all(config[setting] for setting in INPUT_SETTINGS)
     assert set(config) <= set(own_properties())
     assert config_problems(config) == []
 

@@ -24,7 +24,8 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 def connections_config(sandbox: Sandbox, **overrides: t.Any) -> dict[str, t.Any]:
-    base = {"identity_ids": [ENGAGEMENT_IDENTITY_IDS[0]], "post_urls": [], "thread_urls": []}
+    inputs: dict[str, list[str]] = {"post_urls": [], "thread_urls": [], "company_page_urls": []}
+    base = {"identity_ids": [ENGAGEMENT_IDENTITY_IDS[0]], **inputs}
     return api_config(sandbox, **{**base, **overrides})
 
 
@@ -88,7 +89,7 @@ def test_records_and_state_of_the_fast_path(sandbox: Sandbox, tmp_path: Path) ->
         s["bookmarks"]["connections"]["partitions"][0]
         for s in run.states
         if "connections" in s.get("bookmarks", {})
-        and s["bookmarks"]["connections"]["partitions"][0].get("edges_pending") is False
+        and s["bookmarks"]["connections"]["partitions"][0].get("edges_pending") is None
     )
     assert emitted["progress_markers"]["replication_key_value"] == newest
 

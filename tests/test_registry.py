@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 from importlib.resources import files
 
 import pytest
 
-from tap_edges.actions import ACTIONS, ACTIONS_BY_STREAM, ActionSpec
+from tap_edges.actions import ACTIONS, ACTIONS_BY_STREAM, ActionSpec, failure_hint
+from tap_edges.runs import Partition
+from tap_edges.settings import CONFIG_SCHEMA, INPUT_FORMATS
 from tap_edges.streams import derive_key, load_schema
 from tap_edges.tap import TapEdges
 
@@ -41,7 +44,7 @@ def test_every_other_field_is_nullable(spec: ActionSpec) -> None:
     schema = json.loads((SCHEMA_DIR / f"{spec.stream}.json").read_text())
     keys = set(spec.primary_keys)
     for name, prop in schema["properties"].items():
-        if name not in keys and name not in {"linkedin_post_url", "linkedin_thread_url"}:
+        if name not in keys and name not in {a.input_field for a in ACTIONS}:
             assert "null" in prop["type"], f"{name} should be nullable"
 
 
@@ -62,4 +65,58 @@ def test_derived_key_is_stable_and_uses_the_first_present_candidate() -> None:
     c = {"view_timestamp": 2, "linkedin_profile_url": "u"}
     assert derive_key(a, parts) == derive_key(b, parts)
     assert derive_key(a, parts) != derive_key(c, parts)
-    assert len(derive_key(a, parts)) == 32
+    assert len(derive_key(a, parts) or "") == 32
+
+
+@pytest.mark.parametrize("spec", [a for a in ACTIONS if a.input_setting], ids=lambda s: s.stream)
+def test_every_input_setting_is_declared_and_checked(spec: ActionSpec) -> None:
+    setting = str(spec.input_setting)
+    assert CONFIG_SCHEMA["properties"][setting]["type"] == ["array", "null"]
+    assert spec.stream in CONFIG_SCHEMA["properties"][setting]["description"]
+    assert setting in INPUT_FORMATS
+
+
+def page_followers(page: str) -> Partition:
+    return Partition(
+        stream="page_followers",
+        action="linkedin-extract-page-followers",
+        identity_id="id-1",
+        input_field="linkedin_company_url",
+        input_value=page,
+        max_results=100,
+    )
+
+
+def test_failure_hint_names_the_identity_and_page_for_the_known_label_only() -> None:
+    page = "https://www.linkedin.com/company/acme/"
+    hint = failure_hint(page_followers(page), "STATUS_403")
+    assert hint.startswith("; identity id-1 is not an admin of the LinkedIn page " + page)
+    assert failure_hint(page_followers(page), "LK_524") == ""
+    assert failure_hint(page_followers(page), None) == ""
+    other = Partition("connections", "linkedin-extract-connections", "id-1", None, None, 100)
+    assert failure_hint(other, "STATUS_403") == ""
+
+
+def test_a_derived_key_from_nothing_is_no_key() -> None:
+    parts = (("view_timestamp", "view_date"), ("linkedin_profile_id", "headline"))
+    assert derive_key({"view_date": None, "headline": None}, parts) is None
+    assert derive_key({"headline": "CTO"}, parts) is not None  # one known part is a key
+
+
+def test_an_item_whose_derived_key_has_no_part_is_skipped_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    tap = TapEdges(config={"sandbox": True}, validate_config=False)
+    (stream,) = [s for s in tap.discover_streams() if s.name == "profile_viewers"]
+    partition = stream.partition({"identity_id": "i"})
+    caplog.set_level(logging.WARNING, logger=stream.logger.name)
+    stream.logger.addHandler(caplog.handler)
+    try:
+        anonymous = {"extracted_at": "2026-11-28T00:00:00Z", "headline": None}
+        assert stream._complete(partition, "run-1", anonymous) is None
+    finally:
+        stream.logger.removeHandler(caplog.handler)
+    assert "skipped an item without view_id" in caplog.text
+    seen = stream._complete(partition, "run-1", {"view_date": "2026-11-28T00:00:00Z"})
+    assert seen is not None
+    assert seen["view_id"]

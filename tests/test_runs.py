@@ -74,11 +74,19 @@ def test_polling_starts_quick_then_backs_off_to_the_interval(
     time_and_sandbox: tuple[SharedTime, Sandbox],
 ) -> None:
     shared, sandbox = time_and_sandbox
-    runs = coordinator(shared, sandbox, poll_interval=30.0, run_timeout=3600.0)
     saved: list[Bookmark] = []
+    flushed: list[tuple[int, int]] = []
+
+    def flush() -> None:  # what the tap does: one STATE with every bookmark saved so far
+        launches = sum(1 for e in sandbox.request_log() if e["path"].endswith("/run/async"))
+        flushed.append((launches, len(saved)))
+
+    runs = coordinator(shared, sandbox, poll_interval=30.0, run_timeout=3600.0, flush=flush)
     partitions = [connections(i) for i in ENGAGEMENT_IDENTITY_IDS]
     runs.start((p, Bookmark(), saved.append) for p in partitions)
-    assert len(saved) == 2
+    assert [b.pending_launch is not None for b in saved] == [True, True, False, False]
+    assert flushed == [(0, 2), (2, 4)]  # both tokens in a STATE before any launch is sent
+    saved = saved[2:]
     assert all(b.pending and b.run_uid for b in saved)
 
     items = [item for p in partitions for _, item in runs.records(p.key)]

@@ -101,6 +101,16 @@ INVALID_LAUNCHES = {
         launch_body({"linkedin_post_url": "https://example.com/posts/x"}),
         ("BAD_INPUT", "linkedin_post_url"),
     ),
+    "school instead of company page": (
+        "linkedin-extract-page-followers",
+        launch_body({"linkedin_company_url": "https://www.linkedin.com/school/edges/"}),
+        ("BAD_INPUT", "linkedin_company_url"),
+    ),
+    "missing company url": (
+        "linkedin-extract-page-followers",
+        launch_body({}),
+        ("BAD_INPUT", "linkedin_company_url"),
+    ),
     "missing thread url": (
         "linkedin-extract-messages",
         launch_body({}),

@@ -176,7 +176,10 @@ def test_outputs_modes(api: Api) -> None:
     assert len(latest) == 3
     assert latest == api.sandbox.ground_truth(uid)[1]["delivered"]
     api.sandbox.outputs_mode = "cumulative"
-    assert len(api.outputs(uid)) == 23
+    cumulative = api.outputs(uid)
+    assert cumulative[20:] == latest
+    api.sandbox.outputs_mode = "cumulative-newest"
+    assert api.outputs(uid) == latest + cumulative[:20]
 
 
 def test_cursor_pagination_matches_ground_truth(api: Api) -> None:
@@ -243,6 +246,7 @@ def test_cancel_stops_and_next_continue_gets_the_items(api: Api) -> None:
         ("linkedin-extract-post-reposters", "linkedin_post_url", "linkedin_repost_id"),
         ("linkedin-extract-messages", "linkedin_thread_url", "message_id"),
         ("linkedin-extract-profile-viewers", None, "view_timestamp"),
+        ("linkedin-extract-page-followers", "linkedin_company_url", "linkedin_profile_id"),
     ],
 )
 def test_every_action_serves_unique_natural_keys(
@@ -251,6 +255,7 @@ def test_every_action_serves_unique_natural_keys(
     value = {
         "linkedin_post_url": "https://www.linkedin.com/feed/update-7212345678901234567",
         "linkedin_thread_url": "2-T2hIaQ==",
+        "linkedin_company_url": "https://www.linkedin.com/company/edges-run/",
     }
     body = {
         "inputs": [{field: value[field]} if field else {}],
@@ -292,3 +297,28 @@ def test_run_seconds_can_change_at_runtime(api: Api) -> None:
     assert api.status(uid) == "RUNNING"
     api.finish()
     assert api.status(uid) == "SUCCEEDED"
+
+
+def test_page_followers_of_a_page_the_identity_does_not_administer_fail(api: Api) -> None:
+    page = "https://www.linkedin.com/company/not-admin-globex/"
+    body = {
+        "inputs": [{"linkedin_company_url": page}],
+        "identity_ids": [ENGAGED],
+        "parameters": {"sync_mode": "incremental"},
+    }
+    url = f"{api.base}/actions/linkedin-extract-page-followers/run/async"
+    uid = api.session.post(url, json=body).json()["run_uid"]
+    api.finish()
+    run = api.run(uid)
+    assert run["status"] == "FAILED"
+    assert run["last_error"]["label"] == "STATUS_403"
+    assert page in run["last_error"]["message"]
+    assert api.outputs(uid) == []
+    assert api.continue_(uid).status_code == 200  # FAILED runs may be continued: same answer
+    api.finish()
+    assert api.run(uid)["last_error"]["label"] == "STATUS_403"
+    admin = {**body, "inputs": [{"linkedin_company_url": page.replace("not-admin-", "")}]}
+    fine = api.session.post(url, json=admin).json()["run_uid"]
+    api.finish()
+    assert api.status(fine) == "SUCCEEDED"
+    assert api.outputs(fine)

@@ -1,4 +1,4 @@
-"""The singer-sdk standard tap test suite, for all six streams, against the bundled sandbox."""
+"""The singer-sdk standard tap test suite, for every stream, against the bundled sandbox."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
-from tapkit import POST_URLS, THREAD_URLS
+from tapkit import COMPANY_PAGE_URLS, POST_URLS, THREAD_URLS
 
 from tap_edges.tap import TapEdges
 
@@ -19,6 +19,7 @@ SANDBOX_CONFIG = {
     "sandbox_run_seconds": 1,
     "post_urls": POST_URLS,
     "thread_urls": THREAD_URLS,
+    "company_page_urls": COMPANY_PAGE_URLS,
     "poll_interval_seconds": 1,
     "runs_requests_per_minute": 6000,
 }

@@ -16,7 +16,7 @@ import typing as t
 import pytest
 import yaml
 from meltanokit import ROOT, install_plugins, meltano
-from tapkit import POST_URLS, TAP, THREAD_URLS
+from tapkit import COMPANY_PAGE_URLS, POST_URLS, TAP, THREAD_URLS
 
 from tap_edges.sandbox import ENGAGEMENT_IDENTITY_IDS, Sandbox
 from tap_edges.settings import CONFIG_SCHEMA, REDACTED, SETTING_NAMES
@@ -44,8 +44,11 @@ def expected_settings(sandbox: Sandbox, workdir: Path) -> dict[str, t.Any]:
         "identity_ids": [ENGAGEMENT_IDENTITY_IDS[0]],
         "post_urls": POST_URLS[:1],
         "thread_urls": THREAD_URLS[:1],
+        "company_page_urls": COMPANY_PAGE_URLS[:1],
         "max_results": 37,
         "max_results_per_stream": {"connections": 41},
+        "adaptive_max_results": False,
+        "max_results_ceiling": 777,
         "poll_interval_seconds": 1,
         "run_timeout_seconds": 123,
         "runs_requests_per_minute": 5999,
@@ -86,7 +89,7 @@ def logged_settings(output: str) -> dict[str, t.Any]:
 def check_runs(sandbox: Sandbox, settings: dict[str, t.Any]) -> None:
     """The runs were launched for the configured identity and inputs, cap and callback."""
     runs = sandbox.runs()
-    assert len(runs) == 6  # one identity x (connections, viewers, 1 thread, 1 post x 3)
+    assert len(runs) == 7  # one identity x (connections, viewers, 1 thread, 1 post x 3, 1 page)
     (identity,) = settings["identity_ids"]
     for run in runs:
         assert run["callback"] == {"url": CALLBACK}

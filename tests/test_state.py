@@ -14,7 +14,14 @@ LOGGER = logging.getLogger("test")
 
 def test_round_trip() -> None:
     stored: dict[str, t.Any] = {"context": {"identity_id": "x"}, "replication_key_value": "y"}
-    bookmark = Bookmark("run-1", pending=True, consumed_through="2026-01-01T00:00:00Z")
+    bookmark = Bookmark(
+        "run-1",
+        iteration={"started_at": "a", "finished_at": "b", "output_count": 3},
+        consumed_through="2026-01-01T00:00:00Z",
+        pending={"op": "continue", "updated_at": "c"},
+        max_results=5,
+        grown={"setting": 5, "max_results": 10},
+    )
     write_bookmark(stored, bookmark)
     assert stored["context"] == {"identity_id": "x"}
     assert stored["replication_key_value"] == "y"

@@ -11,6 +11,8 @@ import typing as t
 import pytest
 from tapkit import (
     ACTION_OF_STREAM,
+    COMPANY_PAGE_URLS,
+    OUTPUTS_MODES,
     TAP,
     api_config,
     expected_items,
@@ -30,7 +32,7 @@ if t.TYPE_CHECKING:
 STREAMS = list(ACTION_OF_STREAM)
 
 
-@pytest.fixture(params=["cumulative", "latest"])
+@pytest.fixture(params=OUTPUTS_MODES)
 def sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     with Sandbox(run_seconds=0.3, outputs_mode=request.param) as sb:
         yield sb
@@ -54,7 +56,8 @@ def test_three_syncs_emit_exactly_the_new_items(sandbox: Sandbox, tmp_path: Path
     first = run_tap(config, tmp_path)
     assert first.returncode == 0, first.stderr
     runs = sandbox.runs()
-    assert len(runs) == 20  # 2 identities x (connections, viewers, 2 threads, 2 posts x 3)
+    # 2 identities x (connections, viewers, 2 threads, 2 posts x 3, 2 company pages)
+    assert len(runs) == 24
     start = first_iteration(sandbox)
     assert_records_match(first, sandbox, start)
     bookmarks = partitions_of(first.last_state)
@@ -83,7 +86,7 @@ def test_records_carry_identity_run_input_and_keys(sandbox: Sandbox, tmp_path: P
     run = run_tap(api_config(sandbox, post_urls=[], thread_urls=[tapkit_thread()]), tmp_path)
     assert run.returncode == 0, run.stderr
     schemas = {m["stream"]: m for m in run.messages if m["type"] == "SCHEMA"}
-    for stream in ("connections", "messages", "profile_viewers"):
+    for stream in ("connections", "messages", "profile_viewers", "page_followers"):
         records = run.records(stream)
         assert records, stream
         keys = schemas[stream]["key_properties"]
@@ -95,6 +98,8 @@ def test_records_carry_identity_run_input_and_keys(sandbox: Sandbox, tmp_path: P
             assert record["extracted_at"]
             assert all(record[k] is not None for k in keys)
     assert {r["linkedin_thread_url"] for r in run.records("messages")} == {tapkit_thread()}
+    pages = {r["linkedin_company_url"] for r in run.records("page_followers")}
+    assert pages == set(COMPANY_PAGE_URLS)
     assert run.records("post_likers") == []
 
 
@@ -145,7 +150,7 @@ class SkewClock:
         return time.time() + self.offset
 
 
-@pytest.mark.parametrize("mode", ["cumulative", "latest"])
+@pytest.mark.parametrize("mode", OUTPUTS_MODES)
 def test_killed_sync_loses_nothing(mode: str, tmp_path: Path) -> None:
     clock = SkewClock()
     with Sandbox(run_seconds=0.3, outputs_mode=mode, clock=clock) as sandbox:

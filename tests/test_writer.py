@@ -142,3 +142,72 @@ def test_a_full_buffer_is_written_out_in_whole_lines_without_a_flush(
     assert fake.buffer.data.endswith(b"\n")
     writer.flush()
     assert [m["record"]["id"] for m in fake.lines()] == list(range(200))
+
+
+class Interrupted(BaseException):
+    """What a signal handler raising inside a write looks like to the writer."""
+
+
+class FlakySink(Sink):
+    """A pipe taking ``limit`` bytes per write whose ``on_write`` hook runs before each write."""
+
+    def __init__(self, limit: int, on_write: t.Callable[[int], None]) -> None:
+        super().__init__(limit)
+        self.calls = 0
+        self.on_write = on_write
+
+    def write(self, chunk: t.Any) -> int:
+        self.calls += 1
+        self.on_write(self.calls)
+        return super().write(chunk)
+
+
+def test_an_interrupted_drain_resumes_where_it_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupt_third_write(call: int) -> None:
+        if call == 3:
+            raise Interrupted
+
+    fake = fake_stdout(monkeypatch)
+    fake.buffer = FlakySink(100, interrupt_third_write)
+    writer = SingerWriter()
+    for n in range(20):
+        writer.write_message(record(n))
+    try:
+        writer.write_message(state(1))
+    except Interrupted:
+        pass
+    else:
+        raise AssertionError
+    assert len(fake.buffer.data) == 200  # two writes went out, the third was interrupted
+    writer.flush()  # what the tap does at exit
+    assert [m["type"] for m in fake.lines()] == ["RECORD"] * 20 + ["STATE"]
+    assert [m["record"]["id"] for m in fake.lines()[:20]] == list(range(20))
+
+
+def test_a_signal_during_a_blocked_write_gets_its_state_after_whole_lines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    writer = SingerWriter()
+    ran: list[str] = []
+    scheduled: list[bool] = []
+
+    def final() -> None:
+        ran.append("final")
+        writer.write_message(state(99))
+
+    def signal_arrives(call: int) -> None:
+        if call in {2, 4}:  # a second signal while the first still waits
+            scheduled.append(writer.at_line_boundary(final))
+
+    fake = fake_stdout(monkeypatch)
+    fake.buffer = FlakySink(150, signal_arrives)
+    for n in range(20):
+        writer.write_message(record(n))
+    writer.write_message(state(1))
+    assert scheduled == [True, False]
+    assert ran == ["final"]
+    lines = fake.lines()  # every line is whole, none repeated
+    assert [m["type"] for m in lines] == ["RECORD"] * 20 + ["STATE", "STATE"]
+    assert lines[-1]["value"] == state(99).value
+    assert writer.at_line_boundary(final) is True  # idle: it runs at once
+    assert ran == ["final", "final"]

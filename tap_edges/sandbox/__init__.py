@@ -6,8 +6,8 @@ Start it with ``Sandbox(...).start()`` (or ``with Sandbox() as sb:``) or from th
 ``POST /v1/actions/{action}/run/async``, ``GET /v1/runs``, ``GET /v1/runs/{uid}``,
 ``GET /v1/runs/{uid}/status``, ``GET /v1/runs/{uid}/outputs``, ``POST /v1/runs/{uid}/cancel``,
 ``POST /v1/runs/{uid}/continue``, ``GET /v1/identities`` and ``GET /v1/identities/{uid}``, for
-the six actions linkedin-extract-connections, -messages, -profile-viewers, -post-commenters,
--post-likers and -post-reposters.
+the seven actions linkedin-extract-connections, -messages, -profile-viewers, -post-commenters,
+-post-likers, -post-reposters and -page-followers.
 
 Choices made where the Edges documentation is silent:
 
@@ -27,19 +27,31 @@ Choices made where the Edges documentation is silent:
   t0+S, then SUCCEEDED (or what a fault says). A continued run is SCHEDULED until t0+0.1·S,
   then QUEUED, RUNNING and terminal on the same marks. ``started_at``/``finished_at`` belong
   to the current iteration; ``created_at`` never changes.
+* Page admins: LinkedIn shows a company page's followers to its admins only, and Edges does
+  not document what a non-admin gets. The sandbox accepts the launch (201) and the run ends
+  FAILED with ``last_error`` ``{"label": "STATUS_403", "message": "LinkedIn answered 403
+  Forbidden for the followers of <page URL>", "params": {"identity_id": ...}}`` (STATUS_403 is
+  Edges' label for LinkedIn access errors, HTTP 424 class; the message is LinkedIn's bare
+  refusal, so the client must explain it), delivering nothing; every continue fails the same
+  way.
+  No sandbox identity is an admin of a page whose slug starts with ``not-admin`` (e.g.
+  ``https://www.linkedin.com/company/not-admin-globex/``); every identity administers every
+  other page. Company page URLs must match
+  ``^https://(www.|xx.)?linkedin.com/company/<slug>`` (else 400 ``BAD_INPUT``).
 * Continue: 400 ``BAD_PARAMETERS`` (message naming the failed precondition) unless the run
   was launched with ``sync_mode: incremental``, with an engagement identity, and is BLOCKED,
   STOPPED, FAILED, PARTIAL_SUCCEEDED or SUCCEEDED; 404 for an unknown run.
 * Incremental semantics: an iteration takes its snapshot of the feed at the launch/continue
   call. The first covers all items existing then, later ones the items newer than the
   previous iteration's snapshot. Newest first, the first ``max_results`` are delivered and the
-  older excess is dropped for good (see ``Sandbox.ground_truth``). A FAILED or cancelled
+  older excess is dropped for good (see ``Sandbox.ground_truth``). A FAILED, INVALID or cancelled
   (STOPPED) iteration delivers nothing and does not move that cursor. Every item delivered by
   an iteration carries ``extracted_at`` = the iteration's finish time (ISO-8601 UTC,
   microseconds, ``Z``), strictly increasing across iterations.
 * Outputs: items are the action's output record plus ``extracted_at`` (no input or run
   fields). ``outputs_mode="cumulative"``: items of every finished iteration, oldest iteration
-  first, newest first within one; ``"latest"``: only the newest finished iteration's (none if
+  first, newest first within one; ``"cumulative-newest"``: the same, newest iteration first;
+  ``"latest"``: only the newest finished iteration's (none if
   it failed; the previous one's while a continued iteration is in progress). Cursor
   paging: ``limit`` 1..500 (default 100), opaque ``cursor``; ``X-Pagination-Next`` carries the
   absolute URL of the next page and is absent on the last. The deprecated ``offset`` switches to
@@ -52,8 +64,12 @@ Choices made where the Edges documentation is silent:
   ``UNKNOWN_ERROR`` (scope ``server``); ``garbage_every``: HTTP 200 with an HTML page, as a
   misbehaving proxy would answer. ``error_every``, ``garbage_every`` and ``outputs_429_every``
   count every authenticated ``/v1/runs*`` (resp. outputs) request, including the ones they fail.
+  ``lost_answer_every`` (launches included): every Nth launch or continue is applied, then
+  answered with a gateway's 504 ``UNKNOWN_ERROR`` or, with ``lost_answer_kind="reset"``, with
+  a closed connection, as when an answer is lost on the way back.
 * World: deterministic from ``seed``. Feeds appear lazily: connections and profile viewers per
-  identity, messages per (identity, thread URL), post commenters/likers/reposters per post URL.
+  identity, messages per (identity, thread URL), post commenters/likers/reposters per post URL,
+  page followers per company page URL.
 * Control routes under ``/_sandbox/`` (no key, loopback only, neither counted nor logged):
   ``POST grow``, ``GET ground-truth?run_uid=``, ``GET|DELETE requests``, ``GET|POST faults``,
   ``GET|POST outputs-mode``.

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tap_edges.sandbox.engine import Engine
-from tap_edges.sandbox.faults import GarbageAnswer
+from tap_edges.sandbox.faults import GarbageAnswer, lost_answer
 from tap_edges.sandbox.identities import identity_objects
 from tap_edges.sandbox.paging import outputs_page
 from tap_edges.sandbox.validation import parse_launch
@@ -123,12 +123,20 @@ def handle_api(engine: Engine, runtime: Runtime, gate: RequestGate, request: Req
             route, outputs = rate_limit_route(request.path), request.path.endswith("/outputs")
             headers = gate.admit(runtime.faults, route, is_outputs=outputs)
         response = _dispatch(engine, request)
+        if _applied(request, response) and gate.lose_answer(runtime.faults):
+            raise lost_answer(runtime.faults.lost_answer_kind)
     except ApiError as error:
         response = error.response()
     except GarbageAnswer:
         response = Response(200, b"<html><body>502 Bad Gateway (sandbox fault)</body></html>")
     response.headers = headers | response.headers
     return response
+
+
+def _applied(request: Request, response: Response) -> bool:
+    """Whether a run was launched or continued (what a lost answer makes ambiguous)."""
+    launched_or_continued = request.path.endswith(("/run/async", "/continue"))
+    return request.method == "POST" and launched_or_continued and response.status in {200, 201}
 
 
 def _authenticate(request: Request, runtime: Runtime) -> None:

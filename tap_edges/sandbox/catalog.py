@@ -2,14 +2,15 @@
 
 Each :class:`ActionKind` says which input field the action takes (and the pattern it must
 match), whether its feed is scoped per identity, how big a fresh feed is, how far apart its
-initial items are in time, and which generator builds its items.
+initial items are in time, which generator builds its items and, for actions LinkedIn allows
+only some identities to run, which runs it refuses.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tap_edges.sandbox import generators
 
@@ -20,6 +21,27 @@ if TYPE_CHECKING:
 
 POST_URL = re.compile(r"^https://(?:(www|[a-z]{2})\.)?linkedin\.com/(posts|feed)/[\w%-]+")
 THREAD_URL = generators.THREAD_ID
+COMPANY_URL = re.compile(r"^https://(?:(www|[a-z]{2})\.)?linkedin\.com/company/([\w%-]+)")
+# No sandbox identity is an admin of a company page whose slug starts with this.
+NOT_ADMIN_PREFIX = "not-admin"
+
+
+def page_admin_refusal(identity_id: str, input_value: str | None) -> dict[str, Any] | None:
+    """The ``last_error`` of a page followers run whose identity is not an admin of the page.
+
+    Args:
+        identity_id: The identity running the action.
+        input_value: The company page URL.
+
+    Returns:
+        None when the identity may read the page's followers.
+    """
+    found = COMPANY_URL.search(input_value or "")
+    if found is None or not found.group(2).startswith(NOT_ADMIN_PREFIX):
+        return None
+    # Worded as LinkedIn's bare refusal: the tap, not the sandbox, must say what it means.
+    message = f"LinkedIn answered 403 Forbidden for the followers of {input_value}"
+    return {"label": "STATUS_403", "message": message, "params": {"identity_id": identity_id}}
 
 
 @dataclass(frozen=True)
@@ -35,6 +57,8 @@ class ActionKind:
         initial_size: Number of items in a freshly created feed.
         spacing_seconds: Average time between two initial items.
         generate: Builds one item.
+        refusal: For an (identity, input value), the ``last_error`` of a run LinkedIn refuses
+            (the run ends FAILED), or None; absent when every identity may run the action.
     """
 
     slug: str
@@ -45,6 +69,7 @@ class ActionKind:
     initial_size: int
     spacing_seconds: float
     generate: Callable[[ItemContext], Record]
+    refusal: Callable[[str, str | None], dict[str, Any] | None] | None = None
 
     def feed_key(self, identity_id: str | None, input_value: str | None) -> str:
         """Return the key of the feed a run of this action reads.
@@ -124,6 +149,17 @@ ACTIONS: dict[str, ActionKind] = {
             initial_size=12,
             spacing_seconds=_HOUR,
             generate=generators.post_reposter,
+        ),
+        ActionKind(
+            slug="linkedin-extract-page-followers",
+            action_id=107,
+            input_field="linkedin_company_url",
+            input_pattern=COMPANY_URL,
+            per_identity=False,
+            initial_size=45,
+            spacing_seconds=3 * _HOUR,
+            generate=generators.page_follower,
+            refusal=page_admin_refusal,
         ),
     )
 }

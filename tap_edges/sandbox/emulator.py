@@ -48,7 +48,8 @@ class Sandbox:
             run_seconds: How long an iteration takes from launch/continue to its end.
             state_file: JSON file persisting world and runs across restarts.
             seed: Seed of the simulated world.
-            outputs_mode: ``cumulative`` or ``latest`` (see the package docs).
+            outputs_mode: ``cumulative``, ``cumulative-newest`` or ``latest`` (see the package
+                docs).
             port: TCP port; 0 picks a free one.
             clock: Time source in epoch seconds (default :func:`time.time`).
             growth_per_minute: Items each feed gains per minute of clock time.

@@ -254,6 +254,8 @@ class Engine:
             marker = finished if marker is None else min(marker, finished)
             if self.runtime.outputs_mode == "latest":
                 chosen = run.iterations[marker - 1 : marker] if marker else []
+            elif self.runtime.outputs_mode == "cumulative-newest":
+                chosen = run.iterations[:marker][::-1]
             else:
                 chosen = run.iterations[:marker]
             feed = self.world.feeds[run.feed_key]
@@ -299,12 +301,15 @@ class Engine:
         self.world.catch_up(feed, now)
         cursor = run.current.cursor() if run.iterations else 0
         outcome, error = self.runtime.faults.outcome(_match_keys(run))
+        refused = kind.refusal(run.identity_id, value) if kind.refusal else None
+        if refused is not None:  # LinkedIn's own refusal comes before any injected fault
+            outcome, error = "FAILED", refused
         fresh = list(range(feed.newest_seq, cursor, -1))
         limit = int(run.parameters["max_results"])
         finish = to_us(now + self.runtime.run_seconds)
         if run.iterations:
             finish = max(finish, run.current.finish_us + 1)
-        failed = outcome == "FAILED"
+        failed = outcome in {"FAILED", "INVALID"}
         return Iteration(
             index=len(run.iterations), continued=continued, t0=now,
             duration=self.runtime.run_seconds, finish_us=finish, outcome=outcome, error=error,

@@ -6,6 +6,7 @@ import dataclasses
 import math
 import random
 import threading
+import typing as t
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -17,31 +18,37 @@ if TYPE_CHECKING:
     from tap_edges.sandbox.clock import Clock
 
 WINDOW_SECONDS = 60.0
-SET_FIELDS = ("partial", "hang", "malformed_outputs")
+SET_FIELDS = ("partial", "hang", "invalid", "malformed_outputs")
 
 
 @dataclass
 class Faults:
     """Faults to inject; everything is off by default.
 
-    Request-level faults apply to ``/v1/runs*`` requests only. The match-based faults (``fail``,
-    ``partial``, ``hang``, ``malformed_outputs``) apply to runs whose input value (post or
-    thread URL), identity uid or action slug equals one of the keys; ``fail``/``partial``/
-    ``hang`` are decided when an iteration starts (launch or continue). ``garbage_every``
-    answers every Nth ``/v1/runs*`` request with HTTP 200 and an HTML page, as a misbehaving
-    proxy would.
+    Request-level faults apply to ``/v1/runs*`` requests only. The match-based faults
+    (``fail``, ``partial``, ``hang``, ``invalid``, ``malformed_outputs``) apply to runs whose
+    input value (post or thread URL), identity uid or action slug equals one of the keys;
+    ``fail``/``partial``/``hang``/``invalid`` are decided when an iteration starts (launch or
+    continue). ``garbage_every`` answers every Nth ``/v1/runs*`` request with HTTP 200 and an
+    HTML page, as a misbehaving proxy would. ``lost_answer_every`` applies every Nth launch or
+    continue and then loses its answer, as a gateway that times out would:
+    ``lost_answer_kind`` ``"504"`` answers ``504 UNKNOWN_ERROR``; ``"reset"`` closes the
+    connection without answering.
     """
 
     runs_budget_per_minute: int | None = None
     error_every: int | None = None
     error_rate: float = 0.0
     garbage_every: int | None = None
+    lost_answer_every: int | None = None
+    lost_answer_kind: str = "504"
     outputs_429_every: int | None = None
     outputs_retry_after: int = 1
     latency_seconds: float = 0.0
     fail: dict[str, str] = field(default_factory=dict)
     partial: set[str] = field(default_factory=set)
     hang: set[str] = field(default_factory=set)
+    invalid: set[str] = field(default_factory=set)
     malformed_outputs: set[str] = field(default_factory=set)
 
     def outcome(self, keys: list[str]) -> tuple[str, dict[str, Any] | None]:
@@ -59,6 +66,9 @@ class Faults:
                 return "FAILED", {"label": self.fail[key], "message": message, "params": {}}
         if any(key in self.hang for key in keys):
             return HANG, None
+        if any(key in self.invalid for key in keys):
+            message = "the input is invalid (sandbox invalid fault)"
+            return "INVALID", {"label": "BAD_INPUT", "message": message, "params": {}}
         if any(key in self.partial for key in keys):
             message = "some items could not be extracted (sandbox partial fault)"
             return "PARTIAL_SUCCEEDED", {
@@ -115,6 +125,7 @@ class RequestGate:
         self._rng = random.Random(f"{seed}|faults")  # noqa: S311 - not crypto
         self._runs_seen = 0
         self._outputs_seen = 0
+        self._applied_seen = 0
 
     def admit(self, faults: Faults, route: str, *, is_outputs: bool) -> dict[str, str]:
         """Count one request and raise the error a fault prescribes for it, if any.
@@ -148,6 +159,17 @@ class RequestGate:
                 raise _too_many(headers | retry)
             return headers
 
+    def lose_answer(self, faults: Faults) -> bool:
+        """Count one applied launch or continue; tell whether its answer must be lost.
+
+        Args:
+            faults: The faults in force.
+        """
+        with self._lock:
+            self._applied_seen += 1
+            every = faults.lost_answer_every
+            return bool(every) and self._applied_seen % t.cast("int", every) == 0
+
     def _spend_budget(self, faults: Faults, route: str) -> dict[str, str]:
         budget = faults.runs_budget_per_minute
         if budget is None:
@@ -166,6 +188,16 @@ class RequestGate:
 def _server_error(status: int, headers: dict[str, str]) -> ApiError:
     message = "internal error injected by the sandbox"
     return ApiError(status, "UNKNOWN_ERROR", message, scope="server", headers=headers)
+
+
+def lost_answer(kind: str) -> ApiError:
+    """The answer a gateway gives after it applied a request and lost the server's answer.
+
+    Args:
+        kind: ``"504"`` or ``"reset"`` (the HTTP layer closes the connection instead).
+    """
+    message = "gateway timeout (the sandbox applied the request, then lost its answer)"
+    return ApiError(504, "UNKNOWN_ERROR", message, scope="server", headers={"X-Sandbox-Lost": kind})
 
 
 def _too_many(headers: dict[str, str]) -> ApiError:

@@ -42,7 +42,8 @@ class ItemContext:
         time_ms: The item's time in epoch milliseconds (strictly increasing within a feed).
         feed_number: A stable number identifying the feed (used to build unique ids).
         identity_id: The identity of the feed, for identity-scoped feeds.
-        input_value: The feed's input value (post URL or thread URL), when the action has one.
+        input_value: The feed's input value (post, thread or company page URL), when the action
+            has one.
     """
 
     rng: random.Random
@@ -194,4 +195,22 @@ def post_reposter(ctx: ItemContext) -> Record:
         "linkedin_repost_url": f"https://www.linkedin.com/feed/update/urn:li:activity:{ctx.big_id}/",
         "linkedin_repost_id": ctx.big_id,
         "repost_text": maybe(ctx.rng, sentence(ctx.rng, 6)),
+    }
+
+
+def page_follower(ctx: ItemContext) -> Record:
+    """One follower of a company page (``linkedin-extract-page-followers``)."""
+    who = person(ctx.member_id)
+    return {
+        "first_name": who.first_name,
+        "last_name": who.last_name,
+        "full_name": who.full_name,
+        "sales_navigator_profile_id": maybe(ctx.rng, who.sn_id),
+        "headline": maybe(ctx.rng, ctx.rng.choice(TITLES)),
+        "linkedin_profile_handle": who.handle,
+        "linkedin_profile_url": who.url,
+        "followed_at": iso_ms(ctx.time_ms),
+        "profile_image_url": maybe(ctx.rng, who.image_url),
+        "linkedin_people_post_search_url": who.posts_search_url,
+        "linkedin_profile_id": who.profile_id,
     }

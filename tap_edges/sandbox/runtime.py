@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from tap_edges.sandbox.faults import Faults
 from tap_edges.sandbox.validation import MAX_RESULTS_LIMIT
 
-OUTPUTS_MODES = ("cumulative", "latest")
+OUTPUTS_MODES = ("cumulative", "cumulative-newest", "latest")
 
 
 @dataclass
@@ -17,7 +17,8 @@ class Runtime:
     Attributes:
         api_key: The key every ``/v1`` request must send in ``X-API-Key``.
         run_seconds: Duration of new iterations.
-        outputs_mode: ``cumulative`` (outputs of every finished iteration) or ``latest``.
+        outputs_mode: ``cumulative`` (outputs of every finished iteration, oldest iteration
+            first), ``cumulative-newest`` (the same, newest iteration first) or ``latest``.
         faults: The faults in force.
         max_results_limit: Largest ``parameters.max_results`` a launch may ask for (1000 like
             Edges; benchmarks raise it to get huge batches).
@@ -33,7 +34,7 @@ class Runtime:
         """Switch the outputs mode.
 
         Args:
-            mode: ``cumulative`` or ``latest``.
+            mode: One of :data:`OUTPUTS_MODES`.
 
         Raises:
             ValueError: For any other value.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -93,6 +94,10 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _send(self, response: Response) -> None:
+        if response.headers.get("X-Sandbox-Lost") == "reset":  # the answer never arrives
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         payload = response.encoded()
         self.send_response(response.status)
         if isinstance(response.body, bytes):

@@ -1,0 +1,240 @@
+"""A model-based test of the delivery guarantees (Hypothesis stateful testing).
+
+A real tap (the installed CLI, in its own process) syncs against the sandbox over HTTP, in each
+of the three outputs layouts Edges may use, through random sequences of: the world growing,
+clean syncs, syncs whose target fails (Meltano then keeps the state the target committed last,
+possibly none of this sync's), syncs killed with SIGKILL after a random number of output lines,
+launches and continues whose answers are lost (504 or a reset connection after Edges applied
+them), and ``max_results`` changes. The model
+plays Meltano and the target: it keeps the committed state and the keys of the committed
+records. After every step it checks that:
+
+* no run was continued while its previous iterations' items were not all committed (a
+  continue is only ever sent when the incoming state records the latest iteration);
+* no partition has more than one run in flight, and no sync creates two runs for one
+  partition;
+
+and at the end, after clean syncs, that every item Edges delivered to a run the committed
+state ever owned is committed: nothing is lost on the tap's account.
+
+CI runs a few examples per outputs mode; a larger run is one command::
+
+    TAP_EDGES_MODEL_EXAMPLES=200 .venv/bin/pytest tests/test_model.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import typing as t
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from tapkit import TAP, THREAD_URLS, api_config, tap_args
+
+from tap_edges.actions import ACTIONS_BY_STREAM
+from tap_edges.lifecycle import TERMINAL
+from tap_edges.sandbox import ENGAGEMENT_IDENTITY_IDS, Faults, Sandbox
+from tap_edges.streams import derive_key
+
+EXAMPLES = int(os.environ.get("TAP_EDGES_MODEL_EXAMPLES", "3"))
+STEPS = int(os.environ.get("TAP_EDGES_MODEL_STEPS", "8"))
+STREAM_OF_ACTION = {spec.action: spec.stream for spec in ACTIONS_BY_STREAM.values()}
+Key = tuple[str, str, str | None, str]
+
+
+def item_key(stream: str, identity: str, value: str | None, item: dict[str, t.Any]) -> Key:
+    """What identifies an item across runs: its stream, partition and natural key."""
+    spec = ACTIONS_BY_STREAM[stream]
+    fields = dict(item)
+    if spec.derived_key is not None:
+        fields[spec.derived_key.name] = derive_key(fields, spec.derived_key.parts)
+    natural = json.dumps([fields.get(k) for k in spec.natural_keys], default=str)
+    return (stream, identity, value, natural)
+
+
+class Delivery(RuleBasedStateMachine):
+    """Meltano, a target and Edges, driven at random; the tap is the real one."""
+
+    mode = "cumulative"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.workdir = Path(tempfile.mkdtemp(prefix="tap-edges-model-"))
+        self.sandbox = Sandbox(run_seconds=0.2, outputs_mode=self.mode)
+        self.sandbox.start()
+        self.config = api_config(
+            self.sandbox,
+            identity_ids=ENGAGEMENT_IDENTITY_IDS[:1],
+            post_urls=[],
+            thread_urls=THREAD_URLS[:1],
+            company_page_urls=[],
+            max_results=5,
+            poll_interval_seconds=1,
+        )
+        self.state: dict[str, t.Any] | None = None  # what Meltano hands the next sync
+        self.committed: set[Key] = set()  # what the target committed
+        self.owned: set[str] = set()  # runs a committed state ever named
+
+    def teardown(self) -> None:
+        try:
+            self.sandbox.faults = Faults()
+            for _ in range(2):  # read what is pending, then continue once more
+                self._sync(commit=1.0)
+            self._check_nothing_lost()
+        finally:
+            self.sandbox.stop()
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # -- what happens to the world, the network and the config -------------------------
+
+    @rule(n=st.integers(min_value=0, max_value=9))
+    def grow(self, n: int) -> None:
+        self.sandbox.grow(n=n)
+
+    @rule(every=st.integers(min_value=1, max_value=3), kind=st.sampled_from(["504", "reset"]))
+    def lose_answers(self, every: int, kind: str) -> None:
+        self.sandbox.faults = Faults(lost_answer_every=every, lost_answer_kind=kind)
+
+    @rule()
+    def answers_arrive(self) -> None:
+        self.sandbox.faults = Faults()
+
+    @rule(cap=st.sampled_from([3, 5, 8]))
+    def change_max_results(self, cap: int) -> None:
+        self.config["max_results"] = cap
+
+    # -- syncs --------------------------------------------------------------------------
+
+    @rule()
+    def sync(self) -> None:
+        self._sync(commit=1.0)
+
+    @rule(commit=st.floats(min_value=0.0, max_value=0.99))
+    def sync_whose_target_fails(self, commit: float) -> None:
+        self._sync(commit=commit)
+
+    @rule(lines=st.integers(min_value=0, max_value=60), commit=st.floats(0.0, 1.0))
+    def sync_killed(self, lines: int, commit: float) -> None:
+        self._sync(commit=commit, kill_after=lines)
+
+    def _sync(self, *, commit: float, kill_after: int | None = None) -> None:
+        """One sync; the target commits through a STATE chosen by ``commit`` (1.0: the last)."""
+        iterations = self._iterations()
+        committed_before = set(self.committed)
+        runs_before = set(self.sandbox.engine.runs)
+        messages = self._run_tap(kill_after)
+        states = [i for i, m in enumerate(messages) if m["type"] == "STATE"]
+        chosen = min(int(commit * (len(states) + 1)), len(states))
+        if chosen:
+            upto = states[chosen - 1]
+            for message in messages[:upto]:
+                if message["type"] == "RECORD":
+                    self.committed.add(self._record_key(message))
+            self.state = messages[upto]["value"]
+            self.owned |= {
+                str(p["edges_run_uid"])
+                for stream in self.state.get("bookmarks", {}).values()
+                for p in stream.get("partitions", [])
+                if p.get("edges_run_uid")
+            }
+        self._check_continues(iterations, committed_before)
+        self._check_one_new_run_per_partition(runs_before)
+
+    def _run_tap(self, kill_after: int | None) -> list[dict[str, t.Any]]:
+        command = [TAP, *tap_args(self.config, self.workdir, state=self.state)]
+        with (
+            (self.workdir / "stderr.log").open("wb") as stderr,
+            subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr) as proc,
+        ):
+            assert proc.stdout is not None
+            lines: list[bytes] = []
+            while kill_after is None or len(lines) < kill_after:
+                line = proc.stdout.readline()
+                if not line.endswith(b"\n"):
+                    break  # the end (a line cut by a kill never reaches the target whole)
+                lines.append(line)
+            if kill_after is not None:
+                proc.send_signal(signal.SIGKILL)
+            proc.communicate(timeout=120)
+        if kill_after is None:
+            log = (self.workdir / "stderr.log").read_text(encoding="utf-8")
+            assert "Traceback" not in log, log
+        return [json.loads(line) for line in lines]
+
+    def _record_key(self, message: dict[str, t.Any]) -> Key:
+        stream, record = message["stream"], message["record"]
+        field = ACTIONS_BY_STREAM[stream].input_field
+        return item_key(stream, record["identity_id"], record.get(field) if field else None, record)
+
+    # -- what the sandbox knows ---------------------------------------------------------
+
+    def _iterations(self) -> dict[str, int]:
+        return {uid: len(run.iterations) for uid, run in self.sandbox.engine.runs.items()}
+
+    def _delivered(self, uid: str, index: int) -> set[Key]:
+        run = self.sandbox.engine.runs[uid]
+        stream = STREAM_OF_ACTION[run.action_name]
+        field = ACTIONS_BY_STREAM[stream].input_field
+        value = run.input.get(field) if field else None
+        truth = self.sandbox.ground_truth(uid)[index]
+        return {item_key(stream, run.identity_id, value, i) for i in truth["delivered"]}
+
+    def _check_continues(self, before: dict[str, int], committed: set[Key]) -> None:
+        for uid, count in self._iterations().items():
+            for index in range(max(before.get(uid, 1), 1), count):  # continued in this sync
+                for earlier in range(index):
+                    missing = self._delivered(uid, earlier) - committed
+                    assert not missing, f"run {uid} continued past uncommitted items {missing}"
+
+    def _check_one_new_run_per_partition(self, before: set[str]) -> None:
+        created = [
+            run.feed_key for uid, run in self.sandbox.engine.runs.items() if uid not in before
+        ]
+        assert len(created) == len(set(created)), f"two runs launched for one partition: {created}"
+
+    @invariant()
+    def at_most_one_run_in_flight_per_partition(self) -> None:
+        now = self.sandbox.engine.clock()
+        live = [
+            r.feed_key for r in self.sandbox.engine.runs.values() if r.status(now) not in TERMINAL
+        ]
+        assert len(live) == len(set(live)), f"two runs in flight for one partition: {live}"
+
+    def _check_nothing_lost(self) -> None:
+        for uid in self.owned:
+            for index in range(len(self.sandbox.engine.runs[uid].iterations)):
+                missing = self._delivered(uid, index) - self.committed
+                assert not missing, f"run {uid} iteration {index}: lost {missing}"
+
+
+class DeliveryNewestFirst(Delivery):
+    """The same, with Edges serving every iteration's outputs, the newest iteration first."""
+
+    mode = "cumulative-newest"
+
+
+class DeliveryLatest(Delivery):
+    """The same, with Edges serving only the newest iteration's outputs."""
+
+    mode = "latest"
+
+
+SETTINGS = settings(
+    max_examples=EXAMPLES,
+    stateful_step_count=STEPS,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+TestDeliveryCumulative = Delivery.TestCase
+TestDeliveryCumulative.settings = SETTINGS
+TestDeliveryNewestFirst = DeliveryNewestFirst.TestCase
+TestDeliveryNewestFirst.settings = SETTINGS
+TestDeliveryLatest = DeliveryLatest.TestCase
+TestDeliveryLatest.settings = SETTINGS
