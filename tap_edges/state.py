@@ -16,7 +16,8 @@ A partition's bookmark lives inside the singer-sdk partition state (next to the 
     What was sent (or was about to be sent) and whose batch is not emitted yet, written before
     the request goes out: ``{"op": "launch", "token": ..., "max_results": ...}`` (the token is
     in the run's ``name``, so a launch whose answer was lost can be found and adopted) or
-    ``{"op": "continue", "updated_at": ...}`` (the run's ``updated_at`` before the continue).
+    ``{"op": "continue", "updated_at": ...}`` (the run's ``updated_at`` before the continue), or
+    ``{"op": "launched"}`` (the run was launched; its first batch is not emitted yet).
     ``null`` when nothing is pending. States written by tap-edges 0.1 hold a boolean here.
 ``edges_max_results``
     The ``max_results`` the run was launched with (used when the run object does not say).
@@ -168,9 +169,9 @@ def _problems(stored: t.Mapping[str, t.Any]) -> t.Iterator[str]:
 
 
 def _is_pending(value: object) -> bool:
-    if not isinstance(value, dict) or value.get("op") not in {"launch", "continue"}:
+    if not isinstance(value, dict) or value.get("op") not in {"launch", "launched", "continue"}:
         return False
-    return value["op"] == "continue" or (
+    return value["op"] != "launch" or (
         isinstance(value.get("token"), str) and _is_count(value.get("max_results"))
     )
 

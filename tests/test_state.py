@@ -58,3 +58,26 @@ def test_parse_time_normalises_to_utc() -> None:
     assert a == b
     assert parse_time("2026-11-28T10:00:00") == parse_time("2026-11-28T10:00:00Z")
     assert parse_time(None) is None
+
+
+@pytest.mark.parametrize(
+    "pending",
+    [
+        {"op": "launch", "token": "0123456789abcdef", "max_results": 5},
+        {"op": "launched"},
+        {"op": "continue", "updated_at": "2026-11-28T00:00:00Z"},
+        {"op": "continue", "updated_at": None},
+    ],
+)
+def test_every_pending_request_the_tap_writes_is_read_back(pending: dict[str, t.Any]) -> None:
+    stored: dict[str, t.Any] = {}
+    write_bookmark(stored, Bookmark("run-1", pending=pending))
+    assert read_bookmark(stored, label="p", logger=LOGGER).pending == pending
+
+
+def test_a_state_of_tap_edges_0_1_is_read_with_its_iteration_unknown() -> None:
+    stored = {"edges_run_uid": "r", "edges_pending": False, "edges_consumed_through": "2026-01-01"}
+    bookmark = read_bookmark(stored, label="p", logger=LOGGER)
+    assert bookmark.run_uid == "r"
+    assert bookmark.iteration is None  # so the run's batch is read again before a continue
+    assert bookmark.pending is None
