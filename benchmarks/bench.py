@@ -281,7 +281,7 @@ class Workdir:
             "post_urls": post_urls,
             "thread_urls": [],
             "runs_requests_per_minute": 1_000_000,
-            "poll_interval_seconds": 0.5,
+            "poll_interval_seconds": 1,
         }
         self.state: dict[str, t.Any] | None = None
 
@@ -341,7 +341,7 @@ def output_requests(log: list[dict[str, t.Any]]) -> int:
 # -- the figures -------------------------------------------------------------------------------
 
 
-def concurrency(run_seconds: float, poll_interval: float) -> dict[str, float]:
+def concurrency(run_seconds: float, poll_interval: int) -> dict[str, float]:
     """Figures 1 and 3: a continuing sync of 50 partitions whose runs take run_seconds."""
     urls = post_urls(50)
     with sandbox_host(0.5) as host, tempfile.TemporaryDirectory() as tmp:
@@ -564,7 +564,7 @@ def bare(base_url: str, api_key: str, stream: str, run_uids: list[str]) -> None:
 
 def figures(quick: bool) -> dict[str, Callable[[], None]]:  # noqa: FBT001
     """Each figure's benchmark, by number, ready to run and print."""
-    run_seconds, interval = (6.0, 1.0) if quick else (20.0, 2.0)
+    run_seconds, interval = (6.0, 1) if quick else (20.0, 2)
     emitted = 50_000 if quick else 200_000
     large = (4, 25_000) if quick else (4, 250_000)
     layout_partitions = 4 if quick else 10

@@ -49,7 +49,7 @@ if t.TYPE_CHECKING:
 
 UNSUCCESSFUL = frozenset({"FAILED", "BLOCKED", "STOPPED", "INVALID"})
 IN_FLIGHT = frozenset({"CREATED", "QUEUED", "SCHEDULED", "RUNNING", "PENDING"})
-FIRST_POLL_SECONDS = 1.0
+FIRST_POLL_SECONDS = 0.25  # then doubling up to poll_interval_seconds
 # A STATE holds every partition: with thousands of them, one per emitted batch would make the
 # output grow with the square of the partitions. At most about this many are flushed while
 # batches are emitted (a sync killed in between re-reads the batches emitted since).

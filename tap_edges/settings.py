@@ -20,6 +20,7 @@ if t.TYPE_CHECKING:
 DEFAULT_API_URL = "https://api.edges.run/v1"
 DEFAULT_SANDBOX_PATH = ".sandbox/edges-sandbox.json"
 DEFAULT_CEILING = 5000
+REDACTED = "<redacted>"
 # The documented LinkedIn post URL pattern (edges-api.md section 8.4) and thread id pattern.
 POST_URL_PATTERN = re.compile(r"^https://(?:(www|[a-z]{2})\.)?linkedin\.com/(posts|feed)/[\w%-]+")
 THREAD_ID_PATTERN = re.compile(r"(?<=thread/)\d.+?==|^\d.+?==")
@@ -44,6 +45,10 @@ INPUT_FORMATS: dict[str, tuple[t.Callable[[str], object], str]] = {
     ),
 }
 # Meltano setting kind of each JSON schema type (meltano.yml and the Hub definition use them).
+# No setting is a JSON schema "number": Meltano 4.4 reads a `decimal` setting from an
+# environment variable as a Decimal, then fails to write the tap's config file ("Object of type
+# Decimal is not JSON serializable"), and the SDK's `--config ENV` passes a number as a string.
+# Durations are whole seconds and rates whole counts: `integer` passes from the environment.
 MELTANO_KINDS = {
     "string": "string",
     "integer": "integer",
@@ -142,7 +147,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "poll_interval_seconds",
-        th.NumberType,
+        th.IntegerType,
         default=15,
         title="Poll interval (seconds)",
         description="Longest wait between two status polls of the runs in flight (polling "
@@ -150,7 +155,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "run_timeout_seconds",
-        th.NumberType,
+        th.IntegerType,
         default=3600,
         title="Run timeout (seconds)",
         description="How long a sync waits for a run. A run still going then stays in the "
@@ -187,20 +192,43 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "sandbox_run_seconds",
-        th.NumberType,
+        th.IntegerType,
         default=3,
         title="Sandbox run duration (seconds)",
         description="How long each sandbox run takes.",
     ),
     th.Property(
         "sandbox_growth_per_minute",
-        th.NumberType,
+        th.IntegerType,
         default=3,
         title="Sandbox growth per minute",
         description="New items the sandbox world gains per feed and minute, so successive "
         "syncs have something new to load.",
     ),
 ).to_dict()
+
+
+# The tap's own settings (the SDK later appends its built-ins to the class's schema in place).
+SETTING_NAMES = tuple(CONFIG_SCHEMA["properties"])
+SECRET_SETTINGS = frozenset(
+    name for name in SETTING_NAMES if CONFIG_SCHEMA["properties"][name].get("secret")
+)
+
+
+def settings_in_effect(config: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """The tap's own settings as it sees them, for the log: secrets only say they are set.
+
+    Args:
+        config: The tap config (defaults applied).
+
+    Returns:
+        Each of the tap's own settings present in the config, in schema order.
+    """
+    return {
+        name: REDACTED if name in SECRET_SETTINGS else config[name]
+        for name in SETTING_NAMES
+        if name in config
+    }
 
 
 def config_problems(config: t.Mapping[str, t.Any]) -> list[str]:

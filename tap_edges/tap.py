@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import signal
 import sys
@@ -28,6 +29,7 @@ from tap_edges.settings import (
     DEFAULT_CEILING,
     DEFAULT_SANDBOX_PATH,
     config_problems,
+    settings_in_effect,
 )
 from tap_edges.streams import EdgesActionStream
 from tap_edges.writer import EncodedStateWriter, SingerWriter
@@ -181,6 +183,7 @@ class TapEdges(Tap):
         Raises:
             PartitionsFailedError: One or more partitions failed (all others were emitted).
         """
+        self.logger.info("Settings in effect: %s", json.dumps(settings_in_effect(self.config)))
         with self._resources:
             if isinstance(self.message_writer, SingerWriter):  # its buffered RECORDs, at exit
                 self._resources.callback(self.message_writer.flush)

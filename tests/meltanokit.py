@@ -45,7 +45,7 @@ def project_env(workdir: Path, **settings: str) -> dict[str, str]:
 
     Plugin venvs are the repo's (installed once per session); the system database (Meltano's
     state) and the sandbox world are the test's own. The tap's other settings are the `demo`
-    environment's: Meltano 4.4 cannot take a decimal setting from an environment variable.
+    environment's.
     """
     env = {
         **os.environ,

@@ -44,7 +44,7 @@ def api_config(sandbox: Sandbox, **overrides: t.Any) -> dict[str, t.Any]:
         "thread_urls": THREAD_URLS,
         "company_page_urls": COMPANY_PAGE_URLS,
         "max_results": 100,
-        "poll_interval_seconds": 0.2,
+        "poll_interval_seconds": 1,
         "runs_requests_per_minute": 6000,
     }
     config.update(overrides)

@@ -42,7 +42,7 @@ def config_for(sandbox: Sandbox) -> dict[str, t.Any]:
         post_urls=post_urls(POSTS),
         thread_urls=[],
         company_page_urls=[],
-        poll_interval_seconds=0.5,
+        poll_interval_seconds=1,
     )
 
 

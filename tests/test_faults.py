@@ -71,6 +71,7 @@ def test_sync_under_503s_and_429s_equals_a_clean_sync(sandbox: Sandbox, tmp_path
     assert len(second.records("connections")) == 2 * 2
 
 
+@pytest.mark.slow
 def test_budget_keeps_a_12_post_sync_under_the_servers_limit(tmp_path: Path) -> None:
     posts = [
         f"https://www.linkedin.com/posts/someone_topic-activity-72000000000000{i:05d}"
@@ -344,6 +345,7 @@ def test_sigterm_flushes_state_and_a_rerun_loses_nothing(tmp_path: Path) -> None
         ),
         ({"max_results": 0}, "Setting 'max_results': must be a positive number"),
         ({"poll_interval_seconds": -1}, "Setting 'poll_interval_seconds': must be a positive"),
+        ({"poll_interval_seconds": 0.5}, "is not of type 'integer', 'null' in config['poll_"),
         ({"runs_requests_per_minute": 0}, "Setting 'runs_requests_per_minute': must be a positive"),
         ({"run_timeout_seconds": 0}, "Setting 'run_timeout_seconds': must be a positive"),
         ({"max_results_per_stream": {"likers": 5}}, "unknown stream 'likers'"),
@@ -367,7 +369,7 @@ def test_sandbox_config_file_runs_twice_from_a_shell(tmp_path: Path) -> None:
     """The README's shell recipe, with the repo's sandbox-config.json (only made faster)."""
     config = json.loads((ROOT / "sandbox-config.json").read_text(encoding="utf-8"))
     assert config["sandbox"] is True
-    config.update(sandbox_run_seconds=0.3, poll_interval_seconds=0.2)
+    config.update(sandbox_run_seconds=1, poll_interval_seconds=1)
     (tmp_path / "sandbox-config.json").write_text(json.dumps(config), encoding="utf-8")
     script = (ROOT / "README.md").read_text(encoding="utf-8").split("<!-- shell:start -->")[1]
     script = script.split("```bash")[1].split("```")[0]

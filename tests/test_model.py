@@ -33,6 +33,7 @@ import tempfile
 import typing as t
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -42,6 +43,9 @@ from tap_edges.actions import ACTIONS_BY_STREAM
 from tap_edges.lifecycle import TERMINAL
 from tap_edges.sandbox import ENGAGEMENT_IDENTITY_IDS, Faults, Sandbox
 from tap_edges.streams import derive_key
+
+# A minute or more (dozens of real syncs): on the main Python only (scripts/test-other-pythons).
+pytestmark = pytest.mark.slow
 
 EXAMPLES = int(os.environ.get("TAP_EDGES_MODEL_EXAMPLES", "3"))
 STEPS = int(os.environ.get("TAP_EDGES_MODEL_STEPS", "8"))
@@ -76,7 +80,7 @@ class Delivery(RuleBasedStateMachine):
             thread_urls=THREAD_URLS[:1],
             company_page_urls=[],
             max_results=5,
-            poll_interval_seconds=0.1,
+            poll_interval_seconds=1,
         )
         self.state: dict[str, t.Any] | None = None  # what Meltano hands the next sync
         self.committed: set[Key] = set()  # what the target committed

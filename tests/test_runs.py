@@ -93,8 +93,8 @@ def test_polling_starts_quick_then_backs_off_to_the_interval(
     items = [item for p in partitions for _, item in runs.records(p.key)]
     assert runs.failures == []
     assert len(items) == 2 * 60
-    assert shared.slept[:6] == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0]
-    assert set(shared.slept[5:]) == {30.0}
+    assert shared.slept[:8] == [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0]
+    assert set(shared.slept[7:]) == {30.0}
     assert RUN_SECONDS <= sum(shared.slept) <= RUN_SECONDS + 30.0
     polls = [e for e in sandbox.request_log() if e["path"] == "/v1/runs"]
     uids = sorted({str(b.run_uid) for b in saved})

@@ -16,11 +16,11 @@ WORLD = Path(tempfile.mkdtemp(prefix="tap-edges-sdk-suite-")) / "world.json"
 SANDBOX_CONFIG = {
     "sandbox": True,
     "sandbox_path": str(WORLD),
-    "sandbox_run_seconds": 0.2,
+    "sandbox_run_seconds": 1,
     "post_urls": POST_URLS,
     "thread_urls": THREAD_URLS,
     "company_page_urls": COMPANY_PAGE_URLS,
-    "poll_interval_seconds": 0.2,
+    "poll_interval_seconds": 1,
     "runs_requests_per_minute": 6000,
 }
 
