@@ -4,6 +4,7 @@ Each test injects the fault against the sandbox over real HTTP and runs the real
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import signal
@@ -227,26 +228,33 @@ def _blocked_on_stdout(pid: int) -> bool:
         return False
 
 
-def test_sigterm_while_stdout_is_blocked_ends_with_whole_lines_and_a_state(
-    tmp_path: Path,
-) -> None:
-    """A slow target blocks the tap's stdout mid-drain; SIGTERM must not cut or repeat a line."""
+@contextlib.contextmanager
+def blocked_tap(tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A continuing sync whose target does not read: it blocks writing megabytes of records."""
     with Sandbox(run_seconds=0.3) as sandbox:
         sandbox.max_results_limit = 5000
         identity = ENGAGEMENT_IDENTITY_IDS[0]
         config = api_config(sandbox, identity_ids=[identity], max_results=5000, **SMALL)
         first = run_tap(config, tmp_path)
         assert first.returncode == 0, first.stderr
-        sandbox.grow(n=3000, action="linkedin-extract-connections")  # megabytes of records
+        sandbox.grow(n=3000, action="linkedin-extract-connections")
         command = [TAP, *tap_args(config, tmp_path, state=first.last_state)]
         with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
             deadline = time.monotonic() + 60
             while not _blocked_on_stdout(proc.pid) and time.monotonic() < deadline:
                 time.sleep(0.05)  # nobody reads stdout: the pipe fills up and the tap blocks
             assert _blocked_on_stdout(proc.pid)
-            proc.send_signal(signal.SIGTERM)
-            time.sleep(0.5)  # the handler runs while the write is still blocked
-            out, err = proc.communicate(timeout=60)
+            yield proc
+
+
+def test_sigterm_while_stdout_is_blocked_ends_with_whole_lines_and_a_state(
+    tmp_path: Path,
+) -> None:
+    """A slow target blocks the tap's stdout mid-drain; SIGTERM must not cut or repeat a line."""
+    with blocked_tap(tmp_path) as proc:
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)  # the handler runs while the write is still blocked
+        out, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM
     stderr = err.decode()
     assert "Stopped by SIGTERM: the state was flushed" in stderr
@@ -261,3 +269,14 @@ def test_sigterm_while_stdout_is_blocked_ends_with_whole_lines_and_a_state(
     assert messages[-1]["type"] == "STATE"
     (partition,) = messages[-1]["value"]["bookmarks"]["connections"]["partitions"]
     assert partition["edges_pending"]  # the batch was cut short: the rerun reads it again
+
+
+def test_a_second_signal_while_stdout_stays_blocked_exits_and_says_so(tmp_path: Path) -> None:
+    with blocked_tap(tmp_path) as proc:
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)  # the target still reads nothing
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGINT
+    assert "the last STATE could not be written" in err.decode()
+    assert b'"type":"STATE"' not in out.rsplit(b"\n", 2)[-1]  # nothing after the cut line
