@@ -43,7 +43,7 @@ from tap_edges.partitions import Partition, PartitionKey, token_of
 from tap_edges.state import Bookmark, fingerprint, parse_time
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Generator, Iterable, Iterator
 
     from tap_edges.client import EdgesClient
 
@@ -386,14 +386,14 @@ class RunCoordinator:
 
     # -- records: wait for the partition's run, then read its new items -----------------
 
-    def records(self, key: PartitionKey) -> Iterator[tuple[str, dict[str, t.Any]]]:
+    def records(self, key: PartitionKey) -> Iterator[dict[str, t.Any]]:
         """Yield the partition's new items; failures are logged and collected, not raised.
 
         Args:
             key: The partition's key.
 
         Yields:
-            (run uid, item) for every item not emitted before.
+            Every item not emitted before (from the run :meth:`run_uid` names).
         """
         tr = self._tracked[key]
         try:
@@ -406,6 +406,10 @@ class RunCoordinator:
             raise
         except errors.EdgesError as exc:
             self._fail(tr, exc)
+
+    def run_uid(self, key: PartitionKey) -> str | None:
+        """The run whose items :meth:`records` yields for a partition."""
+        return self._tracked[key].bookmark.run_uid
 
     def _fail(self, tr: _Tracked, exc: errors.EdgesError) -> None:
         if not isinstance(exc, errors.RunError):
@@ -491,7 +495,7 @@ class RunCoordinator:
         except errors.NotFoundError:
             return None
 
-    def _read(self, tr: _Tracked) -> Iterator[tuple[str, dict[str, t.Any]]]:
+    def _read(self, tr: _Tracked) -> Generator[dict[str, t.Any], None, None]:
         """Page through the run's outputs and yield the items not emitted before."""
         uid = t.cast("str", tr.bookmark.run_uid)
         mark = parse_time(tr.bookmark.consumed_through)
@@ -520,14 +524,7 @@ class RunCoordinator:
             count_before=before if isinstance(before, int) else None,
             count_now=now if isinstance(now, int) else None,
         )
-        items = read_new(self.client, uid, expected, skip, fallback)
-        while True:
-            try:
-                item = next(items)
-            except StopIteration as done:
-                batch: Batch = done.value
-                break
-            yield uid, item
+        batch = yield from read_new(self.client, uid, expected, skip, fallback)
         self._consumed(tr, batch)
 
     def _consumed(self, tr: _Tracked, batch: Batch) -> None:

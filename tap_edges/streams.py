@@ -176,7 +176,9 @@ class EdgesActionStream(Stream):
         partition = self.partition(context)
         self._reading = context
         try:
-            for run_uid, item in coordinator.records(partition.key):
+            run_uid: str | None = None
+            for item in coordinator.records(partition.key):
+                run_uid = run_uid or t.cast("str", coordinator.run_uid(partition.key))
                 record = self._complete(partition, run_uid, item)
                 if record is not None:
                     yield record
@@ -207,6 +209,21 @@ class EdgesActionStream(Stream):
         return item
 
     # -- the record path: what the SDK does per record, done once where that is correct ---
+
+    @override
+    def _process_record(
+        self,
+        record: dict[str, t.Any],
+        child_context: Context | None = None,
+        partition_context: Context | None = None,
+    ) -> None:
+        """Skip the SDK's per-record work that has nothing to do here.
+
+        It adds the partition's keys to the record (``_complete`` already did) and syncs child
+        streams (there are none).
+        """
+        if self.child_streams:
+            super()._process_record(record, child_context, partition_context)
 
     @override
     def _increment_stream_state(
