@@ -17,7 +17,7 @@ from tap_edges.state import parse_time
 if t.TYPE_CHECKING:
     import datetime as dt
     import logging
-    from collections.abc import Callable, Generator, Iterable, Iterator
+    from collections.abc import Callable, Generator
 
     from tap_edges.client import EdgesClient
     from tap_edges.partitions import Partition
@@ -31,7 +31,6 @@ class Batch:
     undated: int = 0
     newest: dt.datetime | None = None
     layout: dict[str, t.Any] | None = None
-    requests: int = 0
     mismatch: str | None = None  # why a shortcut's result cannot be trusted
 
 
@@ -143,11 +142,6 @@ class _Scan:
         batch.count += 1
         return True
 
-    def pages(self, pages: Iterable[list[t.Any]]) -> Iterator[list[t.Any]]:
-        for page in pages:
-            self.batch.requests += 1
-            yield page
-
 
 def _oldest_first(
     client: EdgesClient, run_uid: str, expected: Expected, skip: Callable[[object], None]
@@ -159,7 +153,7 @@ def _oldest_first(
         scan.batch.mismatch = "no record of where the new items start"
         return scan.batch
     boundary: bool | None = None
-    for page in scan.pages(client.output_pages_from(run_uid, start)):
+    for page in client.output_pages_from(run_uid, start):
         for item in page:
             new = scan.is_new(item)
             if boundary is None and new is not None:
@@ -184,7 +178,7 @@ def _newest_first(
     """New items come first: read until the first item already emitted."""
     scan = _Scan(expected, skip)
     reached = False
-    for page in scan.pages(client.output_pages(run_uid)):
+    for page in client.output_pages(run_uid):
         for item in page:
             new = scan.is_new(item)
             if new and reached:
@@ -207,7 +201,7 @@ def _latest_only(
 ) -> Generator[dict[str, t.Any], None, Batch]:
     """Only the newest iteration is served: every item is new."""
     scan = _Scan(expected, skip)
-    for page in scan.pages(client.output_pages(run_uid)):
+    for page in client.output_pages(run_uid):
         for item in page:
             new = scan.is_new(item)
             if new is False:
@@ -228,7 +222,7 @@ def _full_read(
     """Every page; keep the new items and learn where Edges puts them."""
     scan = _Scan(expected, skip)
     first = last = -1  # positions of the first and last new items among all items
-    for page in scan.pages(client.output_pages(run_uid)):
+    for page in client.output_pages(run_uid):
         for item in page:
             if scan.is_new(item):
                 last = scan.total - 1

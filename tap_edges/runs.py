@@ -160,16 +160,7 @@ class RunCoordinator:
         self.logger.info(
             "%s: adopting run %s (%s and its answer was lost).", tr.partition.label, uid, how
         )
-        tr.keep(
-            dataclasses.replace(
-                tr.bookmark,
-                run_uid=uid,
-                iteration=None,
-                pending={"op": "launched"},
-                max_results=pending["max_results"],
-                outputs=_fresh(tr.bookmark.outputs),
-            )
-        )
+        _keep_new_run(tr, uid, pending["max_results"])
         return uid
 
     def _plan(
@@ -204,8 +195,8 @@ class RunCoordinator:
             tr.partition.max_results, tr.bookmark, adaptive=self.adaptive, ceiling=self.ceiling
         )
 
-    def _launch_now(self, tr: _Tracked, step: Step, run: dict[str, t.Any] | None) -> None:
-        send = self._prepare_launch(tr, step, run)
+    def _now(self, send: Callable[[], None]) -> None:
+        """Send a prepared request at once (outside the start's batch): flush its state first."""
         self.flush()
         send()
 
@@ -241,16 +232,7 @@ class RunCoordinator:
             if not self._grown_cap_refused(tr, old, step, exc, run):
                 raise
             return
-        tr.keep(
-            dataclasses.replace(
-                tr.bookmark,
-                run_uid=uid,
-                iteration=None,
-                pending={"op": "launched"},
-                max_results=step.max_results,
-                outputs=_fresh(tr.bookmark.outputs),
-            )
-        )
+        _keep_new_run(tr, uid, step.max_results)
         self._track(tr, {"uid": uid, "status": "QUEUED"})
         self.logger.info("%s: launched run %s.", tr.partition.label, uid)
 
@@ -294,9 +276,7 @@ class RunCoordinator:
             )
         )
         if run is not None and decide(tr.bookmark, run, cap).action is Action.CONTINUE:
-            send = self._prepare_continue(tr, run)
-            self.flush()
-            send()
+            self._now(self._prepare_continue(tr, run))
         elif run is not None:
             self._track(tr, run)
         return True
@@ -313,7 +293,7 @@ class RunCoordinator:
             answer, confirmed = self._send_continue(tr, run)
         except errors.NotFoundError:
             step = Step(Action.LAUNCH, "no longer exists", self._wanted(tr), logging.WARNING)
-            self._launch_now(tr, step, None)
+            self._now(self._prepare_launch(tr, step, None))
             return
         except errors.APIError as exc:
             if exc.status >= 500 or exc.status == 429:  # noqa: PLR2004
@@ -369,14 +349,14 @@ class RunCoordinator:
         run = self._get_run_or_none(uid)
         if run is None:
             step = Step(Action.LAUNCH, "no longer exists", self._wanted(tr), logging.WARNING)
-            self._launch_now(tr, step, None)
+            self._now(self._prepare_launch(tr, step, None))
             return
         if status_of(run) not in TERMINAL:  # another process continued it: read that
             self._track(tr, run)
             return
         step = decide(dataclasses.replace(tr.bookmark, pending=None), run, self._wanted(tr))
         if step.action is Action.LAUNCH:
-            self._launch_now(tr, step, run)
+            self._now(self._prepare_launch(tr, step, run))
             return
         reason = f"Edges refused to continue it ({exc.label or exc.status}: {exc.detail or exc})"
         raise errors.RunError(tr.partition.label, uid, f"{reason}; {_refusal_hint(tr.partition)}")
@@ -591,9 +571,23 @@ def check_identities(client: EdgesClient, identity_ids: Iterable[str]) -> None:
             raise errors.IdentityError(msg)
 
 
-def _fresh(layout: dict[str, t.Any] | None) -> dict[str, t.Any] | None:
-    """A layout for a new run: how Edges serves outputs holds, what this run served does not."""
-    return None if layout is None else {**layout, "seen": 0}
+def _keep_new_run(tr: _Tracked, uid: str, max_results: int) -> None:
+    """Make a launched (or adopted) run the partition's, its first batch not emitted yet.
+
+    What was learned of how Edges serves outputs holds for the new run; what the old run
+    served (``seen``) does not.
+    """
+    layout = tr.bookmark.outputs
+    tr.keep(
+        dataclasses.replace(
+            tr.bookmark,
+            run_uid=uid,
+            iteration=None,
+            pending={"op": "launched"},
+            max_results=max_results,
+            outputs=None if layout is None else {**layout, "seen": 0},
+        )
+    )
 
 
 def _among(wanted: t.Mapping[str, object]) -> Callable[[str], str | None]:

@@ -116,19 +116,24 @@ def test_no_setting_is_a_decimal() -> None:
     assert "decimal" not in kinds.values(), kinds
 
 
-def test_bare_tap_takes_every_setting_from_the_environment(
-    sandbox: Sandbox, tmp_path: Path
-) -> None:
-    settings = expected_settings(sandbox, tmp_path)
-    done = subprocess.run(
+def run_tap_from_env(workdir: Path, variables: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The bare tap with ``--config ENV``: its settings from these variables only."""
+    return subprocess.run(
         [TAP, "--config", "ENV"],
         capture_output=True,
         text=True,
         timeout=180,
         check=False,
-        cwd=tmp_path,
-        env={**clean_environ(), **as_variables(settings)},
+        cwd=workdir,
+        env={**clean_environ(), **variables},
     )
+
+
+def test_bare_tap_takes_every_setting_from_the_environment(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    settings = expected_settings(sandbox, tmp_path)
+    done = run_tap_from_env(tmp_path, as_variables(settings))
     assert done.returncode == 0, done.stderr[-3000:]
     assert logged_settings(done.stderr) == {**settings, "api_key": REDACTED}
     assert sandbox.api_key not in done.stdout + done.stderr
@@ -146,15 +151,7 @@ def test_sandbox_settings_from_the_environment_act(tmp_path: Path) -> None:
         "TAP_EDGES_POLL_INTERVAL_SECONDS": "1",
         "TAP_EDGES_RUNS_REQUESTS_PER_MINUTE": "6000",
     }
-    done = subprocess.run(
-        [TAP, "--config", "ENV"],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-        cwd=tmp_path,
-        env={**clean_environ(), **variables},
-    )
+    done = run_tap_from_env(tmp_path, variables)
     assert done.returncode == 0, done.stderr[-3000:]
     seen = logged_settings(done.stderr)
     assert seen["sandbox_run_seconds"] == 1
