@@ -1,10 +1,62 @@
-"""The lifecycle decision: what one sync does with one partition's run, as a pure function.
+"""Every decision of the run lifecycle, as pure functions over typed values.
 
-:func:`decide` looks at the partition's bookmark (what the incoming state says was emitted),
-the run object Edges shows now and the ``max_results`` the partition should run with, and
-returns one :class:`Step`. The coordinator (:mod:`tap_edges.runs`) only executes steps.
+The coordinator (:mod:`tap_edges.coordinator`) gathers the facts (the bookmark from the
+incoming state, the run object Edges shows, what a request answered) and executes the
+:class:`Step` these functions return; it decides nothing itself. One table, one row per
+situation (``tests/test_lifecycle.py`` has one case per row):
 
-The rule behind the table: the incoming state is the only record of what a target committed
+=====  ===============================  ==================================  ==================
+row    what the bookmark says           what Edges shows / answered         step
+=====  ===============================  ==================================  ==================
+**before anything is sent:** :func:`decide`
+---------------------------------------------------------------------------------------------
+1      no run uid                       (nothing)                           LAUNCH
+2      a launch pending (its run was    (nothing)                           LAUNCH
+       not found by its token)
+3      run uid                          unknown to Edges                    LAUNCH, warn
+4      run uid                          run not terminal                    WAIT
+5      run uid, iteration F             terminal, fingerprint not F, or a   READ
+                                        continue is pending and
+                                        ``updated_at`` moved
+6      run uid, iteration F             terminal, F, INVALID                LAUNCH, warn
+7      run uid, iteration F             terminal, F, not incremental        LAUNCH, warn
+8      run uid, iteration F             terminal, F, its cap differs from   LAUNCH, info
+                                        the one wanted
+9      run uid, iteration F             terminal, F                         CONTINUE
+**after Edges answered a continue:** :func:`after_continue_refused`
+---------------------------------------------------------------------------------------------
+10     continue sent                    404, or refused and the run is      LAUNCH, warn
+                                        gone
+11     continue sent                    refused; the run is in flight       WAIT
+                                        (another process continued it)
+12     continue sent                    refused; the run is terminal and    LAUNCH (6-8)
+                                        rows 6-8 relaunch it
+13     continue sent                    refused; otherwise                  FAIL
+**after Edges refused a launch:** :func:`after_launch_refused`
+---------------------------------------------------------------------------------------------
+14     launch at a grown cap            4xx                                 stay at the run's
+                                                                            cap: rows 4, 5, 9
+15     launch                           refused otherwise                   FAIL
+**after an answer was lost:** :func:`continue_applied`
+---------------------------------------------------------------------------------------------
+16     continue sent, no answer         run in flight, or a new iteration   applied: WAIT
+                                        or ``updated_at`` moved
+17     continue sent, no answer         run unchanged                       not applied: send
+                                                                            again (a few times)
+**while waiting:** :func:`after_poll`
+---------------------------------------------------------------------------------------------
+18     run in flight                    gone from Edges                     FAIL
+19     this sync continued it           still the iteration before          WAIT (not moved)
+20     run in flight                    a status the tap does not know      WAIT, warn
+**after the batch is read:** :func:`grow` and :func:`verdict`
+---------------------------------------------------------------------------------------------
+21     a continued run's batch is       ``adaptive_max_results``, cap       next sync: twice
+       full                             under the ceiling                   the cap (relaunch)
+22     batch read                       FAILED, BLOCKED, STOPPED, INVALID   FAIL (emitted)
+23     batch read                       PARTIAL_SUCCEEDED                   warn (emitted)
+=====  ===============================  ==================================  ==================
+
+The rule behind rows 5 and 9: the incoming state is the only record of what a target committed
 (after a failed load Meltano hands the tap an older state). So a run is continued only when
 that state records the run's latest iteration as consumed; otherwise the sync reads that
 iteration, emits it and leaves the run alone, since Edges may serve only the newest
@@ -18,11 +70,29 @@ import enum
 import logging
 import typing as t
 
-from tap_edges.state import Bookmark, fingerprint
+from tap_edges.model import Continuing, Grown, Run
 
-TERMINAL = frozenset(
-    {"SUCCEEDED", "PARTIAL_SUCCEEDED", "FAILED", "BLOCKED", "STOPPED", "INVALID"},
-)
+if t.TYPE_CHECKING:
+    from tap_edges.state import Bookmark
+
+# The status vocabulary: every status Edges documents for a run, and how the tap reads it.
+Status = t.Literal[
+    "CREATED",
+    "QUEUED",
+    "SCHEDULED",
+    "RUNNING",
+    "PENDING",
+    "SUCCEEDED",
+    "PARTIAL_SUCCEEDED",
+    "FAILED",
+    "BLOCKED",
+    "STOPPED",
+    "INVALID",
+]
+IN_FLIGHT: frozenset[Status] = frozenset({"CREATED", "QUEUED", "SCHEDULED", "RUNNING", "PENDING"})
+UNSUCCESSFUL: frozenset[Status] = frozenset({"FAILED", "BLOCKED", "STOPPED", "INVALID"})
+SUCCESSFUL: frozenset[Status] = frozenset({"SUCCEEDED", "PARTIAL_SUCCEEDED"})
+TERMINAL: frozenset[Status] = SUCCESSFUL | UNSUCCESSFUL
 
 
 class Action(enum.Enum):
@@ -32,104 +102,217 @@ class Action(enum.Enum):
     WAIT = "wait"  # the run is in flight: wait for it, then read its iteration
     READ = "read"  # the run's latest iteration is not consumed: read it, do not continue
     CONTINUE = "continue"  # the latest iteration is consumed: continue, wait, read
+    FAIL = "fail"  # the partition fails this sync (the others go on)
 
 
 @dataclasses.dataclass(frozen=True)
 class Step:
-    """One decision: the action, why, with what cap, and how loudly to say so."""
+    """One decision: the action, why, with what cap, and how loudly to say so.
+
+    Attributes:
+        action: What to do.
+        reason: Why, worded to follow "<partition>: run <uid> ".
+        max_results: The cap to launch with (or the run works with).
+        level: How loudly the coordinator logs the decision.
+        grown: A cap to remember for the next syncs (row 14), if any.
+    """
 
     action: Action
     reason: str
     max_results: int
     level: int = logging.DEBUG
+    grown: Grown | None = None
 
 
-def decide(  # noqa: PLR0911 (one return per row of the table)
-    bookmark: Bookmark, run: t.Mapping[str, t.Any] | None, max_results: int
-) -> Step:
-    """Decide what this sync does with one partition.
-
-    ===  ==========================  ============================================  ===========
-    row  bookmark                    run object now                                step
-    ===  ==========================  ============================================  ===========
-    1    no run uid                  (none)                                        LAUNCH
-    2    a launch pending (its       (none)                                        LAUNCH
-         run was not found by its
-         token)
-    3    run uid                     unknown to Edges                              LAUNCH, warn
-    4    run uid                     not terminal                                  WAIT
-    5    run uid, iteration F        terminal, fingerprint differs from F, or a    READ
-                                     continue is pending and ``updated_at`` moved
-    6    run uid, iteration F        terminal, fingerprint F, INVALID              LAUNCH, warn
-    7    run uid, iteration F        terminal, fingerprint F, not incremental      LAUNCH, warn
-    8    run uid, iteration F        terminal, fingerprint F, its max_results      LAUNCH, info
-                                     differs from the one wanted
-    9    run uid, iteration F        terminal, fingerprint F                       CONTINUE
-    ===  ==========================  ============================================  ===========
+def decide(bookmark: Bookmark, run: Run | None, max_results: int) -> Step:
+    """Rows 1-9: what this sync does with one partition, before anything is sent.
 
     Args:
         bookmark: The partition's bookmark from the incoming state (a launch found by its
             token is already adopted into it).
-        run: The run object of ``bookmark.run_uid``, or None when Edges does not know it.
+        run: The run of ``bookmark.run_uid``, or None when Edges does not know it.
         max_results: The cap the partition should run with (configured or grown).
 
     Returns:
         The step to execute.
     """
     if bookmark.run_uid is None or bookmark.pending_launch is not None:
-        return Step(Action.LAUNCH, "has no run yet", max_results, logging.DEBUG)
+        return Step(Action.LAUNCH, "has no run yet", max_results)
     if run is None:
         return Step(Action.LAUNCH, "is unknown to the Edges API", max_results, logging.WARNING)
-    if status_of(run) not in TERMINAL:
-        return Step(Action.WAIT, f"is still {status_of(run)}", max_results)
+    if not is_terminal(run):
+        return Step(Action.WAIT, f"is still {run.status}", max_results)
     if not consumed(bookmark, run):
         return Step(Action.READ, "has an iteration the state does not record", max_results)
-    if status_of(run) == "INVALID":
-        return Step(
-            Action.LAUNCH, "is INVALID and cannot be continued", max_results, logging.WARNING
-        )
-    if (run.get("parameters") or {}).get("sync_mode") != "incremental":
+    relaunch = _relaunch(bookmark, run, max_results)
+    return relaunch or Step(Action.CONTINUE, "is consumed", max_results)
+
+
+def _relaunch(bookmark: Bookmark, run: Run, max_results: int) -> Step | None:
+    """Rows 6-8: a finished, consumed run that cannot (or should not) be continued."""
+    if run.status == "INVALID":
+        why = "is INVALID and cannot be continued"
+        return Step(Action.LAUNCH, why, max_results, logging.WARNING)
+    if run.sync_mode != "incremental":
         why = "was not launched with sync_mode incremental and cannot be continued"
         return Step(Action.LAUNCH, why, max_results, logging.WARNING)
     cap = run_max_results(run, bookmark)
     if cap is not None and cap != max_results:
         why = f"runs with max_results {cap}, not {max_results}"
         return Step(Action.LAUNCH, why, max_results, logging.INFO)
-    return Step(Action.CONTINUE, "is consumed", max_results)
+    return None
 
 
-def consumed(bookmark: Bookmark, run: t.Mapping[str, t.Any]) -> bool:
-    """Whether the bookmark records the run's latest iteration as emitted.
+def after_continue_refused(
+    bookmark: Bookmark, run: Run | None, max_results: int, refusal: str
+) -> Step:
+    """Rows 10-13: Edges answered a continue with 404 or refused it (a 4xx).
 
     Args:
-        bookmark: The partition's bookmark.
-        run: The run object now.
+        bookmark: The bookmark before the continue was prepared.
+        run: The run as Edges shows it now (None when it is gone).
+        max_results: The cap the partition should run with.
+        refusal: Edges' words, for the failure.
 
     Returns:
-        True when the fingerprints match and no continue may have moved the run since.
+        The step to execute instead.
     """
-    if bookmark.iteration is None or bookmark.iteration != fingerprint(run):
-        return False
-    pending = bookmark.pending or {}
-    moved = pending.get("updated_at") != run.get("updated_at")
-    return not (pending.get("op") == "continue" and moved)
+    if run is None:
+        return Step(Action.LAUNCH, "no longer exists", max_results, logging.WARNING)
+    if not is_terminal(run):
+        return Step(Action.WAIT, f"is {run.status}: another process continued it", max_results)
+    step = decide(dataclasses.replace(bookmark, pending=None), run, max_results)
+    if step.action is Action.LAUNCH:
+        return step
+    return Step(Action.FAIL, f"Edges refused to continue it ({refusal})", max_results)
 
 
-def applied(before: t.Mapping[str, t.Any], now: t.Mapping[str, t.Any]) -> bool:
-    """Whether a continue was applied, judged from the run before it and now.
+def after_launch_refused(
+    bookmark: Bookmark, run: Run | None, step: Step, configured: int, status: int
+) -> Step:
+    """Rows 14-15: Edges refused a launch.
+
+    A launch at a cap ``adaptive_max_results`` grew to is refused when Edges does not take
+    that cap for this action: the partition stays on its old run at the old run's cap, and
+    remembers that cap so the next syncs do not ask again.
 
     Args:
-        before: The run object before the continue was sent.
-        now: The run object read after an ambiguous failure.
+        bookmark: The bookmark before the launch was prepared.
+        run: The old run, if there is one.
+        step: The launch step Edges refused.
+        configured: The cap the settings give the partition.
+        status: The HTTP status of the refusal.
+
+    Returns:
+        The step to execute instead.
+    """
+    grown_refused = 400 <= status < 500 and step.max_results > configured  # noqa: PLR2004
+    if not grown_refused:
+        return Step(Action.FAIL, "could not be launched", step.max_results)
+    cap = run_max_results(run, bookmark) or configured
+    grown = Grown(setting=configured, max_results=cap)
+    instead = decide(dataclasses.replace(bookmark, grown=grown), run, cap)
+    why = f"Edges refused max_results {step.max_results}; staying at {cap} for this action"
+    return dataclasses.replace(instead, reason=why, level=logging.WARNING, grown=grown)
+
+
+def continue_applied(before: Run, now: Run) -> bool:
+    """Rows 16-17: whether a continue whose answer was lost was applied.
+
+    Args:
+        before: The run before the continue was sent.
+        now: The run read after the failure.
 
     Returns:
         True when the run started a new iteration (in flight, or finished a new one).
     """
     return (
-        status_of(now) not in TERMINAL
-        or fingerprint(now) != fingerprint(before)
-        or now.get("updated_at") != before.get("updated_at")
+        not is_terminal(now)
+        or now.iteration != before.iteration
+        or now.updated_at != before.updated_at
     )
+
+
+class Poll(enum.Enum):
+    """What one status poll says of a run in flight."""
+
+    GONE = "gone"  # row 18
+    NOT_MOVED = "not moved"  # row 19: still shows the iteration before this sync's continue
+    UNKNOWN = "unknown"  # row 20: a status the tap does not know; keep waiting
+    MOVED = "moved"  # in flight or terminal: take it
+
+
+def after_poll(before: Run | None, now: Run | None) -> Poll:
+    """Rows 18-20: what a poll of a run in flight shows.
+
+    Args:
+        before: The run before this sync continued it (None when it did not).
+        now: The run as Edges shows it now (None when it is gone).
+
+    Returns:
+        How to take the run object.
+    """
+    if now is None:
+        return Poll.GONE
+    if before is not None and not continue_applied(before, now):
+        return Poll.NOT_MOVED
+    if now.status not in TERMINAL | IN_FLIGHT:
+        return Poll.UNKNOWN
+    return Poll.MOVED
+
+
+def grow(  # noqa: PLR0913
+    cap: int | None, count: int, *, fresh: bool, configured: int, adaptive: bool, ceiling: int
+) -> Grown | None:
+    """Row 21: the cap a partition grows to after a full batch of a continued run.
+
+    Args:
+        cap: The cap the run works with, if known.
+        count: New items in the batch.
+        fresh: Whether the batch is the run's first (a launch's, which is full by design).
+        configured: The cap the settings give the partition.
+        adaptive: The ``adaptive_max_results`` setting.
+        ceiling: The ``max_results_ceiling`` setting.
+
+    Returns:
+        The grown cap, or None when the partition keeps its cap.
+    """
+    if cap is None or count < cap or fresh or not adaptive or cap >= ceiling:
+        return None
+    return Grown(setting=configured, max_results=min(2 * cap, ceiling))
+
+
+class Verdict(enum.Enum):
+    """Rows 22-23: how a finished run ended, once its batch is emitted."""
+
+    OK = "ok"
+    PARTIAL = "partial"  # row 23: warn
+    FAILED = "failed"  # row 22: the partition fails (its outputs were emitted)
+
+
+def verdict(run: Run) -> Verdict:
+    """Rows 22-23: the verdict on a finished run."""
+    if run.status in UNSUCCESSFUL:
+        return Verdict.FAILED
+    if run.status == "PARTIAL_SUCCEEDED":
+        return Verdict.PARTIAL
+    return Verdict.OK
+
+
+def consumed(bookmark: Bookmark, run: Run) -> bool:
+    """Whether the bookmark records the run's latest iteration as emitted.
+
+    Args:
+        bookmark: The partition's bookmark.
+        run: The run now.
+
+    Returns:
+        True when the fingerprints match and no continue may have moved the run since.
+    """
+    if bookmark.iteration is None or bookmark.iteration != run.iteration:
+        return False
+    pending = bookmark.pending
+    return not (isinstance(pending, Continuing) and pending.updated_at != run.updated_at)
 
 
 def wanted_max_results(configured: int, bookmark: Bookmark, *, adaptive: bool, ceiling: int) -> int:
@@ -145,28 +328,18 @@ def wanted_max_results(configured: int, bookmark: Bookmark, *, adaptive: bool, c
         The grown cap while the configured cap is the one it grew from, else the configured.
     """
     grown = bookmark.grown
-    if not adaptive or not grown or grown.get("setting") != configured:
+    if not adaptive or grown is None or grown.setting != configured:
         return configured
-    return max(configured, min(int(grown["max_results"]), ceiling))
+    return max(configured, min(grown.max_results, ceiling))
 
 
-def run_max_results(run: t.Mapping[str, t.Any] | None, bookmark: Bookmark) -> int | None:
-    """The cap a run works with: its own ``parameters.max_results``, else the bookmark's.
-
-    Args:
-        run: The run object, if known.
-        bookmark: The partition's bookmark.
-
-    Returns:
-        The cap, or None when neither says.
-    """
-    cap = ((run or {}).get("parameters") or {}).get("max_results")
-    if isinstance(cap, int) and not isinstance(cap, bool):
-        return cap
+def run_max_results(run: Run | None, bookmark: Bookmark) -> int | None:
+    """The cap a run works with: its own ``parameters.max_results``, else the bookmark's."""
+    if run is not None and run.max_results is not None:
+        return run.max_results
     return bookmark.max_results
 
 
-def status_of(run: t.Mapping[str, t.Any]) -> str:
-    """The run's status, upper case (``UNKNOWN`` when absent)."""
-    status = run.get("status")
-    return status.upper() if isinstance(status, str) else "UNKNOWN"
+def is_terminal(run: Run) -> bool:
+    """Whether the run finished its iteration (a status the tap does not know is not)."""
+    return run.status in TERMINAL

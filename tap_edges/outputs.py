@@ -20,6 +20,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable, Generator
 
     from tap_edges.client import EdgesClient
+    from tap_edges.model import Grown
     from tap_edges.partitions import Partition
 
 
@@ -265,7 +266,7 @@ def report_batch(  # noqa: PLR0913
     batch: Batch,
     cap: int | None,
     first: bool,
-    grew: dict[str, int] | None,
+    grew: Grown | None,
 ) -> bool:
     """Log what a batch delivered, and say loudly when Edges may have dropped items.
 
@@ -303,7 +304,7 @@ def report_batch(  # noqa: PLR0913
         return False
     if grew is not None:
         remedy = (
-            f"The next sync relaunches it with max_results {grew['max_results']} "
+            f"The next sync relaunches it with max_results {grew.max_results} "
             "(adaptive_max_results) to bring back the newest of them"
         )
     else:

@@ -6,6 +6,13 @@ import dataclasses
 import re
 import typing as t
 
+if t.TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tap_edges.errors import EdgesError
+    from tap_edges.model import Run
+    from tap_edges.state import Bookmark
+
 # Every run the tap launches is named "tap-edges#<token> <stream> <identity> <input>": the
 # token, unique per launch and written to the state before the launch is sent, finds the run
 # again when the launch's answer is lost.
@@ -70,3 +77,35 @@ def token_of(name: str) -> str | None:
     """The launch token in a run's name, if the tap launched it."""
     found = TOKEN.match(name)
     return found.group(1) if found else None
+
+
+@dataclasses.dataclass
+class Tracked:
+    """One partition during a sync: its bookmark, its run as last seen, its error.
+
+    Attributes:
+        partition: The partition.
+        bookmark: Its bookmark now (in the state; flushed by the coordinator).
+        save: Puts a bookmark in the state.
+        error: Why the partition fails this sync, once it does.
+        run: Its run as last seen (None until the run is known).
+        since: When the tap started waiting for the run (monotonic seconds).
+        before: The run before this sync continued it, until a poll shows it moved.
+    """
+
+    partition: Partition
+    bookmark: Bookmark
+    save: Callable[[Bookmark], None]
+    error: EdgesError | None = None
+    run: Run | None = None
+    since: float = 0.0
+    before: Run | None = None
+
+    def keep(self, bookmark: Bookmark) -> None:
+        """Make ``bookmark`` the partition's bookmark and put it in the state (not flushed)."""
+        self.bookmark = bookmark
+        self.save(bookmark)
+
+    def track(self, run: Run, now: float, before: Run | None = None) -> None:
+        """Wait for ``run`` from ``now`` on (``before``: the run this sync continued)."""
+        self.run, self.since, self.before = run, now, before

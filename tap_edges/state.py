@@ -7,7 +7,7 @@ A partition's bookmark lives inside the singer-sdk partition state (next to the 
     The Edges run this partition continues, sync after sync.
 ``edges_iteration``
     The fingerprint of the run's iteration whose items were emitted last (see
-    :func:`fingerprint`). A run is continued only when its latest iteration has this
+    :class:`tap_edges.model.Iteration`). A run is continued only when its latest iteration has this
     fingerprint: the incoming state is the only record of what a target committed.
 ``edges_consumed_through``
     The newest ``extracted_at`` already emitted. Items at or before it are not emitted again,
@@ -35,6 +35,8 @@ import dataclasses
 import datetime as dt
 import typing as t
 
+from tap_edges.model import Continuing, Grown, Iteration, Launched, Launching, Pending
+
 if t.TYPE_CHECKING:
     import logging
 
@@ -45,40 +47,24 @@ CONSUMED_THROUGH = "edges_consumed_through"
 MAX_RESULTS = "edges_max_results"
 GROWN = "edges_grown_max_results"
 OUTPUTS = "edges_outputs"
-# The run fields that tell one iteration from the next: a continue resets the run and its
-# iteration gets new started_at and finished_at; output_count covers outputs with no timestamp
-# change at all. updated_at is left out: it may move without a new iteration (callbacks).
-FINGERPRINT_FIELDS = ("started_at", "finished_at", "output_count")
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class Bookmark:
     """What the tap remembers of one partition between syncs."""
 
     run_uid: str | None = None
-    iteration: dict[str, t.Any] | None = None
+    iteration: Iteration | None = None
     consumed_through: str | None = None
-    pending: dict[str, t.Any] | None = None
+    pending: Pending | None = None
     max_results: int | None = None
-    grown: dict[str, int] | None = None
+    grown: Grown | None = None
     outputs: dict[str, t.Any] | None = None
 
     @property
-    def pending_launch(self) -> dict[str, t.Any] | None:
+    def pending_launch(self) -> Launching | None:
         """The pending launch (token and cap), if a launch was sent and not yet adopted."""
-        return self.pending if self.pending and self.pending.get("op") == "launch" else None
-
-
-def fingerprint(run: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
-    """The fields of a run object that identify its latest iteration.
-
-    Args:
-        run: A run object (``GET /runs``).
-
-    Returns:
-        The fingerprint, stored in the bookmark once the iteration's items are emitted.
-    """
-    return {name: run.get(name) for name in FINGERPRINT_FIELDS}
+        return self.pending if isinstance(self.pending, Launching) else None
 
 
 def parse_time(value: object) -> dt.datetime | None:
@@ -126,18 +112,41 @@ def read_bookmark(
             "; ".join(problems),
         )
         return Bookmark()
-    pending = context_state.get(PENDING)
-    if isinstance(pending, bool):  # tap-edges 0.1: the iteration is unknown, so it is re-read
-        pending = {"op": "continue"} if pending else None
+    iteration = context_state.get(ITERATION)
+    grown = context_state.get(GROWN)
     return Bookmark(
         run_uid=context_state.get(RUN_UID),
-        iteration=context_state.get(ITERATION),
+        iteration=None if iteration is None else Iteration.from_json(iteration),
         consumed_through=context_state.get(CONSUMED_THROUGH),
-        pending=pending,
+        pending=_read_pending(context_state.get(PENDING)),
         max_results=context_state.get(MAX_RESULTS),
-        grown=context_state.get(GROWN),
+        grown=None if grown is None else Grown(grown["setting"], grown["max_results"]),
         outputs=context_state.get(OUTPUTS),
     )
+
+
+def _read_pending(stored: object) -> Pending | None:
+    """The pending request of a stored bookmark (already checked by :func:`_problems`)."""
+    if isinstance(stored, bool):  # tap-edges 0.1: the iteration is unknown, so it is re-read
+        return Continuing() if stored else None
+    if not isinstance(stored, dict):
+        return None
+    op = stored.get("op")
+    if op == "launch":
+        return Launching(token=stored["token"], max_results=stored["max_results"])
+    if op == "launched":
+        return Launched()
+    return Continuing(updated_at=stored.get("updated_at"))
+
+
+def _write_pending(pending: Pending | None) -> dict[str, t.Any] | None:
+    if isinstance(pending, Launching):
+        return {"op": "launch", "token": pending.token, "max_results": pending.max_results}
+    if isinstance(pending, Launched):
+        return {"op": "launched"}
+    if isinstance(pending, Continuing):
+        return {"op": "continue", "updated_at": pending.updated_at}
+    return None
 
 
 def _problems(stored: t.Mapping[str, t.Any]) -> t.Iterator[str]:
@@ -193,11 +202,13 @@ def write_bookmark(context_state: t.MutableMapping[str, t.Any], bookmark: Bookma
     context_state.update(
         {
             RUN_UID: bookmark.run_uid,
-            ITERATION: bookmark.iteration,
+            ITERATION: None
+            if bookmark.iteration is None
+            else dataclasses.asdict(bookmark.iteration),
             CONSUMED_THROUGH: bookmark.consumed_through,
-            PENDING: bookmark.pending,
+            PENDING: _write_pending(bookmark.pending),
             MAX_RESULTS: bookmark.max_results,
-            GROWN: bookmark.grown,
+            GROWN: None if bookmark.grown is None else dataclasses.asdict(bookmark.grown),
             OUTPUTS: bookmark.outputs,
         }
     )

@@ -23,7 +23,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
     from tap_edges.actions import ActionSpec
-    from tap_edges.runs import RunCoordinator
+    from tap_edges.coordinator import RunCoordinator
     from tap_edges.tap import TapEdges
 
 if sys.version_info >= (3, 12):

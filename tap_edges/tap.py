@@ -22,7 +22,7 @@ from singer_sdk.helpers.capabilities import (
 from tap_edges import errors
 from tap_edges.actions import ACTIONS
 from tap_edges.client import EdgesClient, RateBudget
-from tap_edges.runs import RunCoordinator, check_identities
+from tap_edges.coordinator import RunCoordinator, check_identities
 from tap_edges.settings import (
     CONFIG_SCHEMA,
     DEFAULT_API_URL,

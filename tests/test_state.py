@@ -7,6 +7,7 @@ import typing as t
 
 import pytest
 
+from tap_edges.model import Continuing, Grown, Iteration, Launched, Launching, Pending
 from tap_edges.state import Bookmark, parse_time, read_bookmark, write_bookmark
 
 LOGGER = logging.getLogger("test")
@@ -16,13 +17,16 @@ def test_round_trip() -> None:
     stored: dict[str, t.Any] = {"context": {"identity_id": "x"}, "replication_key_value": "y"}
     bookmark = Bookmark(
         "run-1",
-        iteration={"started_at": "a", "finished_at": "b", "output_count": 3},
+        iteration=Iteration(started_at="a", finished_at="b", output_count=3),
         consumed_through="2026-01-01T00:00:00Z",
-        pending={"op": "continue", "updated_at": "c"},
+        pending=Continuing(updated_at="c"),
         max_results=5,
-        grown={"setting": 5, "max_results": 10},
+        grown=Grown(setting=5, max_results=10),
     )
     write_bookmark(stored, bookmark)
+    assert stored["edges_iteration"] == {"started_at": "a", "finished_at": "b", "output_count": 3}
+    assert stored["edges_pending"] == {"op": "continue", "updated_at": "c"}
+    assert stored["edges_grown_max_results"] == {"setting": 5, "max_results": 10}
     assert stored["context"] == {"identity_id": "x"}
     assert stored["replication_key_value"] == "y"
     assert read_bookmark(stored, label="p", logger=LOGGER) == bookmark
@@ -61,17 +65,26 @@ def test_parse_time_normalises_to_utc() -> None:
 
 
 @pytest.mark.parametrize(
-    "pending",
+    ("pending", "stored_form"),
     [
-        {"op": "launch", "token": "0123456789abcdef", "max_results": 5},
-        {"op": "launched"},
-        {"op": "continue", "updated_at": "2026-11-28T00:00:00Z"},
-        {"op": "continue", "updated_at": None},
+        (
+            Launching(token="0123456789abcdef", max_results=5),  # noqa: S106 (a launch token)
+            {"op": "launch", "token": "0123456789abcdef", "max_results": 5},
+        ),
+        (Launched(), {"op": "launched"}),
+        (
+            Continuing(updated_at="2026-11-28T00:00:00Z"),
+            {"op": "continue", "updated_at": "2026-11-28T00:00:00Z"},
+        ),
+        (Continuing(updated_at=None), {"op": "continue", "updated_at": None}),
     ],
 )
-def test_every_pending_request_the_tap_writes_is_read_back(pending: dict[str, t.Any]) -> None:
+def test_every_pending_request_the_tap_writes_is_read_back(
+    pending: Pending, stored_form: dict[str, t.Any]
+) -> None:
     stored: dict[str, t.Any] = {}
     write_bookmark(stored, Bookmark("run-1", pending=pending))
+    assert stored["edges_pending"] == stored_form
     assert read_bookmark(stored, label="p", logger=LOGGER).pending == pending
 
 

@@ -1,0 +1,442 @@
+"""The run lifecycle of every partition of one sync: executes what :mod:`.lifecycle` decides.
+
+Nothing here knows Singer. The stream layer hands in partitions with their bookmarks and a
+``save`` callback that puts a bookmark in the state; ``flush`` writes a STATE message.
+
+* :meth:`RunCoordinator.start` decides every partition's step, writes every launch and
+  continue into the state (one STATE) before any is sent, then sends them, so a sync takes
+  about as long as its slowest run and a sync killed meanwhile is resumed without a second
+  paid run;
+* what a request answers goes back to :mod:`.lifecycle` for the next step (a refused
+  continue, a refused launch at a grown cap) until the partition has a run to wait for or
+  fails;
+* :meth:`RunCoordinator.records` waits for the partition's run (:mod:`.polling`), reads its
+  new items (:mod:`.outputs`) and marks the batch consumed in the bookmark.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import time
+import typing as t
+
+from tap_edges import errors
+from tap_edges.actions import failure_hint
+from tap_edges.lifecycle import (
+    Action,
+    Step,
+    Verdict,
+    after_continue_refused,
+    after_launch_refused,
+    decide,
+    grow,
+    run_max_results,
+    verdict,
+    wanted_max_results,
+)
+from tap_edges.model import Launched, Launching, Run
+from tap_edges.outputs import Batch, Expected, read_new, report_batch
+from tap_edges.partitions import Partition, PartitionKey, Tracked
+from tap_edges.polling import Poller, by_uid
+from tap_edges.sending import (
+    Gone,
+    Refused,
+    Sender,
+    Started,
+    write_ahead_continue,
+    write_ahead_launch,
+)
+from tap_edges.state import Bookmark, parse_time
+
+if t.TYPE_CHECKING:
+    import logging
+    from collections.abc import Callable, Generator, Iterable, Iterator
+
+    from tap_edges.client import EdgesClient
+
+# A STATE holds every partition: with thousands of them, one per emitted batch would make the
+# output grow with the square of the partitions. At most about this many are flushed while
+# batches are emitted (a sync killed in between re-reads the batches emitted since).
+MAX_EMIT_STATES = 20
+# Steps one partition may take in one sync (a refused continue leads to a launch, a launch
+# refused at a grown cap back to the old run): more means the table loops.
+MAX_STEPS = 4
+
+
+@dataclasses.dataclass
+class RunCoordinator:
+    """Drives the Edges runs of every partition of one sync."""
+
+    client: EdgesClient
+    logger: logging.Logger
+    poll_interval: float = 15.0
+    run_timeout: float = 3600.0
+    callback_url: str | None = None
+    adaptive: bool = True
+    ceiling: int = 5000
+    confirm_tries: int = 3
+    flush: Callable[[], None] = dataclasses.field(default=lambda: None)
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    failures: list[errors.EdgesError] = dataclasses.field(default_factory=list)
+    possible_losses: int = 0
+    metrics_logger: logging.Logger | None = None
+    _tracked: dict[PartitionKey, Tracked] = dataclasses.field(default_factory=dict)
+    _consumed_since_flush: int = 0
+
+    def __post_init__(self) -> None:
+        """Build the sender and the poller from the coordinator's settings."""
+        self._sender = Sender(
+            self.client, self.logger, self.sleep, self.callback_url, self.confirm_tries
+        )
+        self._poller = Poller(
+            self.client, self.logger, self.poll_interval, self.run_timeout, self.clock, self.sleep
+        )
+
+    # -- start: one decision per partition, every launch/continue before any wait --------
+
+    def start(
+        self, entries: Iterable[tuple[Partition, Bookmark, Callable[[Bookmark], None]]]
+    ) -> None:
+        """Launch or continue the run of every partition (or plan to wait for it or read it).
+
+        Args:
+            entries: Each partition with its bookmark and a function that saves it.
+
+        Raises:
+            AuthError: The API key was rejected; no partition can succeed.
+        """
+        tracked = [Tracked(p, b, save) for p, b, save in entries]
+        self._tracked.update((tr.partition.key, tr) for tr in tracked)
+        self._poller.restart()
+        uids = sorted({tr.bookmark.run_uid for tr in tracked if tr.bookmark.run_uid})
+        known = by_uid(self.client.list_runs(uids)) if uids else {}
+        self._adopt_launches([tr for tr in tracked if tr.bookmark.pending_launch], known)
+        planned: list[tuple[Tracked, Step, Run | None]] = []
+        for tr in tracked:
+            if tr.error is None:
+                self._guarded(tr, self._plan, tr, known.get(tr.bookmark.run_uid or ""), planned)
+        self.flush()  # every launch and continue is in the state before any is sent
+        for tr, step, run in planned:
+            self._guarded(tr, self._execute, tr, step, run)
+        self.flush()
+
+    def _guarded(self, tr: Tracked, work: Callable[..., None], *args: t.Any) -> None:  # noqa: ANN401
+        """Run one partition's work, keeping its error for its turn (a rejected key stops all)."""
+        try:
+            work(*args)
+        except errors.AuthError:
+            raise
+        except errors.EdgesError as exc:
+            tr.error = exc
+
+    def _adopt_launches(self, pending: list[Tracked], known: dict[str, Run]) -> None:
+        """Find the runs of launches sent by an earlier sync whose answers were lost."""
+        by_action: dict[str, dict[str, Tracked]] = collections.defaultdict(dict)
+        for tr in pending:
+            by_action[tr.partition.action][t.cast("Launching", tr.bookmark.pending).token] = tr
+        for action, wanted in by_action.items():
+            try:
+                found = self._sender.find_launched(action, wanted)
+            except errors.AuthError:
+                raise
+            except errors.EdgesError as exc:  # launching blind could start a second run
+                for tr in wanted.values():
+                    tr.error = exc
+                continue
+            for token, run in found.items():
+                tr = wanted[token]
+                self.logger.info(
+                    "%s: adopting run %s (an earlier sync launched it and its answer was lost).",
+                    tr.partition.label,
+                    run.uid,
+                )
+                self._keep_new_run(tr, run.uid, t.cast("Launching", tr.bookmark.pending))
+                known[run.uid] = run
+
+    def _plan(
+        self, tr: Tracked, run: Run | None, planned: list[tuple[Tracked, Step, Run | None]]
+    ) -> None:
+        """Decide; write what will be sent into the bookmark (not flushed yet)."""
+        bookmark = tr.bookmark
+        if bookmark.run_uid is not None and run is None and bookmark.pending_launch is None:
+            run = self._poller.get_run_or_none(bookmark.run_uid)  # confirm before a launch
+        step = decide(bookmark, run, self._wanted(tr))
+        self._write_ahead(tr, step, run)
+        planned.append((tr, step, run))
+
+    def _write_ahead(self, tr: Tracked, step: Step, run: Run | None) -> None:
+        """Log the step, and put a launch's token or a continue's start in the bookmark."""
+        old = tr.bookmark
+        if step.action is Action.LAUNCH:
+            if old.run_uid is not None and old.pending_launch is None:
+                self.logger.log(
+                    step.level,
+                    "%s: run %s %s; launching a fresh run with max_results %d.",
+                    tr.partition.label,
+                    old.run_uid,
+                    step.reason,
+                    step.max_results,
+                )
+            tr.keep(write_ahead_launch(old, step.max_results))
+        elif step.action is Action.CONTINUE and run is not None:
+            tr.keep(write_ahead_continue(old, run))
+        elif step.action in {Action.WAIT, Action.READ}:
+            self.logger.info(
+                "%s: run %s %s; %s.",
+                tr.partition.label,
+                old.run_uid,
+                step.reason,
+                "waiting for it"
+                if step.action is Action.WAIT
+                else "reading it (it is continued next sync)",
+            )
+
+    def _execute(self, tr: Tracked, step: Step, run: Run | None) -> None:
+        """Send the step's request; let the lifecycle decide what an answer leads to."""
+        old = tr.bookmark
+        for _ in range(MAX_STEPS):
+            if step.action in {Action.WAIT, Action.READ} and run is not None:
+                tr.track(run, self.clock())
+                return
+            if step.action is Action.LAUNCH:
+                answer = self._launch(tr, step, run, old)
+            elif step.action is Action.CONTINUE and run is not None:
+                answer = self._continue(tr, run, old)
+            else:
+                raise errors.RunError(tr.partition.label, old.run_uid, step.reason)
+            if answer is None:
+                return
+            step, run = answer
+            if step.grown is not None:
+                self.logger.log(step.level, "%s: %s.", tr.partition.label, step.reason)
+                old = dataclasses.replace(old, grown=step.grown)
+            tr.keep(old)
+            if step.action in {Action.LAUNCH, Action.CONTINUE}:
+                self._write_ahead(tr, step, run)
+                self.flush()  # sent at once, outside the start's batch: its state first
+        raise errors.RunError(tr.partition.label, old.run_uid, "the lifecycle did not settle")
+
+    def _launch(
+        self, tr: Tracked, step: Step, run: Run | None, old: Bookmark
+    ) -> tuple[Step, Run | None] | None:
+        """Launch; None once the run is started, else the step Edges' refusal leads to."""
+        pending = t.cast("Launching", tr.bookmark.pending)
+        outcome = self._sender.launch(tr.partition, pending)
+        if isinstance(outcome, Refused):
+            exc = outcome.error
+            instead = after_launch_refused(old, run, step, tr.partition.max_results, exc.status)
+            if instead.action is Action.FAIL:
+                raise exc
+            reason = f"{instead.reason} ({exc.label or exc.status})"
+            return dataclasses.replace(instead, reason=reason), run
+        run = t.cast("Started", outcome).run  # a launch is started or refused
+        self._keep_new_run(tr, run.uid, pending)
+        tr.track(run, self.clock())
+        self.logger.info("%s: launched run %s.", tr.partition.label, run.uid)
+        return None
+
+    def _continue(self, tr: Tracked, run: Run, old: Bookmark) -> tuple[Step, Run | None] | None:
+        """Continue; None once the run moved on, else the step Edges' answer leads to."""
+        outcome = self._sender.continue_run(tr.partition, run)
+        if isinstance(outcome, Started):
+            tr.track(outcome.run, self.clock(), before=run)
+            self.logger.info("%s: continued run %s.", tr.partition.label, run.uid)
+            return None
+        now = None if isinstance(outcome, Gone) else self._poller.get_run_or_none(run.uid)
+        refusal = ""
+        if isinstance(outcome, Refused):
+            exc = outcome.error
+            refusal = f"{exc.label or exc.status}: {exc.detail or exc}"
+        step = after_continue_refused(old, now, self._wanted(tr), refusal)
+        if step.action is Action.FAIL:
+            reason = f"{step.reason}; {_refusal_hint(tr.partition)}"
+            raise errors.RunError(tr.partition.label, run.uid, reason)
+        return step, now
+
+    def _wanted(self, tr: Tracked) -> int:
+        return wanted_max_results(
+            tr.partition.max_results, tr.bookmark, adaptive=self.adaptive, ceiling=self.ceiling
+        )
+
+    def _keep_new_run(self, tr: Tracked, uid: str, pending: Launching) -> None:
+        """Make a launched (or adopted) run the partition's, its first batch not emitted yet.
+
+        What was learned of how Edges serves outputs holds for the new run; what the old run
+        served (``seen``) does not.
+        """
+        layout = tr.bookmark.outputs
+        tr.keep(
+            dataclasses.replace(
+                tr.bookmark,
+                run_uid=uid,
+                iteration=None,
+                pending=Launched(),
+                max_results=pending.max_results,
+                outputs=None if layout is None else {**layout, "seen": 0},
+            )
+        )
+
+    # -- records: wait for the partition's run, then read its new items -----------------
+
+    def records(self, key: PartitionKey) -> Iterator[dict[str, t.Any]]:
+        """Yield the partition's new items; failures are logged and collected, not raised.
+
+        Args:
+            key: The partition's key.
+
+        Yields:
+            Every item not emitted before (from the run :meth:`run_uid` names).
+        """
+        tr = self._tracked[key]
+        try:
+            if tr.error is not None:
+                raise tr.error
+            self._poller.wait(tr, self._tracked.values())
+            yield from self._read(tr)
+            self._check_outcome(tr)
+        except errors.AuthError:
+            raise
+        except errors.EdgesError as exc:
+            self._fail(tr, exc)
+
+    def run_uid(self, key: PartitionKey) -> str | None:
+        """The run whose items :meth:`records` yields for a partition."""
+        return self._tracked[key].bookmark.run_uid
+
+    def _fail(self, tr: Tracked, exc: errors.EdgesError) -> None:
+        if not isinstance(exc, errors.RunError):
+            exc = errors.RunError(tr.partition.label, tr.bookmark.run_uid, str(exc))
+        self.logger.error("%s", exc)
+        self.failures.append(exc)
+
+    def _check_outcome(self, tr: Tracked) -> None:
+        run = t.cast("Run", tr.run)
+        error = run.last_error
+        label = error.label if error else None
+        what = f"{label or 'no label'}: {(error.message if error else None) or '-'}"
+        what += failure_hint(tr.partition, label)
+        found = verdict(run)
+        if found is Verdict.FAILED:
+            after = "launches a fresh run" if run.status == "INVALID" else "continues it"
+            raise errors.RunError(
+                tr.partition.label,
+                tr.bookmark.run_uid,
+                f"run ended {run.status} ({what}); its outputs were emitted and the next sync "
+                f"{after}",
+            )
+        if found is Verdict.PARTIAL:
+            self.logger.warning(
+                "%s: run %s ended PARTIAL_SUCCEEDED (%s); its outputs were emitted.",
+                tr.partition.label,
+                tr.bookmark.run_uid,
+                what,
+            )
+
+    def _read(self, tr: Tracked) -> Generator[dict[str, t.Any], None, None]:
+        """Page through the run's outputs and yield the items not emitted before."""
+        uid = t.cast("str", tr.bookmark.run_uid)
+        label = tr.partition.label
+
+        def skip(item: object) -> None:
+            self.logger.warning(
+                "%s: run %s: skipped an output item that is not an object (%s).",
+                label,
+                uid,
+                type(item).__name__,
+            )
+
+        def fallback(why: str) -> None:
+            self.logger.info(
+                "%s: run %s: reading all its outputs (%s); items may be emitted twice.",
+                label,
+                uid,
+                why,
+            )
+
+        iteration = tr.bookmark.iteration
+        expected = Expected(
+            mark=parse_time(tr.bookmark.consumed_through),
+            layout=tr.bookmark.outputs,
+            count_before=iteration.output_count if iteration else None,
+            count_now=tr.run.iteration.output_count if tr.run else None,
+        )
+        batch = yield from read_new(self.client, uid, expected, skip, fallback)
+        self._consumed(tr, batch)
+
+    def _consumed(self, tr: Tracked, batch: Batch) -> None:
+        """Mark the batch emitted in the bookmark, and say so loudly when items may be lost."""
+        old, run = tr.bookmark, t.cast("Run", tr.run)
+        fresh = isinstance(old.pending, (Launching, Launched))  # a run's first batch
+        cap = run_max_results(run, old)
+        grew = grow(
+            cap,
+            batch.count,
+            fresh=fresh,
+            configured=tr.partition.max_results,
+            adaptive=self.adaptive,
+            ceiling=self.ceiling,
+        )
+        newest = batch.newest.isoformat().replace("+00:00", "Z") if batch.newest else None
+        tr.keep(
+            dataclasses.replace(
+                old,
+                iteration=run.iteration,
+                consumed_through=newest or old.consumed_through,
+                pending=None,
+                max_results=cap,
+                grown=grew or old.grown,
+                outputs=batch.layout,
+            )
+        )
+        self._consumed_since_flush += 1
+        if self._consumed_since_flush * MAX_EMIT_STATES >= len(self._tracked):
+            self.flush()
+            self._consumed_since_flush = 0
+        if report_batch(
+            self.logger,
+            self.metrics_logger,
+            tr.partition,
+            run_uid=tr.bookmark.run_uid,
+            batch=batch,
+            cap=cap,
+            first=fresh and old.consumed_through is None,
+            grew=grew,
+        ):
+            self.possible_losses += 1
+
+
+def _refusal_hint(partition: Partition) -> str:
+    """The likeliest reason Edges refused to continue a finished run, and what to do."""
+    if not partition.continue_documented:
+        return (
+            f"Edges documents continue only for some actions, not {partition.action}; "
+            "this stream may not be incremental on your plan"
+        )
+    return "check that the identity is an engagement identity"
+
+
+def check_identities(client: EdgesClient, identity_ids: Iterable[str]) -> None:
+    """Check, with read-only calls, that every identity exists and is an engagement identity.
+
+    Args:
+        client: The API client.
+        identity_ids: The configured identities.
+
+    Raises:
+        IdentityError: An identity is unknown or cannot run incremental extractions.
+    """
+    for identity_id in identity_ids:
+        try:
+            identity = client.get_identity(identity_id)
+        except errors.NotFoundError:
+            msg = f"identity {identity_id} is not known to Edges (check the uid)"
+            raise errors.IdentityError(msg) from None
+        kind = identity.get("type")
+        if kind is not None and kind != "engagement":
+            msg = (
+                f"identity {identity_id} is a {kind!s} identity; incremental runs need an "
+                "engagement identity (Edges developer settings)"
+            )
+            raise errors.IdentityError(msg)

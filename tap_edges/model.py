@@ -1,0 +1,157 @@
+"""Typed values of the run lifecycle: a run as Edges shows it, and what a bookmark holds.
+
+Edges' JSON is read once, at the boundary (:meth:`Run.from_json`); past it the lifecycle works
+with these frozen values only. :mod:`tap_edges.state` alone turns them into the state's JSON
+and back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+
+
+@dataclasses.dataclass(frozen=True)
+class Iteration:
+    """The fields of a run object that tell one iteration from the next.
+
+    A continue resets the run: its new iteration gets new ``started_at`` and ``finished_at``,
+    and ``output_count`` covers outputs whose times did not change at all. ``updated_at`` is
+    left out: it may move without a new iteration (callbacks).
+    """
+
+    started_at: str | None = None
+    finished_at: str | None = None
+    output_count: int | None = None
+
+    @classmethod
+    def from_json(cls, fields: t.Mapping[str, t.Any]) -> Iteration:
+        """Read the fingerprint fields of a run object (or of a stored fingerprint)."""
+        return cls(
+            started_at=_text(fields.get("started_at")),
+            finished_at=_text(fields.get("finished_at")),
+            output_count=_count(fields.get("output_count")),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class RunError:
+    """A run's ``last_error``: Edges' label and message."""
+
+    label: str | None = None
+    message: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """One Edges run object, read once from Edges' JSON.
+
+    Attributes:
+        uid: ``uid`` in run objects, ``run_uid`` in launch answers.
+        status: Upper case as Edges names it; ``UNKNOWN`` when absent.
+        iteration: The fingerprint of its latest iteration.
+        updated_at: Moves when the run changes (a continue was applied, a callback, ...).
+        max_results: ``parameters.max_results`` as Edges shows it, if it does.
+        sync_mode: ``parameters.sync_mode``, if shown.
+        last_error: Why its last iteration failed, if it did.
+        name: The name it was launched with.
+    """
+
+    uid: str
+    status: str = "UNKNOWN"
+    iteration: Iteration = Iteration()
+    updated_at: str | None = None
+    max_results: int | None = None
+    sync_mode: str | None = None
+    last_error: RunError | None = None
+    name: str | None = None
+
+    @classmethod
+    def from_json(cls, obj: object) -> Run | None:
+        """Build a run from Edges' JSON; None when it is not a run object (no uid).
+
+        Args:
+            obj: A run object (``GET /runs``) or a launch answer.
+
+        Returns:
+            The run, or None.
+        """
+        if not isinstance(obj, dict):
+            return None
+        uid = obj.get("uid") or obj.get("run_uid")
+        if not isinstance(uid, str) or not uid:
+            return None
+        status = obj.get("status")
+        parameters = obj.get("parameters")
+        parameters = parameters if isinstance(parameters, dict) else {}
+        error = obj.get("last_error")
+        return cls(
+            uid=uid,
+            status=status.upper() if isinstance(status, str) else "UNKNOWN",
+            iteration=Iteration.from_json(obj),
+            updated_at=_text(obj.get("updated_at")),
+            max_results=_count(parameters.get("max_results")),
+            sync_mode=_text(parameters.get("sync_mode")),
+            last_error=RunError(_text(error.get("label")), _text(error.get("message")))
+            if isinstance(error, dict)
+            else None,
+            name=_text(obj.get("name")),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Launching:
+    """A launch is about to be sent (or was, and its answer was lost).
+
+    Attributes:
+        token: Unique per launch, first in the run's name: it finds the run again.
+        max_results: The cap the launch asks for.
+    """
+
+    token: str
+    max_results: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Launched:
+    """The run was launched (or adopted); its first batch is not emitted yet."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Continuing:
+    """A continue is about to be sent (or was); its batch is not emitted yet.
+
+    Attributes:
+        updated_at: The run's ``updated_at`` before the continue: if it moved, the continue
+            may have been applied.
+    """
+
+    updated_at: str | None = None
+
+
+Pending = t.Union[Launching, Launched, Continuing]  # noqa: UP007 (a runtime alias on 3.10)
+
+
+@dataclasses.dataclass(frozen=True)
+class Grown:
+    """The cap ``adaptive_max_results`` grew to after a full batch, from the setting's cap."""
+
+    setting: int
+    max_results: int
+
+
+def _text(value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)
+
+
+def _count(value: object) -> int | None:
+    """A non-negative integer, from a JSON number or a numeric string; None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None

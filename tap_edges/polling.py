@@ -1,0 +1,109 @@
+"""Waiting for runs: the status of many runs per request, polled quickly then less often."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import typing as t
+
+from tap_edges import errors
+from tap_edges.lifecycle import Poll, after_poll, is_terminal
+from tap_edges.model import Run
+
+if t.TYPE_CHECKING:
+    import logging
+    from collections.abc import Callable, Iterable
+
+    from tap_edges.client import EdgesClient
+    from tap_edges.partitions import Tracked
+
+FIRST_POLL_SECONDS = 0.25  # then doubling up to poll_interval_seconds
+
+
+@dataclasses.dataclass
+class Poller:
+    """Waits for partitions' runs; one poll refreshes every run in flight."""
+
+    client: EdgesClient
+    logger: logging.Logger
+    poll_interval: float = 15.0
+    run_timeout: float = 3600.0
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    _interval: float = 0.0
+
+    def restart(self) -> None:
+        """Poll quickly again (new runs were just started)."""
+        self._interval = min(FIRST_POLL_SECONDS, self.poll_interval)
+
+    def wait(self, tr: Tracked, everyone: Iterable[Tracked]) -> None:
+        """Wait until the partition's run is terminal, polling every run in flight meanwhile.
+
+        Args:
+            tr: The partition waited for.
+            everyone: Every partition of the sync (each poll refreshes all those in flight).
+
+        Raises:
+            EdgesError: The partition failed meanwhile, or its run is past run_timeout_seconds.
+        """
+        while tr.run is None or not is_terminal(tr.run):
+            if tr.error is not None:
+                raise tr.error
+            if tr.run is None:
+                raise errors.RunError(tr.partition.label, tr.bookmark.run_uid, "no run to wait for")
+            elapsed = self.clock() - tr.since
+            if elapsed >= self.run_timeout:
+                raise errors.RunError(
+                    tr.partition.label,
+                    tr.bookmark.run_uid,
+                    f"still {tr.run.status} after {elapsed:.0f}s (run_timeout_seconds); it stays "
+                    "in the state and the next sync waits for it",
+                )
+            self.logger.info(
+                "Waiting for %s: run %s %s, %.0fs elapsed.",
+                tr.partition.label,
+                tr.bookmark.run_uid,
+                tr.run.status,
+                elapsed,
+            )
+            self.sleep(min(self._interval, max(self.run_timeout - elapsed, 0.0)))
+            self._interval = min(self._interval * 2, self.poll_interval)
+            self.poll(everyone)
+
+    def poll(self, everyone: Iterable[Tracked]) -> None:
+        """Refresh the status of every run in flight with as few requests as possible."""
+        waiting = {
+            tr.bookmark.run_uid: tr
+            for tr in everyone
+            if tr.bookmark.run_uid and tr.error is None and not (tr.run and is_terminal(tr.run))
+        }
+        seen = by_uid(self.client.list_runs(sorted(waiting)))
+        for uid, tr in waiting.items():
+            now = seen.get(uid) or self.get_run_or_none(uid)
+            found = after_poll(tr.before, now)
+            if found is Poll.GONE:
+                tr.error = errors.RunError(
+                    tr.partition.label, uid, "the run disappeared from Edges while in flight"
+                )
+            elif found is not Poll.NOT_MOVED and now is not None:
+                tr.run, tr.before = now, None
+            if found is Poll.UNKNOWN and now is not None:
+                self.logger.warning(
+                    "%s: run %s has a status the tap does not know (%r); still waiting.",
+                    tr.partition.label,
+                    uid,
+                    now.status,
+                )
+
+    def get_run_or_none(self, uid: str) -> Run | None:
+        """``GET /runs/{uid}``; None when Edges does not know the run."""
+        try:
+            return Run.from_json(self.client.get_run(uid))
+        except errors.NotFoundError:
+            return None
+
+
+def by_uid(objects: Iterable[object]) -> dict[str, Run]:
+    """Read run objects, indexed by uid (objects that are not runs are left out)."""
+    runs = (Run.from_json(obj) for obj in objects)
+    return {run.uid: run for run in runs if run is not None}
