@@ -21,22 +21,15 @@ import dataclasses
 import time
 import typing as t
 
-from tap_edges import errors
-from tap_edges.actions import failure_hint
+from tap_edges import errors, reading
 from tap_edges.lifecycle import (
     Action,
     Step,
-    Verdict,
     after_continue_refused,
     after_launch_refused,
     decide,
-    grow,
-    run_max_results,
-    verdict,
     wanted_max_results,
 )
-from tap_edges.model import Launched, Launching, Run
-from tap_edges.outputs import Batch, Expected, read_new, report_batch
 from tap_edges.partitions import Partition, PartitionKey, Tracked
 from tap_edges.polling import Poller, by_uid
 from tap_edges.sending import (
@@ -44,16 +37,19 @@ from tap_edges.sending import (
     Refused,
     Sender,
     Started,
+    started,
     write_ahead_continue,
     write_ahead_launch,
 )
-from tap_edges.state import Bookmark, parse_time
 
 if t.TYPE_CHECKING:
     import logging
-    from collections.abc import Callable, Generator, Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     from tap_edges.client import EdgesClient
+    from tap_edges.model import Launching, Run
+    from tap_edges.outputs import Batch
+    from tap_edges.state import Bookmark
 
 # A STATE holds every partition: with thousands of them, one per emitted batch would make the
 # output grow with the square of the partitions. At most about this many are flushed while
@@ -152,7 +148,7 @@ class RunCoordinator:
                     tr.partition.label,
                     run.uid,
                 )
-                self._keep_new_run(tr, run.uid, t.cast("Launching", tr.bookmark.pending))
+                tr.keep(started(tr.bookmark, run.uid))
                 known[run.uid] = run
 
     def _plan(
@@ -232,7 +228,7 @@ class RunCoordinator:
             reason = f"{instead.reason} ({exc.label or exc.status})"
             return dataclasses.replace(instead, reason=reason), run
         run = t.cast("Started", outcome).run  # a launch is started or refused
-        self._keep_new_run(tr, run.uid, pending)
+        tr.keep(started(tr.bookmark, run.uid))
         tr.track(run, self.clock())
         self.logger.info("%s: launched run %s.", tr.partition.label, run.uid)
         return None
@@ -260,24 +256,6 @@ class RunCoordinator:
             tr.partition.max_results, tr.bookmark, adaptive=self.adaptive, ceiling=self.ceiling
         )
 
-    def _keep_new_run(self, tr: Tracked, uid: str, pending: Launching) -> None:
-        """Make a launched (or adopted) run the partition's, its first batch not emitted yet.
-
-        What was learned of how Edges serves outputs holds for the new run; what the old run
-        served (``seen``) does not.
-        """
-        layout = tr.bookmark.outputs
-        tr.keep(
-            dataclasses.replace(
-                tr.bookmark,
-                run_uid=uid,
-                iteration=None,
-                pending=Launched(),
-                max_results=pending.max_results,
-                outputs=None if layout is None else {**layout, "seen": 0},
-            )
-        )
-
     # -- records: wait for the partition's run, then read its new items -----------------
 
     def records(self, key: PartitionKey) -> Iterator[dict[str, t.Any]]:
@@ -294,8 +272,9 @@ class RunCoordinator:
             if tr.error is not None:
                 raise tr.error
             self._poller.wait(tr, self._tracked.values())
-            yield from self._read(tr)
-            self._check_outcome(tr)
+            batch = yield from reading.read_batch(self.client, tr, self.logger)
+            self._consumed(tr, batch)
+            reading.check_outcome(tr, self.logger)
         except errors.AuthError:
             raise
         except errors.EdgesError as exc:
@@ -311,98 +290,30 @@ class RunCoordinator:
         self.logger.error("%s", exc)
         self.failures.append(exc)
 
-    def _check_outcome(self, tr: Tracked) -> None:
-        run = t.cast("Run", tr.run)
-        error = run.last_error
-        label = error.label if error else None
-        what = f"{label or 'no label'}: {(error.message if error else None) or '-'}"
-        what += failure_hint(tr.partition, label)
-        found = verdict(run)
-        if found is Verdict.FAILED:
-            after = "launches a fresh run" if run.status == "INVALID" else "continues it"
-            raise errors.RunError(
-                tr.partition.label,
-                tr.bookmark.run_uid,
-                f"run ended {run.status} ({what}); its outputs were emitted and the next sync "
-                f"{after}",
-            )
-        if found is Verdict.PARTIAL:
-            self.logger.warning(
-                "%s: run %s ended PARTIAL_SUCCEEDED (%s); its outputs were emitted.",
-                tr.partition.label,
-                tr.bookmark.run_uid,
-                what,
-            )
-
-    def _read(self, tr: Tracked) -> Generator[dict[str, t.Any], None, None]:
-        """Page through the run's outputs and yield the items not emitted before."""
-        uid = t.cast("str", tr.bookmark.run_uid)
-        label = tr.partition.label
-
-        def skip(item: object) -> None:
-            self.logger.warning(
-                "%s: run %s: skipped an output item that is not an object (%s).",
-                label,
-                uid,
-                type(item).__name__,
-            )
-
-        def fallback(why: str) -> None:
-            self.logger.info(
-                "%s: run %s: reading all its outputs (%s); items may be emitted twice.",
-                label,
-                uid,
-                why,
-            )
-
-        iteration = tr.bookmark.iteration
-        expected = Expected(
-            mark=parse_time(tr.bookmark.consumed_through),
-            layout=tr.bookmark.outputs,
-            count_before=iteration.output_count if iteration else None,
-            count_now=tr.run.iteration.output_count if tr.run else None,
-        )
-        batch = yield from read_new(self.client, uid, expected, skip, fallback)
-        self._consumed(tr, batch)
-
     def _consumed(self, tr: Tracked, batch: Batch) -> None:
         """Mark the batch emitted in the bookmark, and say so loudly when items may be lost."""
-        old, run = tr.bookmark, t.cast("Run", tr.run)
-        fresh = isinstance(old.pending, (Launching, Launched))  # a run's first batch
-        cap = run_max_results(run, old)
-        grew = grow(
-            cap,
-            batch.count,
-            fresh=fresh,
-            configured=tr.partition.max_results,
+        done = reading.consumed(
+            tr.bookmark,
+            t.cast("Run", tr.run),
+            batch,
+            tr.partition.max_results,
             adaptive=self.adaptive,
             ceiling=self.ceiling,
         )
-        newest = batch.newest.isoformat().replace("+00:00", "Z") if batch.newest else None
-        tr.keep(
-            dataclasses.replace(
-                old,
-                iteration=run.iteration,
-                consumed_through=newest or old.consumed_through,
-                pending=None,
-                max_results=cap,
-                grown=grew or old.grown,
-                outputs=batch.layout,
-            )
-        )
+        tr.keep(done.bookmark)
         self._consumed_since_flush += 1
         if self._consumed_since_flush * MAX_EMIT_STATES >= len(self._tracked):
             self.flush()
             self._consumed_since_flush = 0
-        if report_batch(
+        if reading.report_batch(
             self.logger,
             self.metrics_logger,
             tr.partition,
             run_uid=tr.bookmark.run_uid,
             batch=batch,
-            cap=cap,
-            first=fresh and old.consumed_through is None,
-            grew=grew,
+            cap=done.cap,
+            first=done.first,
+            grew=done.grew,
         ):
             self.possible_losses += 1
 

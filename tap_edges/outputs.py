@@ -9,19 +9,15 @@ layout lets a sync read only the pages that hold new items (see :func:`read_new`
 from __future__ import annotations
 
 import dataclasses
-import json
 import typing as t
 
 from tap_edges.state import parse_time
 
 if t.TYPE_CHECKING:
     import datetime as dt
-    import logging
     from collections.abc import Callable, Generator
 
     from tap_edges.client import EdgesClient
-    from tap_edges.model import Grown
-    from tap_edges.partitions import Partition
 
 
 @dataclasses.dataclass
@@ -255,96 +251,6 @@ def _learn(expected: Expected, scan: _Scan, first: int, last: int) -> dict[str, 
         layout["count"] = None
     layout["seen"] = total
     return layout
-
-
-def report_batch(  # noqa: PLR0913
-    logger: logging.Logger,
-    metrics_logger: logging.Logger | None,
-    partition: Partition,
-    *,
-    run_uid: str | None,
-    batch: Batch,
-    cap: int | None,
-    first: bool,
-    grew: Grown | None,
-) -> bool:
-    """Log what a batch delivered, and say loudly when Edges may have dropped items.
-
-    Args:
-        logger: The tap's logger.
-        metrics_logger: The SDK's metrics logger, if any.
-        partition: The batch's partition.
-        run_uid: Its run.
-        batch: What was emitted.
-        cap: The run's ``max_results``, if known.
-        first: Whether it is the partition's very first extraction (a full one is expected).
-        grew: The cap ``adaptive_max_results`` grew to for the next sync, if it did.
-
-    Returns:
-        True when the batch is full: items may be lost.
-    """
-    label = partition.label
-    logger.info("%s: run %s delivered %d new item(s).", label, run_uid, batch.count)
-    if batch.undated:
-        logger.warning(
-            "%s: run %s: %d item(s) had no readable extracted_at; they were emitted and will "
-            "be emitted again next sync (targets dedupe them on the primary key).",
-            label,
-            run_uid,
-            batch.undated,
-        )
-    if cap is None or batch.count < cap:
-        return False
-    if first:
-        logger.info(
-            "%s: the first extraction hit max_results (%d); older items were not fetched.",
-            label,
-            cap,
-        )
-        return False
-    if grew is not None:
-        remedy = (
-            f"The next sync relaunches it with max_results {grew.max_results} "
-            "(adaptive_max_results) to bring back the newest of them"
-        )
-    else:
-        remedy = f"Raise max_results for stream '{partition.stream}' or sync more often"
-    tags = {"stream": partition.stream, "partition": label, "run_uid": run_uid}
-    report_possible_loss(logger, metrics_logger, tags, batch.count, cap, remedy=remedy)
-    return True
-
-
-def report_possible_loss(  # noqa: PLR0913
-    logger: logging.Logger,
-    metrics_logger: logging.Logger | None,
-    tags: dict[str, t.Any],
-    count: int,
-    cap: int,
-    *,
-    remedy: str,
-) -> None:
-    """Say loudly that Edges may have dropped items: a WARNING and a metric point.
-
-    Args:
-        logger: The tap's logger.
-        metrics_logger: The SDK's metrics logger, if any.
-        tags: ``stream``, ``partition`` and ``run_uid`` of the batch.
-        count: Items in the batch.
-        cap: The run's ``max_results``.
-        remedy: What heals it, or what the user should do.
-    """
-    if metrics_logger is not None:
-        point = {"type": "counter", "metric": "edges_possible_loss", "value": 1, "tags": tags}
-        metrics_logger.info("METRIC: %s", json.dumps(point, separators=(",", ":")))
-    logger.warning(
-        "%s: run %s delivered %d new items, as many as its max_results (%d): Edges may have "
-        "dropped older new items. %s.",
-        tags["partition"],
-        tags["run_uid"],
-        count,
-        cap,
-        remedy,
-    )
 
 
 def _last_time_parser() -> Callable[[object], dt.datetime | None]:

@@ -17,7 +17,7 @@ import typing as t
 
 from tap_edges import errors
 from tap_edges.lifecycle import continue_applied
-from tap_edges.model import Continuing, Launching, Run
+from tap_edges.model import Continuing, Launched, Launching, Run
 from tap_edges.partitions import token_of
 
 if t.TYPE_CHECKING:
@@ -68,6 +68,23 @@ def write_ahead_launch(bookmark: Bookmark, max_results: int) -> Bookmark:
 def write_ahead_continue(bookmark: Bookmark, run: Run) -> Bookmark:
     """The bookmark to save before a continue: the run's ``updated_at`` before it."""
     return dataclasses.replace(bookmark, pending=Continuing(updated_at=run.updated_at))
+
+
+def started(bookmark: Bookmark, uid: str) -> Bookmark:
+    """The bookmark once a launch written ahead started (or was adopted as) run ``uid``.
+
+    Its first batch is not emitted yet. What was learned of how Edges serves outputs holds for
+    the new run; what the old run served (``seen``) does not.
+    """
+    layout = bookmark.outputs
+    return dataclasses.replace(
+        bookmark,
+        run_uid=uid,
+        iteration=None,
+        pending=Launched(),
+        max_results=t.cast("Launching", bookmark.pending).max_results,
+        outputs=None if layout is None else {**layout, "seen": 0},
+    )
 
 
 @dataclasses.dataclass

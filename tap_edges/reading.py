@@ -1,0 +1,246 @@
+"""Reading one partition's batch: its new items, the bookmark after it, and what it says.
+
+:func:`read_batch` reads the run's new items (:func:`tap_edges.outputs.read_new`);
+:func:`consumed` is the bookmark once they are emitted (row 21 of :mod:`.lifecycle` grows the
+cap); :func:`report_batch` logs the batch and says loudly when Edges may have dropped items;
+:func:`check_outcome` applies rows 22-23 to the finished run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing as t
+
+from tap_edges import errors
+from tap_edges.actions import failure_hint
+from tap_edges.lifecycle import Verdict, grow, run_max_results, verdict
+from tap_edges.model import Launched, Launching, Run
+from tap_edges.outputs import Batch, Expected, read_new
+from tap_edges.state import Bookmark, parse_time
+
+if t.TYPE_CHECKING:
+    import logging
+    from collections.abc import Generator
+
+    from tap_edges.client import EdgesClient
+    from tap_edges.model import Grown
+    from tap_edges.partitions import Partition, Tracked
+
+
+def read_batch(
+    client: EdgesClient, tr: Tracked, logger: logging.Logger
+) -> Generator[dict[str, t.Any], None, Batch]:
+    """Page through the run's outputs and yield the items not emitted before.
+
+    Args:
+        client: The API client.
+        tr: The partition, its run terminal.
+        logger: Where to say what was skipped, or why everything is read.
+
+    Yields:
+        The new items.
+
+    Returns:
+        What the batch held.
+    """
+    uid = t.cast("str", tr.bookmark.run_uid)
+    label = tr.partition.label
+
+    def skip(item: object) -> None:
+        logger.warning(
+            "%s: run %s: skipped an output item that is not an object (%s).",
+            label,
+            uid,
+            type(item).__name__,
+        )
+
+    def fallback(why: str) -> None:
+        logger.info(
+            "%s: run %s: reading all its outputs (%s); items may be emitted twice.",
+            label,
+            uid,
+            why,
+        )
+
+    iteration = tr.bookmark.iteration
+    expected = Expected(
+        mark=parse_time(tr.bookmark.consumed_through),
+        layout=tr.bookmark.outputs,
+        count_before=iteration.output_count if iteration else None,
+        count_now=tr.run.iteration.output_count if tr.run else None,
+    )
+    return (yield from read_new(client, uid, expected, skip, fallback))
+
+
+@dataclasses.dataclass(frozen=True)
+class Consumed:
+    """The bookmark once a batch is emitted, and what the batch means for the partition.
+
+    Attributes:
+        bookmark: The new bookmark.
+        cap: The cap the run works with, if known.
+        first: Whether it was the partition's very first extraction.
+        grew: The cap the next sync relaunches with (row 21), if it grew.
+    """
+
+    bookmark: Bookmark
+    cap: int | None
+    first: bool
+    grew: Grown | None
+
+
+def consumed(  # noqa: PLR0913 (the settings that decide row 21)
+    old: Bookmark, run: Run, batch: Batch, configured: int, *, adaptive: bool, ceiling: int
+) -> Consumed:
+    """The bookmark once the run's batch is emitted.
+
+    Args:
+        old: The bookmark while the batch was read.
+        run: The run, terminal.
+        batch: What was emitted.
+        configured: The cap the settings give the partition.
+        adaptive: The ``adaptive_max_results`` setting.
+        ceiling: The ``max_results_ceiling`` setting.
+
+    Returns:
+        The new bookmark and what the batch means.
+    """
+    fresh = isinstance(old.pending, (Launching, Launched))  # a run's first batch
+    cap = run_max_results(run, old)
+    grew = grow(
+        cap, batch.count, fresh=fresh, configured=configured, adaptive=adaptive, ceiling=ceiling
+    )
+    newest = batch.newest.isoformat().replace("+00:00", "Z") if batch.newest else None
+    bookmark = dataclasses.replace(
+        old,
+        iteration=run.iteration,
+        consumed_through=newest or old.consumed_through,
+        pending=None,
+        max_results=cap,
+        grown=grew or old.grown,
+        outputs=batch.layout,
+    )
+    return Consumed(bookmark, cap, fresh and old.consumed_through is None, grew)
+
+
+def check_outcome(tr: Tracked, logger: logging.Logger) -> None:
+    """Rows 22-23: fail the partition or warn, once a finished run's batch is emitted.
+
+    Args:
+        tr: The partition, its batch emitted.
+        logger: Where to warn.
+
+    Raises:
+        RunError: The run ended unsuccessfully.
+    """
+    run = t.cast("Run", tr.run)
+    error = run.last_error
+    label = error.label if error else None
+    what = f"{label or 'no label'}: {(error.message if error else None) or '-'}"
+    what += failure_hint(tr.partition, label)
+    found = verdict(run)
+    if found is Verdict.FAILED:
+        after = "launches a fresh run" if run.status == "INVALID" else "continues it"
+        raise errors.RunError(
+            tr.partition.label,
+            tr.bookmark.run_uid,
+            f"run ended {run.status} ({what}); its outputs were emitted and the next sync {after}",
+        )
+    if found is Verdict.PARTIAL:
+        logger.warning(
+            "%s: run %s ended PARTIAL_SUCCEEDED (%s); its outputs were emitted.",
+            tr.partition.label,
+            tr.bookmark.run_uid,
+            what,
+        )
+
+
+def report_batch(  # noqa: PLR0913
+    logger: logging.Logger,
+    metrics_logger: logging.Logger | None,
+    partition: Partition,
+    *,
+    run_uid: str | None,
+    batch: Batch,
+    cap: int | None,
+    first: bool,
+    grew: Grown | None,
+) -> bool:
+    """Log what a batch delivered, and say loudly when Edges may have dropped items.
+
+    Args:
+        logger: The tap's logger.
+        metrics_logger: The SDK's metrics logger, if any.
+        partition: The batch's partition.
+        run_uid: Its run.
+        batch: What was emitted.
+        cap: The run's ``max_results``, if known.
+        first: Whether it is the partition's very first extraction (a full one is expected).
+        grew: The cap ``adaptive_max_results`` grew to for the next sync, if it did.
+
+    Returns:
+        True when the batch is full: items may be lost.
+    """
+    label = partition.label
+    logger.info("%s: run %s delivered %d new item(s).", label, run_uid, batch.count)
+    if batch.undated:
+        logger.warning(
+            "%s: run %s: %d item(s) had no readable extracted_at; they were emitted and will "
+            "be emitted again next sync (targets dedupe them on the primary key).",
+            label,
+            run_uid,
+            batch.undated,
+        )
+    if cap is None or batch.count < cap:
+        return False
+    if first:
+        logger.info(
+            "%s: the first extraction hit max_results (%d); older items were not fetched.",
+            label,
+            cap,
+        )
+        return False
+    if grew is not None:
+        remedy = (
+            f"The next sync relaunches it with max_results {grew.max_results} "
+            "(adaptive_max_results) to bring back the newest of them"
+        )
+    else:
+        remedy = f"Raise max_results for stream '{partition.stream}' or sync more often"
+    tags = {"stream": partition.stream, "partition": label, "run_uid": run_uid}
+    report_possible_loss(logger, metrics_logger, tags, batch.count, cap, remedy=remedy)
+    return True
+
+
+def report_possible_loss(  # noqa: PLR0913
+    logger: logging.Logger,
+    metrics_logger: logging.Logger | None,
+    tags: dict[str, t.Any],
+    count: int,
+    cap: int,
+    *,
+    remedy: str,
+) -> None:
+    """Say loudly that Edges may have dropped items: a WARNING and a metric point.
+
+    Args:
+        logger: The tap's logger.
+        metrics_logger: The SDK's metrics logger, if any.
+        tags: ``stream``, ``partition`` and ``run_uid`` of the batch.
+        count: Items in the batch.
+        cap: The run's ``max_results``.
+        remedy: What heals it, or what the user should do.
+    """
+    if metrics_logger is not None:
+        point = {"type": "counter", "metric": "edges_possible_loss", "value": 1, "tags": tags}
+        metrics_logger.info("METRIC: %s", json.dumps(point, separators=(",", ":")))
+    logger.warning(
+        "%s: run %s delivered %d new items, as many as its max_results (%d): Edges may have "
+        "dropped older new items. %s.",
+        tags["partition"],
+        tags["run_uid"],
+        count,
+        cap,
+        remedy,
+    )
