@@ -35,7 +35,7 @@ class Iteration:
 
 
 @dataclasses.dataclass(frozen=True)
-class RunError:
+class LastError:
     """A run's ``last_error``: Edges' label and message."""
 
     label: str | None = None
@@ -63,7 +63,7 @@ class Run:
     updated_at: str | None = None
     max_results: int | None = None
     sync_mode: str | None = None
-    last_error: RunError | None = None
+    last_error: LastError | None = None
     name: str | None = None
 
     @classmethod
@@ -92,7 +92,7 @@ class Run:
             updated_at=_text(obj.get("updated_at")),
             max_results=_count(parameters.get("max_results")),
             sync_mode=_text(parameters.get("sync_mode")),
-            last_error=RunError(_text(error.get("label")), _text(error.get("message")))
+            last_error=LastError(_text(error.get("label")), _text(error.get("message")))
             if isinstance(error, dict)
             else None,
             name=_text(obj.get("name")),

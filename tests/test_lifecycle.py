@@ -1,0 +1,264 @@
+"""Every row of the lifecycle table (tap_edges/lifecycle.py's docstring), one case each."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import typing as t
+
+import pytest
+
+from tap_edges import lifecycle
+from tap_edges.lifecycle import (
+    Action,
+    Poll,
+    Step,
+    Verdict,
+    after_continue_refused,
+    after_launch_refused,
+    after_poll,
+    continue_applied,
+    decide,
+    grow,
+    verdict,
+    wanted_max_results,
+)
+from tap_edges.model import Continuing, Grown, Iteration, LastError, Launched, Launching, Run
+from tap_edges.state import Bookmark
+
+CAP = 100
+DONE = Iteration(started_at="t1", finished_at="t2", output_count=5)
+NEXT = Iteration(started_at="t3", finished_at="t4", output_count=9)
+
+
+def run(**fields: t.Any) -> Run:
+    """A finished incremental run at CAP whose latest iteration is DONE, unless told."""
+    base: dict[str, t.Any] = {
+        "uid": "r1",
+        "status": "SUCCEEDED",
+        "iteration": DONE,
+        "updated_at": "u1",
+        "max_results": CAP,
+        "sync_mode": "incremental",
+    }
+    return Run(**{**base, **fields})
+
+
+CONSUMED = Bookmark(run_uid="r1", iteration=DONE, max_results=CAP)
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    row: int
+    bookmark: Bookmark
+    run: Run | None
+    action: Action
+    level: int = logging.DEBUG
+    wanted: int = CAP
+
+
+DECIDE = [
+    Row(1, Bookmark(), None, Action.LAUNCH),
+    Row(2, Bookmark(pending=Launching("0" * 16, CAP)), None, Action.LAUNCH),
+    Row(2, Bookmark("r0", pending=Launching("0" * 16, CAP)), run(), Action.LAUNCH),
+    Row(3, CONSUMED, None, Action.LAUNCH, logging.WARNING),
+    Row(4, CONSUMED, run(status="RUNNING"), Action.WAIT),
+    Row(4, CONSUMED, run(status="SOMETHING_NEW"), Action.WAIT),
+    Row(5, CONSUMED, run(iteration=NEXT), Action.READ),
+    Row(5, Bookmark("r1", pending=Launched()), run(), Action.READ),
+    Row(5, dataclasses.replace(CONSUMED, pending=Continuing("u0")), run(), Action.READ),
+    Row(6, CONSUMED, run(status="INVALID"), Action.LAUNCH, logging.WARNING),
+    Row(7, CONSUMED, run(sync_mode="full"), Action.LAUNCH, logging.WARNING),
+    Row(7, CONSUMED, run(sync_mode=None), Action.LAUNCH, logging.WARNING),
+    Row(8, CONSUMED, run(), Action.LAUNCH, logging.INFO, wanted=200),
+    Row(8, CONSUMED, run(max_results=None), Action.LAUNCH, logging.INFO, wanted=200),
+    Row(9, CONSUMED, run(), Action.CONTINUE),
+    Row(9, dataclasses.replace(CONSUMED, pending=Continuing("u1")), run(), Action.CONTINUE),
+    Row(9, CONSUMED, run(status="FAILED"), Action.CONTINUE),
+    Row(9, Bookmark("r1", iteration=DONE), run(max_results=None), Action.CONTINUE),
+]
+
+
+@pytest.mark.parametrize("case", DECIDE, ids=lambda c: f"row{c.row}-{c.action.value}")
+def test_decide(case: Row) -> None:
+    step = decide(case.bookmark, case.run, case.wanted)
+    assert (step.action, step.level, step.max_results) == (case.action, case.level, case.wanted)
+
+
+CONTINUE_REFUSED = [
+    Row(10, CONSUMED, None, Action.LAUNCH, logging.WARNING),
+    Row(11, CONSUMED, run(status="RUNNING"), Action.WAIT),
+    Row(12, CONSUMED, run(status="INVALID"), Action.LAUNCH, logging.WARNING),
+    Row(12, CONSUMED, run(sync_mode="full"), Action.LAUNCH, logging.WARNING),
+    Row(12, CONSUMED, run(), Action.LAUNCH, logging.INFO, wanted=200),
+    Row(13, CONSUMED, run(), Action.FAIL),
+    Row(13, CONSUMED, run(iteration=NEXT), Action.FAIL),
+]
+
+
+@pytest.mark.parametrize("case", CONTINUE_REFUSED, ids=lambda c: f"row{c.row}-{c.action.value}")
+def test_after_continue_refused(case: Row) -> None:
+    pending = dataclasses.replace(case.bookmark, pending=Continuing("u1"))
+    step = after_continue_refused(pending, case.run, case.wanted, "NOT_CONTINUABLE: no")
+    assert (step.action, step.level) == (case.action, case.level)
+    if step.action is Action.FAIL:
+        assert "Edges refused to continue it (NOT_CONTINUABLE: no)" in step.reason
+
+
+@pytest.mark.parametrize(
+    ("row", "status", "asked", "old_run", "action", "grown"),
+    [
+        (14, 400, 200, run(), Action.CONTINUE, Grown(CAP, CAP)),
+        (14, 422, 400, run(max_results=200), Action.CONTINUE, Grown(CAP, 200)),
+        (14, 400, 200, run(status="RUNNING"), Action.WAIT, Grown(CAP, CAP)),
+        (14, 400, 200, run(iteration=NEXT), Action.READ, Grown(CAP, CAP)),
+        (15, 400, CAP, run(), Action.FAIL, None),  # not a grown cap
+        (15, 503, 200, run(), Action.FAIL, None),  # not a refusal
+    ],
+)
+def test_after_launch_refused(  # noqa: PLR0913, PLR0917
+    row: int, status: int, asked: int, old_run: Run, action: Action, grown: Grown | None
+) -> None:
+    launch = Step(Action.LAUNCH, "runs with max_results 100, not 200", asked, logging.INFO)
+    step = after_launch_refused(CONSUMED, old_run, launch, CAP, status)
+    assert (step.action, step.grown) == (action, grown), f"row {row}"
+    if grown is not None:
+        assert step.level == logging.WARNING
+        assert f"Edges refused max_results {asked}" in step.reason
+        # with the grown cap remembered, the next syncs want the cap Edges takes
+        remembered = dataclasses.replace(CONSUMED, grown=grown)
+        assert wanted_max_results(CAP, remembered, adaptive=True, ceiling=5000) == grown.max_results
+
+
+@pytest.mark.parametrize(
+    ("row", "now", "applied"),
+    [
+        (16, run(status="RUNNING"), True),
+        (16, run(iteration=NEXT), True),
+        (16, run(updated_at="u2"), True),
+        (17, run(), False),
+    ],
+)
+def test_continue_applied(row: int, now: Run, applied: bool) -> None:
+    assert continue_applied(run(), now) is applied, f"row {row}"
+
+
+@pytest.mark.parametrize(
+    ("row", "before", "now", "poll"),
+    [
+        (18, None, None, Poll.GONE),
+        (19, run(), run(), Poll.NOT_MOVED),
+        (20, None, run(status="WARMING_UP"), Poll.UNKNOWN),
+        (20, run(), run(status="WARMING_UP"), Poll.UNKNOWN),
+        (0, None, run(status="RUNNING"), Poll.MOVED),
+        (0, run(), run(status="RUNNING"), Poll.MOVED),
+        (0, run(), run(iteration=NEXT), Poll.MOVED),
+    ],
+)
+def test_after_poll(row: int, before: Run | None, now: Run | None, poll: Poll) -> None:
+    assert after_poll(before, now) is poll, f"row {row}"
+
+
+@pytest.mark.parametrize(
+    ("cap", "count", "fresh", "adaptive", "ceiling", "grown"),
+    [
+        (100, 100, False, True, 5000, Grown(100, 200)),  # row 21
+        (100, 150, False, True, 5000, Grown(100, 200)),
+        (3000, 3000, False, True, 5000, Grown(100, 5000)),  # up to the ceiling, not past it
+        (100, 99, False, True, 5000, None),  # not full
+        (100, 100, True, True, 5000, None),  # a launch's first batch is full by design
+        (100, 100, False, False, 5000, None),  # adaptive_max_results off
+        (5000, 5000, False, True, 5000, None),  # at the ceiling already
+        (None, 100, False, True, 5000, None),  # cap unknown
+    ],
+)
+def test_grow(  # noqa: PLR0913, PLR0917
+    cap: int | None, count: int, fresh: bool, adaptive: bool, ceiling: int, grown: Grown | None
+) -> None:
+    got = grow(cap, count, fresh=fresh, configured=100, adaptive=adaptive, ceiling=ceiling)
+    assert got == grown
+
+
+@pytest.mark.parametrize(
+    ("status", "found"),
+    [
+        ("FAILED", Verdict.FAILED),  # row 22
+        ("BLOCKED", Verdict.FAILED),
+        ("STOPPED", Verdict.FAILED),
+        ("INVALID", Verdict.FAILED),
+        ("PARTIAL_SUCCEEDED", Verdict.PARTIAL),  # row 23
+        ("SUCCEEDED", Verdict.OK),
+    ],
+)
+def test_verdict(status: str, found: Verdict) -> None:
+    assert verdict(run(status=status)) is found
+
+
+@pytest.mark.parametrize(
+    ("configured", "grown", "adaptive", "ceiling", "wanted"),
+    [
+        (100, None, True, 5000, 100),
+        (100, Grown(100, 400), True, 5000, 400),
+        (100, Grown(100, 400), False, 5000, 100),  # adaptive off: the setting
+        (100, Grown(50, 400), True, 5000, 100),  # the setting changed since it grew
+        (100, Grown(100, 400), True, 300, 300),  # the ceiling was lowered
+    ],
+)
+def test_wanted_max_results(
+    configured: int, grown: Grown | None, adaptive: bool, ceiling: int, wanted: int
+) -> None:
+    bookmark = dataclasses.replace(CONSUMED, grown=grown)
+    got = wanted_max_results(configured, bookmark, adaptive=adaptive, ceiling=ceiling)
+    assert got == wanted
+
+
+def test_every_row_of_the_table_has_a_case() -> None:
+    doc = lifecycle.__doc__ or ""
+    rows = {int(m) for m in re.findall(r"^(\d+)\s{2,}", doc, flags=re.MULTILINE)}
+    covered = {c.row for c in DECIDE + CONTINUE_REFUSED} | {14, 15, 16, 17, 18, 19, 20}
+    covered |= {21, 22, 23}  # test_grow and test_verdict
+    assert rows == set(range(1, 24))
+    assert rows == covered
+
+
+def test_the_status_vocabulary_is_one_set() -> None:
+    assert set(t.get_args(lifecycle.Status)) == lifecycle.TERMINAL | lifecycle.IN_FLIGHT
+    assert not lifecycle.TERMINAL & lifecycle.IN_FLIGHT
+
+
+@pytest.mark.parametrize(
+    ("obj", "expected"),
+    [
+        ({"uid": "r", "status": "running"}, Run("r", "RUNNING")),
+        ({"run_uid": "r"}, Run("r")),
+        (
+            {
+                "uid": "r",
+                "status": "SUCCEEDED",
+                "started_at": "a",
+                "finished_at": "b",
+                "output_count": "7",
+                "updated_at": "u",
+                "parameters": {"max_results": 50, "sync_mode": "incremental"},
+                "last_error": {"label": "L", "message": "M"},
+                "name": "n",
+            },
+            Run(
+                "r",
+                "SUCCEEDED",
+                Iteration("a", "b", 7),
+                "u",
+                50,
+                "incremental",
+                LastError("L", "M"),
+                "n",
+            ),
+        ),
+        ({"status": "RUNNING"}, None),
+        ("not a run", None),
+        ({"uid": "r", "parameters": {"max_results": True}}, Run("r")),
+    ],
+)
+def test_run_from_json(obj: object, expected: Run | None) -> None:
+    assert Run.from_json(obj) == expected
