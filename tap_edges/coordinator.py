@@ -131,7 +131,8 @@ class RunCoordinator:
         """Find the runs of launches sent by an earlier sync whose answers were lost."""
         by_action: dict[str, dict[str, Tracked]] = collections.defaultdict(dict)
         for tr in pending:
-            by_action[tr.partition.action][t.cast("Launching", tr.bookmark.pending).token] = tr
+            if tr.bookmark.pending_launch is not None:
+                by_action[tr.partition.action][tr.bookmark.pending_launch.token] = tr
         for action, wanted in by_action.items():
             try:
                 found = self._sender.find_launched(action, wanted)
@@ -148,7 +149,7 @@ class RunCoordinator:
                     tr.partition.label,
                     run.uid,
                 )
-                tr.keep(started(tr.bookmark, run.uid))
+                tr.keep(started(tr.bookmark, run.uid, launch_written_ahead(tr)))
                 known[run.uid] = run
 
     def _plan(
@@ -218,7 +219,7 @@ class RunCoordinator:
         self, tr: Tracked, step: Step, run: Run | None, old: Bookmark
     ) -> tuple[Step, Run | None] | None:
         """Launch; None once the run is started, else the step Edges' refusal leads to."""
-        pending = t.cast("Launching", tr.bookmark.pending)
+        pending = launch_written_ahead(tr)
         outcome = self._sender.launch(tr.partition, pending)
         if isinstance(outcome, Refused):
             exc = outcome.error
@@ -227,8 +228,8 @@ class RunCoordinator:
                 raise exc
             reason = f"{instead.reason} ({exc.label or exc.status})"
             return dataclasses.replace(instead, reason=reason), run
-        run = t.cast("Started", outcome).run  # a launch is started or refused
-        tr.keep(started(tr.bookmark, run.uid))
+        run = outcome.run
+        tr.keep(started(tr.bookmark, run.uid, pending))
         tr.track(run, self.clock())
         self.logger.info("%s: launched run %s.", tr.partition.label, run.uid)
         return None
@@ -271,10 +272,10 @@ class RunCoordinator:
         try:
             if tr.error is not None:
                 raise tr.error
-            self._poller.wait(tr, self._tracked.values())
-            batch = yield from reading.read_batch(self.client, tr, self.logger)
-            self._consumed(tr, batch)
-            reading.check_outcome(tr, self.logger)
+            run = self._poller.wait(tr, self._tracked.values())
+            batch = yield from reading.read_batch(self.client, tr, run, self.logger)
+            self._consumed(tr, run, batch)
+            reading.check_outcome(tr, run, self.logger)
         except errors.AuthError:
             raise
         except errors.EdgesError as exc:
@@ -290,11 +291,11 @@ class RunCoordinator:
         self.logger.error("%s", exc)
         self.failures.append(exc)
 
-    def _consumed(self, tr: Tracked, batch: Batch) -> None:
+    def _consumed(self, tr: Tracked, run: Run, batch: Batch) -> None:
         """Mark the batch emitted in the bookmark, and say so loudly when items may be lost."""
         done = reading.consumed(
             tr.bookmark,
-            t.cast("Run", tr.run),
+            run,
             batch,
             tr.partition.max_results,
             adaptive=self.adaptive,
@@ -316,6 +317,18 @@ class RunCoordinator:
             grew=done.grew,
         ):
             self.possible_losses += 1
+
+
+def launch_written_ahead(tr: Tracked) -> Launching:
+    """The launch written ahead in the partition's bookmark.
+
+    Raises:
+        RunError: There is none (a launch is never sent without one).
+    """
+    pending = tr.bookmark.pending_launch
+    if pending is None:
+        raise errors.RunError(tr.partition.label, tr.bookmark.run_uid, "no launch written ahead")
+    return pending
 
 
 def _refusal_hint(partition: Partition) -> str:

@@ -36,12 +36,15 @@ class Poller:
         """Poll quickly again (new runs were just started)."""
         self._interval = min(FIRST_POLL_SECONDS, self.poll_interval)
 
-    def wait(self, tr: Tracked, everyone: Iterable[Tracked]) -> None:
+    def wait(self, tr: Tracked, everyone: Iterable[Tracked]) -> Run:
         """Wait until the partition's run is terminal, polling every run in flight meanwhile.
 
         Args:
             tr: The partition waited for.
             everyone: Every partition of the sync (each poll refreshes all those in flight).
+
+        Returns:
+            The run, terminal.
 
         Raises:
             EdgesError: The partition failed meanwhile, or its run is past run_timeout_seconds.
@@ -69,6 +72,7 @@ class Poller:
             self.sleep(min(self._interval, max(self.run_timeout - elapsed, 0.0)))
             self._interval = min(self._interval * 2, self.poll_interval)
             self.poll(everyone)
+        return tr.run
 
     def poll(self, everyone: Iterable[Tracked]) -> None:
         """Refresh the status of every run in flight with as few requests as possible."""

@@ -29,13 +29,14 @@ if t.TYPE_CHECKING:
 
 
 def read_batch(
-    client: EdgesClient, tr: Tracked, logger: logging.Logger
+    client: EdgesClient, tr: Tracked, run: Run, logger: logging.Logger
 ) -> Generator[dict[str, t.Any], None, Batch]:
     """Page through the run's outputs and yield the items not emitted before.
 
     Args:
         client: The API client.
-        tr: The partition, its run terminal.
+        tr: The partition.
+        run: Its run, terminal.
         logger: Where to say what was skipped, or why everything is read.
 
     Yields:
@@ -44,8 +45,7 @@ def read_batch(
     Returns:
         What the batch held.
     """
-    uid = t.cast("str", tr.bookmark.run_uid)
-    label = tr.partition.label
+    uid, label = run.uid, tr.partition.label
 
     def skip(item: object) -> None:
         logger.warning(
@@ -68,7 +68,7 @@ def read_batch(
         mark=parse_time(tr.bookmark.consumed_through),
         layout=tr.bookmark.outputs,
         count_before=iteration.output_count if iteration else None,
-        count_now=tr.run.iteration.output_count if tr.run else None,
+        count_now=run.iteration.output_count,
     )
     return (yield from read_new(client, uid, expected, skip, fallback))
 
@@ -124,17 +124,17 @@ def consumed(  # noqa: PLR0913 (the settings that decide row 21)
     return Consumed(bookmark, cap, fresh and old.consumed_through is None, grew)
 
 
-def check_outcome(tr: Tracked, logger: logging.Logger) -> None:
+def check_outcome(tr: Tracked, run: Run, logger: logging.Logger) -> None:
     """Rows 22-23: fail the partition or warn, once a finished run's batch is emitted.
 
     Args:
         tr: The partition, its batch emitted.
+        run: Its run, terminal.
         logger: Where to warn.
 
     Raises:
         RunError: The run ended unsuccessfully.
     """
-    run = t.cast("Run", tr.run)
     error = run.last_error
     label = error.label if error else None
     what = f"{label or 'no label'}: {(error.message if error else None) or '-'}"

@@ -70,7 +70,7 @@ def write_ahead_continue(bookmark: Bookmark, run: Run) -> Bookmark:
     return dataclasses.replace(bookmark, pending=Continuing(updated_at=run.updated_at))
 
 
-def started(bookmark: Bookmark, uid: str) -> Bookmark:
+def started(bookmark: Bookmark, uid: str, launch: Launching) -> Bookmark:
     """The bookmark once a launch written ahead started (or was adopted as) run ``uid``.
 
     Its first batch is not emitted yet. What was learned of how Edges serves outputs holds for
@@ -82,7 +82,7 @@ def started(bookmark: Bookmark, uid: str) -> Bookmark:
         run_uid=uid,
         iteration=None,
         pending=Launched(),
-        max_results=t.cast("Launching", bookmark.pending).max_results,
+        max_results=launch.max_results,
         outputs=None if layout is None else {**layout, "seen": 0},
     )
 
@@ -116,7 +116,7 @@ class Sender:
         runs = {token: Run.from_json(obj) for token, obj in found.items()}
         return {token: run for token, run in runs.items() if run is not None}
 
-    def launch(self, partition: Partition, pending: Launching) -> Outcome:
+    def launch(self, partition: Partition, pending: Launching) -> Started | Refused:
         """Launch the partition's run; adopt it if Edges made it and the answer was lost.
 
         Args:
