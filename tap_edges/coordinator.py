@@ -24,6 +24,7 @@ import typing as t
 from tap_edges import errors, reading
 from tap_edges.lifecycle import (
     Action,
+    Caps,
     Step,
     after_continue_refused,
     after_launch_refused,
@@ -208,7 +209,8 @@ class RunCoordinator:
             step, run = answer
             if step.grown is not None:
                 self.logger.log(step.level, "%s: %s.", tr.partition.label, step.reason)
-                old = dataclasses.replace(old, grown=step.grown)
+                limit = step.grown.max_results  # Edges takes no more for this action
+                old = dataclasses.replace(old, grown=step.grown, cap_limit=limit)
             tr.keep(old)
             if step.action in {Action.LAUNCH, Action.CONTINUE}:
                 self._write_ahead(tr, step, run)
@@ -253,9 +255,10 @@ class RunCoordinator:
         return step, now
 
     def _wanted(self, tr: Tracked) -> int:
-        return wanted_max_results(
-            tr.partition.max_results, tr.bookmark, adaptive=self.adaptive, ceiling=self.ceiling
-        )
+        return wanted_max_results(tr.bookmark, self._caps(tr))
+
+    def _caps(self, tr: Tracked) -> Caps:
+        return Caps(tr.partition.max_results, adaptive=self.adaptive, ceiling=self.ceiling)
 
     # -- records: wait for the partition's run, then read its new items -----------------
 
@@ -293,14 +296,17 @@ class RunCoordinator:
 
     def _consumed(self, tr: Tracked, run: Run, batch: Batch) -> None:
         """Mark the batch emitted in the bookmark, and say so loudly when items may be lost."""
-        done = reading.consumed(
-            tr.bookmark,
-            run,
-            batch,
-            tr.partition.max_results,
-            adaptive=self.adaptive,
-            ceiling=self.ceiling,
-        )
+        done = reading.consumed(tr.bookmark, run, batch, self._caps(tr))
+        if done.clamp is not None:
+            self.logger.warning(
+                "%s: Edges runs %s with max_results %d, not %d as sent (its maximum for this "
+                "action, it seems): the tap takes %d as the cap and does not relaunch for it.",
+                tr.partition.label,
+                tr.partition.action,
+                done.clamp,
+                tr.bookmark.max_results,
+                done.clamp,
+            )
         tr.keep(done.bookmark)
         self._consumed_since_flush += 1
         if self._consumed_since_flush * MAX_EMIT_STATES >= len(self._tracked):

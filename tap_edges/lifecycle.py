@@ -20,8 +20,8 @@ row    what the bookmark says           what Edges shows / answered         step
                                         ``updated_at`` moved
 6      run uid, iteration F             terminal, F, INVALID                LAUNCH, warn
 7      run uid, iteration F             terminal, F, not incremental        LAUNCH, warn
-8      run uid, iteration F             terminal, F, its cap differs from   LAUNCH, info
-                                        the one wanted
+8      run uid, iteration F, sent cap   terminal, F; the cap wanted now     LAUNCH, info
+       C                                differs from C (a setting changed)
 9      run uid, iteration F             terminal, F                         CONTINUE
 **after Edges answered a continue:** :func:`after_continue_refused`
 ---------------------------------------------------------------------------------------------
@@ -35,7 +35,9 @@ row    what the bookmark says           what Edges shows / answered         step
 **after Edges refused a launch:** :func:`after_launch_refused`
 ---------------------------------------------------------------------------------------------
 14     launch at a grown cap            4xx                                 stay at the run's
-                                                                            cap: rows 4, 5, 9
+                                                                            cap, remember it as
+                                                                            the limit: rows 4,
+                                                                            5, 9
 15     launch                           refused otherwise                   FAIL
 **after an answer was lost:** :func:`continue_applied`
 ---------------------------------------------------------------------------------------------
@@ -48,13 +50,22 @@ row    what the bookmark says           what Edges shows / answered         step
 18     run in flight                    gone from Edges                     FAIL
 19     this sync continued it           still the iteration before          WAIT (not moved)
 20     run in flight                    a status the tap does not know      WAIT, warn
-**after the batch is read:** :func:`grow` and :func:`verdict`
+**after the batch is read:** :func:`grow`, :func:`clamped` and :func:`verdict`
 ---------------------------------------------------------------------------------------------
 21     a continued run's batch is       ``adaptive_max_results``, cap       next sync: twice
-       full                             under the ceiling                   the cap (relaunch)
-22     batch read                       FAILED, BLOCKED, STOPPED, INVALID   FAIL (emitted)
-23     batch read                       PARTIAL_SUCCEEDED                   warn (emitted)
+       full                             under the ceiling and under what    the cap (relaunch)
+                                        Edges takes (row 22, row 14)
+22     sent cap C, no known limit L     the run echoes a cap E < C (Edges   the run's cap is E;
+       or L != E                        clamped it)                         remember L = E;
+                                                                            warn once; no
+                                                                            relaunch
+23     batch read                       FAILED, BLOCKED, STOPPED, INVALID   FAIL (emitted)
+24     batch read                       PARTIAL_SUCCEEDED                   warn (emitted)
 =====  ===============================  ==================================  ==================
+
+The cap a run works with is the cap the tap sent (kept in the bookmark): what Edges echoes in
+``parameters.max_results`` is information only (row 22), so a clamp never relaunches (row 8
+compares caps the tap sent).
 
 The rule behind rows 5 and 9: the incoming state is the only record of what a target committed
 (after a failed load Meltano hands the tap an older state). So a run is continued only when
@@ -114,7 +125,8 @@ class Step:
         reason: Why, worded to follow "<partition>: run <uid> ".
         max_results: The cap to launch with (or the run works with).
         level: How loudly the coordinator logs the decision.
-        grown: A cap to remember for the next syncs (row 14), if any.
+        grown: A cap to remember for the next syncs (row 14), if any; the largest cap Edges
+            takes for the action is then remembered as ``grown.max_results`` too.
     """
 
     action: Action
@@ -156,9 +168,9 @@ def _relaunch(bookmark: Bookmark, run: Run, max_results: int) -> Step | None:
     if run.sync_mode != "incremental":
         why = "was not launched with sync_mode incremental and cannot be continued"
         return Step(Action.LAUNCH, why, max_results, logging.WARNING)
-    cap = run_max_results(run, bookmark)
+    cap = sent_cap(bookmark, run)
     if cap is not None and cap != max_results:
-        why = f"runs with max_results {cap}, not {max_results}"
+        why = f"was launched with max_results {cap}, not {max_results}"
         return Step(Action.LAUNCH, why, max_results, logging.INFO)
     return None
 
@@ -209,7 +221,7 @@ def after_launch_refused(
     grown_refused = 400 <= status < 500 and step.max_results > configured  # noqa: PLR2004
     if not grown_refused:
         return Step(Action.FAIL, "could not be launched", step.max_results)
-    cap = run_max_results(run, bookmark) or configured
+    cap = sent_cap(bookmark, run) or configured
     grown = Grown(setting=configured, max_results=cap)
     instead = decide(dataclasses.replace(bookmark, grown=grown), run, cap)
     why = f"Edges refused max_results {step.max_results}; staying at {cap} for this action"
@@ -261,8 +273,23 @@ def after_poll(before: Run | None, now: Run | None) -> Poll:
     return Poll.MOVED
 
 
-def grow(  # noqa: PLR0913
-    cap: int | None, count: int, *, fresh: bool, configured: int, adaptive: bool, ceiling: int
+@dataclasses.dataclass(frozen=True)
+class Caps:
+    """What the settings say of a partition's cap.
+
+    Attributes:
+        configured: ``max_results`` after ``max_results_per_stream``.
+        adaptive: The ``adaptive_max_results`` setting.
+        ceiling: The ``max_results_ceiling`` setting.
+    """
+
+    configured: int
+    adaptive: bool = True
+    ceiling: int = 5000
+
+
+def grow(
+    cap: int | None, count: int, *, fresh: bool, limit: int | None, caps: Caps
 ) -> Grown | None:
     """Row 21: the cap a partition grows to after a full batch of a continued run.
 
@@ -270,28 +297,44 @@ def grow(  # noqa: PLR0913
         cap: The cap the run works with, if known.
         count: New items in the batch.
         fresh: Whether the batch is the run's first (a launch's, which is full by design).
-        configured: The cap the settings give the partition.
-        adaptive: The ``adaptive_max_results`` setting.
-        ceiling: The ``max_results_ceiling`` setting.
+        limit: The largest cap Edges takes for the action, when a clamp or a refusal told.
+        caps: The settings.
 
     Returns:
         The grown cap, or None when the partition keeps its cap.
     """
-    if cap is None or count < cap or fresh or not adaptive or cap >= ceiling:
+    ceiling = caps.ceiling if limit is None else min(caps.ceiling, limit)
+    if cap is None or count < cap or fresh or not caps.adaptive or cap >= ceiling:
         return None
-    return Grown(setting=configured, max_results=min(2 * cap, ceiling))
+    return Grown(setting=caps.configured, max_results=min(2 * cap, ceiling))
+
+
+def clamped(bookmark: Bookmark, run: Run) -> int | None:
+    """Row 22: the cap Edges clamped the run to, when the tap has not recorded it yet.
+
+    Args:
+        bookmark: The partition's bookmark (the cap sent, the limit known).
+        run: The finished run (the cap it echoes).
+
+    Returns:
+        The echoed cap, when it is below the cap sent and not yet the known limit.
+    """
+    sent, echo = sent_cap(bookmark, run), run.max_results
+    if sent is None or echo is None or echo >= sent or bookmark.cap_limit == echo:
+        return None
+    return echo
 
 
 class Verdict(enum.Enum):
-    """Rows 22-23: how a finished run ended, once its batch is emitted."""
+    """Rows 23-24: how a finished run ended, once its batch is emitted."""
 
     OK = "ok"
-    PARTIAL = "partial"  # row 23: warn
-    FAILED = "failed"  # row 22: the partition fails (its outputs were emitted)
+    PARTIAL = "partial"  # row 24: warn
+    FAILED = "failed"  # row 23: the partition fails (its outputs were emitted)
 
 
 def verdict(run: Run) -> Verdict:
-    """Rows 22-23: the verdict on a finished run."""
+    """Rows 23-24: the verdict on a finished run."""
     if run.status in UNSUCCESSFUL:
         return Verdict.FAILED
     if run.status == "PARTIAL_SUCCEEDED":
@@ -315,26 +358,31 @@ def consumed(bookmark: Bookmark, run: Run) -> bool:
     return not (isinstance(pending, Continuing) and pending.updated_at != run.updated_at)
 
 
-def wanted_max_results(configured: int, bookmark: Bookmark, *, adaptive: bool, ceiling: int) -> int:
+def wanted_max_results(bookmark: Bookmark, caps: Caps) -> int:
     """The cap a partition should run with: the configured one, or what it grew to.
 
     Args:
-        configured: ``max_results`` after ``max_results_per_stream``.
         bookmark: The partition's bookmark (holds the grown cap).
-        adaptive: The ``adaptive_max_results`` setting.
-        ceiling: The ``max_results_ceiling`` setting.
+        caps: The settings.
 
     Returns:
         The grown cap while the configured cap is the one it grew from, else the configured.
     """
     grown = bookmark.grown
-    if not adaptive or grown is None or grown.setting != configured:
-        return configured
-    return max(configured, min(grown.max_results, ceiling))
+    if not caps.adaptive or grown is None or grown.setting != caps.configured:
+        return caps.configured
+    return max(caps.configured, min(grown.max_results, caps.ceiling))
 
 
-def run_max_results(run: Run | None, bookmark: Bookmark) -> int | None:
-    """The cap a run works with: its own ``parameters.max_results``, else the bookmark's."""
+def sent_cap(bookmark: Bookmark, run: Run | None) -> int | None:
+    """The cap the tap launched the run with (the run's echo for states that did not keep it)."""
+    if bookmark.max_results is not None:
+        return bookmark.max_results
+    return None if run is None else run.max_results
+
+
+def run_cap(bookmark: Bookmark, run: Run | None) -> int | None:
+    """The cap a run works with: the one Edges echoes (a clamp), else the one sent."""
     if run is not None and run.max_results is not None:
         return run.max_results
     return bookmark.max_results

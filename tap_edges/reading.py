@@ -14,7 +14,7 @@ import typing as t
 
 from tap_edges import errors
 from tap_edges.actions import failure_hint
-from tap_edges.lifecycle import Verdict, grow, run_max_results, verdict
+from tap_edges.lifecycle import Caps, Verdict, clamped, grow, run_cap, sent_cap, verdict
 from tap_edges.model import Launched, Launching, Run
 from tap_edges.outputs import Batch, Expected, read_new
 from tap_edges.state import Bookmark, parse_time
@@ -82,46 +82,45 @@ class Consumed:
         cap: The cap the run works with, if known.
         first: Whether it was the partition's very first extraction.
         grew: The cap the next sync relaunches with (row 21), if it grew.
+        clamp: The cap Edges clamped the run to (row 22), when it is news.
     """
 
     bookmark: Bookmark
     cap: int | None
     first: bool
     grew: Grown | None
+    clamp: int | None
 
 
-def consumed(  # noqa: PLR0913 (the settings that decide row 21)
-    old: Bookmark, run: Run, batch: Batch, configured: int, *, adaptive: bool, ceiling: int
-) -> Consumed:
+def consumed(old: Bookmark, run: Run, batch: Batch, caps: Caps) -> Consumed:
     """The bookmark once the run's batch is emitted.
 
     Args:
         old: The bookmark while the batch was read.
         run: The run, terminal.
         batch: What was emitted.
-        configured: The cap the settings give the partition.
-        adaptive: The ``adaptive_max_results`` setting.
-        ceiling: The ``max_results_ceiling`` setting.
+        caps: The partition's cap settings.
 
     Returns:
         The new bookmark and what the batch means.
     """
     fresh = isinstance(old.pending, (Launching, Launched))  # a run's first batch
-    cap = run_max_results(run, old)
-    grew = grow(
-        cap, batch.count, fresh=fresh, configured=configured, adaptive=adaptive, ceiling=ceiling
-    )
+    clamp = clamped(old, run)
+    limit = old.cap_limit if clamp is None else clamp
+    cap = run_cap(old, run)
+    grew = grow(cap, batch.count, fresh=fresh, limit=limit, caps=caps)
     newest = batch.newest.isoformat().replace("+00:00", "Z") if batch.newest else None
     bookmark = dataclasses.replace(
         old,
         iteration=run.iteration,
         consumed_through=newest or old.consumed_through,
         pending=None,
-        max_results=cap,
+        max_results=sent_cap(old, run),
         grown=grew or old.grown,
         outputs=batch.layout,
+        cap_limit=limit,
     )
-    return Consumed(bookmark, cap, fresh and old.consumed_through is None, grew)
+    return Consumed(bookmark, cap, fresh and old.consumed_through is None, grew, clamp)
 
 
 def check_outcome(tr: Tracked, run: Run, logger: logging.Logger) -> None:

@@ -20,7 +20,13 @@ A partition's bookmark lives inside the singer-sdk partition state (next to the 
     ``{"op": "launched"}`` (the run was launched; its first batch is not emitted yet).
     ``null`` when nothing is pending. States written by tap-edges 0.1 hold a boolean here.
 ``edges_max_results``
-    The ``max_results`` the run was launched with (used when the run object does not say).
+    The ``max_results`` the tap launched the run with. The run works with this cap; what Edges
+    echoes in the run's ``parameters`` is information only (a clamp is recorded, never a
+    reason to relaunch).
+``edges_max_results_limit``
+    The largest cap Edges takes for the partition's action, once a run echoed a smaller cap
+    than the one sent (a clamp) or Edges refused a grown cap: ``adaptive_max_results`` never
+    asks for more.
 ``edges_grown_max_results``
     ``{"setting": n, "max_results": m}``: the cap ``adaptive_max_results`` grew to after a full
     batch, while the configured cap was ``n``.
@@ -46,6 +52,7 @@ PENDING = "edges_pending"
 CONSUMED_THROUGH = "edges_consumed_through"
 MAX_RESULTS = "edges_max_results"
 GROWN = "edges_grown_max_results"
+LIMIT = "edges_max_results_limit"
 OUTPUTS = "edges_outputs"
 
 
@@ -60,6 +67,7 @@ class Bookmark:
     max_results: int | None = None
     grown: Grown | None = None
     outputs: dict[str, t.Any] | None = None
+    cap_limit: int | None = None
 
     @property
     def pending_launch(self) -> Launching | None:
@@ -122,6 +130,7 @@ def read_bookmark(
         max_results=context_state.get(MAX_RESULTS),
         grown=None if grown is None else Grown(grown["setting"], grown["max_results"]),
         outputs=context_state.get(OUTPUTS),
+        cap_limit=context_state.get(LIMIT),
     )
 
 
@@ -161,9 +170,10 @@ def _problems(stored: t.Mapping[str, t.Any]) -> t.Iterator[str]:
     iteration = stored.get(ITERATION)
     if iteration is not None and not isinstance(iteration, dict):
         yield f"{ITERATION}={iteration!r} is not a run fingerprint"
-    cap = stored.get(MAX_RESULTS)
-    if cap is not None and not _is_count(cap):
-        yield f"{MAX_RESULTS}={cap!r} is not a positive integer"
+    for key in (MAX_RESULTS, LIMIT):
+        cap = stored.get(key)
+        if cap is not None and not _is_count(cap):
+            yield f"{key}={cap!r} is not a positive integer"
     grown = stored.get(GROWN)
     if grown is not None and not (
         isinstance(grown, dict)
@@ -210,5 +220,6 @@ def write_bookmark(context_state: t.MutableMapping[str, t.Any], bookmark: Bookma
             MAX_RESULTS: bookmark.max_results,
             GROWN: None if bookmark.grown is None else dataclasses.asdict(bookmark.grown),
             OUTPUTS: bookmark.outputs,
+            LIMIT: bookmark.cap_limit,
         }
     )

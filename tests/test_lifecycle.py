@@ -12,12 +12,14 @@ import pytest
 from tap_edges import lifecycle
 from tap_edges.lifecycle import (
     Action,
+    Caps,
     Poll,
     Step,
     Verdict,
     after_continue_refused,
     after_launch_refused,
     after_poll,
+    clamped,
     continue_applied,
     decide,
     grow,
@@ -73,6 +75,10 @@ DECIDE = [
     Row(7, CONSUMED, run(sync_mode=None), Action.LAUNCH, logging.WARNING),
     Row(8, CONSUMED, run(), Action.LAUNCH, logging.INFO, wanted=200),
     Row(8, CONSUMED, run(max_results=None), Action.LAUNCH, logging.INFO, wanted=200),
+    # a state that did not keep the cap sent: the run's echo stands for it
+    Row(8, Bookmark("r1", iteration=DONE), run(), Action.LAUNCH, logging.INFO, wanted=200),
+    # Edges clamped the cap sent (200) to 100: the sent cap is still the wanted one
+    Row(9, dataclasses.replace(CONSUMED, max_results=200), run(), Action.CONTINUE, wanted=200),
     Row(9, CONSUMED, run(), Action.CONTINUE),
     Row(9, dataclasses.replace(CONSUMED, pending=Continuing("u1")), run(), Action.CONTINUE),
     Row(9, CONSUMED, run(status="FAILED"), Action.CONTINUE),
@@ -120,15 +126,16 @@ def test_after_continue_refused(case: Row) -> None:
 def test_after_launch_refused(  # noqa: PLR0913, PLR0917
     row: int, status: int, asked: int, old_run: Run, action: Action, grown: Grown | None
 ) -> None:
-    launch = Step(Action.LAUNCH, "runs with max_results 100, not 200", asked, logging.INFO)
-    step = after_launch_refused(CONSUMED, old_run, launch, CAP, status)
+    launch = Step(Action.LAUNCH, "was launched with max_results 100", asked, logging.INFO)
+    old = dataclasses.replace(CONSUMED, max_results=old_run.max_results)
+    step = after_launch_refused(old, old_run, launch, CAP, status)
     assert (step.action, step.grown) == (action, grown), f"row {row}"
     if grown is not None:
         assert step.level == logging.WARNING
         assert f"Edges refused max_results {asked}" in step.reason
         # with the grown cap remembered, the next syncs want the cap Edges takes
         remembered = dataclasses.replace(CONSUMED, grown=grown)
-        assert wanted_max_results(CAP, remembered, adaptive=True, ceiling=5000) == grown.max_results
+        assert wanted_max_results(remembered, Caps(CAP)) == grown.max_results
 
 
 @pytest.mark.parametrize(
@@ -161,33 +168,51 @@ def test_after_poll(row: int, before: Run | None, now: Run | None, poll: Poll) -
 
 
 @pytest.mark.parametrize(
-    ("cap", "count", "fresh", "adaptive", "ceiling", "grown"),
+    ("cap", "count", "fresh", "limit", "caps", "grown"),
     [
-        (100, 100, False, True, 5000, Grown(100, 200)),  # row 21
-        (100, 150, False, True, 5000, Grown(100, 200)),
-        (3000, 3000, False, True, 5000, Grown(100, 5000)),  # up to the ceiling, not past it
-        (100, 99, False, True, 5000, None),  # not full
-        (100, 100, True, True, 5000, None),  # a launch's first batch is full by design
-        (100, 100, False, False, 5000, None),  # adaptive_max_results off
-        (5000, 5000, False, True, 5000, None),  # at the ceiling already
-        (None, 100, False, True, 5000, None),  # cap unknown
+        (100, 100, False, None, Caps(100), Grown(100, 200)),  # row 21
+        (100, 150, False, None, Caps(100), Grown(100, 200)),
+        (3000, 3000, False, None, Caps(100), Grown(100, 5000)),  # up to the ceiling, no more
+        (100, 100, False, 150, Caps(100), Grown(100, 150)),  # up to what Edges takes
+        (150, 150, False, 150, Caps(100), None),  # Edges takes no more (a clamp, a refusal)
+        (100, 99, False, None, Caps(100), None),  # not full
+        (100, 100, True, None, Caps(100), None),  # a launch's first batch is full by design
+        (100, 100, False, None, Caps(100, adaptive=False), None),  # adaptive_max_results off
+        (5000, 5000, False, None, Caps(100), None),  # at the ceiling already
+        (None, 100, False, None, Caps(100), None),  # cap unknown
     ],
 )
 def test_grow(  # noqa: PLR0913, PLR0917
-    cap: int | None, count: int, fresh: bool, adaptive: bool, ceiling: int, grown: Grown | None
+    cap: int | None, count: int, fresh: bool, limit: int | None, caps: Caps, grown: Grown | None
 ) -> None:
-    got = grow(cap, count, fresh=fresh, configured=100, adaptive=adaptive, ceiling=ceiling)
-    assert got == grown
+    assert grow(cap, count, fresh=fresh, limit=limit, caps=caps) == grown
+
+
+@pytest.mark.parametrize(
+    ("sent", "echo", "limit", "clamp"),
+    [
+        (200, 100, None, 100),  # row 22: Edges clamped 200 to 100
+        (200, 100, 150, 100),  # a new clamp
+        (200, 100, 100, None),  # already recorded: said once
+        (100, 100, None, None),  # echoed as sent
+        (100, None, None, None),  # no echo
+        (100, 200, None, None),  # Edges runs more than sent: not a clamp
+        (None, 100, None, None),  # the cap sent is unknown (an old state): the echo stands
+    ],
+)
+def test_clamped(sent: int | None, echo: int | None, limit: int | None, clamp: int | None) -> None:
+    bookmark = dataclasses.replace(CONSUMED, max_results=sent, cap_limit=limit)
+    assert clamped(bookmark, run(max_results=echo)) == clamp
 
 
 @pytest.mark.parametrize(
     ("status", "found"),
     [
-        ("FAILED", Verdict.FAILED),  # row 22
+        ("FAILED", Verdict.FAILED),  # row 23
         ("BLOCKED", Verdict.FAILED),
         ("STOPPED", Verdict.FAILED),
         ("INVALID", Verdict.FAILED),
-        ("PARTIAL_SUCCEEDED", Verdict.PARTIAL),  # row 23
+        ("PARTIAL_SUCCEEDED", Verdict.PARTIAL),  # row 24
         ("SUCCEEDED", Verdict.OK),
     ],
 )
@@ -209,16 +234,16 @@ def test_wanted_max_results(
     configured: int, grown: Grown | None, adaptive: bool, ceiling: int, wanted: int
 ) -> None:
     bookmark = dataclasses.replace(CONSUMED, grown=grown)
-    got = wanted_max_results(configured, bookmark, adaptive=adaptive, ceiling=ceiling)
-    assert got == wanted
+    caps = Caps(configured, adaptive=adaptive, ceiling=ceiling)
+    assert wanted_max_results(bookmark, caps) == wanted
 
 
 def test_every_row_of_the_table_has_a_case() -> None:
     doc = lifecycle.__doc__ or ""
     rows = {int(m) for m in re.findall(r"^(\d+)\s{2,}", doc, flags=re.MULTILINE)}
     covered = {c.row for c in DECIDE + CONTINUE_REFUSED} | {14, 15, 16, 17, 18, 19, 20}
-    covered |= {21, 22, 23}  # test_grow and test_verdict
-    assert rows == set(range(1, 24))
+    covered |= {21, 22, 23, 24}  # test_grow, test_clamped and test_verdict
+    assert rows == set(range(1, 25))
     assert rows == covered
 
 
