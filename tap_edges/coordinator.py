@@ -48,8 +48,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
     from tap_edges.client import EdgesClient
-    from tap_edges.model import Launching, Run
-    from tap_edges.outputs import Batch
+    from tap_edges.model import Batch, Launching, Run
     from tap_edges.state import Bookmark
 
 # A STATE holds every partition: with thousands of them, one per emitted batch would make the
@@ -81,6 +80,7 @@ class RunCoordinator:
     metrics_logger: logging.Logger | None = None
     _tracked: dict[PartitionKey, Tracked] = dataclasses.field(default_factory=dict)
     _consumed_since_flush: int = 0
+    _positional: set[str] = dataclasses.field(default_factory=set)  # streams said so of
 
     def __post_init__(self) -> None:
         """Build the sender and the poller from the coordinator's settings."""
@@ -306,6 +306,14 @@ class RunCoordinator:
                 done.clamp,
                 tr.bookmark.max_results,
                 done.clamp,
+            )
+        if batch.positional and tr.partition.stream not in self._positional:
+            self._positional.add(tr.partition.stream)
+            self.logger.info(
+                "%s: Edges' output items carry no readable extracted_at: new items are told "
+                "from old ones by their position (the first and last items read are kept in "
+                "the state).",
+                tr.partition.stream,
             )
         tr.keep(done.bookmark)
         self._consumed_since_flush += 1

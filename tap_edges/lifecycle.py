@@ -170,7 +170,7 @@ def _relaunch(bookmark: Bookmark, run: Run, max_results: int) -> Step | None:
         return Step(Action.LAUNCH, why, max_results, logging.WARNING)
     cap = sent_cap(bookmark, run)
     if cap is not None and cap != max_results:
-        why = f"was launched with max_results {cap}, not {max_results}"
+        why = f"runs with max_results {cap}, not {max_results}"
         return Step(Action.LAUNCH, why, max_results, logging.INFO)
     return None
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
+if t.TYPE_CHECKING:
+    import datetime as dt
+
 
 @dataclasses.dataclass(frozen=True)
 class Iteration:
@@ -155,3 +158,56 @@ def _count(value: object) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value)
     return None
+
+
+@dataclasses.dataclass
+class Batch:
+    """What one reading of a run's outputs emitted, and what it learned of their layout."""
+
+    count: int = 0
+    undated: int = 0
+    newest: dt.datetime | None = None
+    layout: dict[str, t.Any] | None = None
+    mismatch: str | None = None  # why a shortcut's result cannot be trusted
+    dated: int = 0  # items read (new or not) whose extracted_at could be read
+    first_key: str | None = None  # keys of the first and last items read without a time
+    last_key: str | None = None
+    positional: bool = False  # new items were told from old by position (no extracted_at)
+
+
+@dataclasses.dataclass(frozen=True)
+class Expected:
+    """What the state and the run object say about a run's outputs before they are read.
+
+    Attributes:
+        mark: The newest ``extracted_at`` already emitted, if any.
+        layout: What earlier reads of this partition learned (``order``: ``oldest``,
+            ``newest`` or ``latest``; ``count``: ``total`` or ``iteration``, what
+            ``output_count`` counts; ``seen``: how many items the outputs held at the last
+            read of this run).
+        count_before: The run's ``output_count`` when its last iteration was emitted, if the
+            same run was read before.
+        count_now: The run's ``output_count`` now.
+        stand_in: The ``extracted_at`` an item without a readable one gets (ISO 8601 UTC).
+    """
+
+    mark: dt.datetime | None
+    layout: dict[str, t.Any] | None
+    count_before: int | None
+    count_now: int | None
+    stand_in: str | None = None
+
+    @property
+    def new(self) -> int | None:
+        """How many new items ``output_count`` promises, when what it counts is known."""
+        count = (self.layout or {}).get("count")
+        if count == "iteration" and self.count_now is not None:
+            return self.count_now
+        if count == "total" and None not in (self.count_now, self.count_before):
+            return t.cast("int", self.count_now) - t.cast("int", self.count_before)
+        return None
+
+    @property
+    def seen(self) -> int:
+        """Items the outputs held at the last read of this run (0 when unknown)."""
+        return int((self.layout or {}).get("seen") or 0)

@@ -8,63 +8,16 @@ layout lets a sync read only the pages that hold new items (see :func:`read_new`
 
 from __future__ import annotations
 
-import dataclasses
 import typing as t
 
-from tap_edges.state import parse_time
+from tap_edges import positions
+from tap_edges.model import Batch, Expected
+from tap_edges.times import time_reader
 
 if t.TYPE_CHECKING:
-    import datetime as dt
     from collections.abc import Callable, Generator
 
     from tap_edges.client import EdgesClient
-
-
-@dataclasses.dataclass
-class Batch:
-    """What one reading of a run's outputs emitted, and what it learned of their layout."""
-
-    count: int = 0
-    undated: int = 0
-    newest: dt.datetime | None = None
-    layout: dict[str, t.Any] | None = None
-    mismatch: str | None = None  # why a shortcut's result cannot be trusted
-
-
-@dataclasses.dataclass(frozen=True)
-class Expected:
-    """What the state and the run object say about a run's outputs before they are read.
-
-    Attributes:
-        mark: The newest ``extracted_at`` already emitted, if any.
-        layout: What earlier reads of this partition learned (``order``: ``oldest``,
-            ``newest`` or ``latest``; ``count``: ``total`` or ``iteration``, what
-            ``output_count`` counts; ``seen``: how many items the outputs held at the last
-            read of this run).
-        count_before: The run's ``output_count`` when its last iteration was emitted, if the
-            same run was read before.
-        count_now: The run's ``output_count`` now.
-    """
-
-    mark: dt.datetime | None
-    layout: dict[str, t.Any] | None
-    count_before: int | None
-    count_now: int | None
-
-    @property
-    def new(self) -> int | None:
-        """How many new items ``output_count`` promises, when what it counts is known."""
-        count = (self.layout or {}).get("count")
-        if count == "iteration" and self.count_now is not None:
-            return self.count_now
-        if count == "total" and None not in (self.count_now, self.count_before):
-            return t.cast("int", self.count_now) - t.cast("int", self.count_before)
-        return None
-
-    @property
-    def seen(self) -> int:
-        """Items the outputs held at the last read of this run (0 when unknown)."""
-        return int((self.layout or {}).get("seen") or 0)
 
 
 def read_new(
@@ -101,6 +54,21 @@ def read_new(
     """
     if expected.new == 0:
         return Batch(newest=expected.mark, layout=expected.layout)
+    if (expected.layout or {}).get("dated") is False:
+        return (yield from positions.read_by_position(client, run_uid, expected, skip))
+    batch = yield from _read_dated(client, run_uid, expected, skip, fallback)
+    positions.learn_dating(batch)
+    return batch
+
+
+def _read_dated(
+    client: EdgesClient,
+    run_uid: str,
+    expected: Expected,
+    skip: Callable[[object], None],
+    fallback: Callable[[str], None],
+) -> Generator[dict[str, t.Any], None, Batch]:
+    """:func:`read_new` where items carry their ``extracted_at`` (or may: a first read)."""
     order = str((expected.layout or {}).get("order"))
     shortcut = _SHORTCUTS.get(order) if expected.mark is not None else None
     if shortcut is not None:
@@ -119,7 +87,7 @@ class _Scan:
     def __init__(self, expected: Expected, skip: Callable[[object], None]) -> None:
         self.mark, self.skip = expected.mark, skip
         self.batch = Batch(newest=expected.mark, layout=dict(expected.layout or {}))
-        self.parse = _last_time_parser()
+        self.parse = time_reader(expected.stand_in)
         self.total = 0  # items read, new or not
 
     def is_new(self, item: object) -> bool | None:
@@ -128,11 +96,15 @@ class _Scan:
             self.skip(item)
             return None
         self.total += 1
-        at = self.parse(item.get("extracted_at"))
-        if at is not None and self.mark is not None and at <= self.mark:
-            return False
         batch = self.batch
-        if at is None:
+        at = self.parse(item)
+        if at is not None:
+            batch.dated += 1
+            if self.mark is not None and at <= self.mark:
+                return False
+        if at is None:  # where it sits is what tells it apart (see positions.py)
+            batch.last_key = positions.item_key(item)
+            batch.first_key = batch.first_key or batch.last_key
             batch.undated += 1
         elif batch.newest is None or at > batch.newest:
             batch.newest = at
@@ -150,7 +122,7 @@ def _oldest_first(
         scan.batch.mismatch = "no record of where the new items start"
         return scan.batch
     boundary: bool | None = None
-    for page in client.output_pages_from(run_uid, start):
+    for page in positions.pages_from(client, run_uid, start, scan.batch.layout):
         for item in page:
             new = scan.is_new(item)
             if boundary is None and new is not None:
@@ -251,16 +223,3 @@ def _learn(expected: Expected, scan: _Scan, first: int, last: int) -> dict[str, 
         layout["count"] = None
     layout["seen"] = total
     return layout
-
-
-def _last_time_parser() -> Callable[[object], dt.datetime | None]:
-    """``parse_time`` remembering its last answer: the items of an iteration share one time."""
-    last: tuple[object, dt.datetime | None] = (None, None)
-
-    def parse(value: object) -> dt.datetime | None:
-        nonlocal last
-        if value != last[0]:
-            last = (value, parse_time(value))
-        return last[1]
-
-    return parse

@@ -15,9 +15,9 @@ import typing as t
 from tap_edges import errors
 from tap_edges.actions import failure_hint
 from tap_edges.lifecycle import Caps, Verdict, clamped, grow, run_cap, sent_cap, verdict
-from tap_edges.model import Launched, Launching, Run
-from tap_edges.outputs import Batch, Expected, read_new
-from tap_edges.state import Bookmark, parse_time
+from tap_edges.model import Batch, Expected, Launched, Launching, Run
+from tap_edges.outputs import read_new
+from tap_edges.times import iso, parse_time
 
 if t.TYPE_CHECKING:
     import logging
@@ -26,6 +26,7 @@ if t.TYPE_CHECKING:
     from tap_edges.client import EdgesClient
     from tap_edges.model import Grown
     from tap_edges.partitions import Partition, Tracked
+    from tap_edges.state import Bookmark
 
 
 def read_batch(
@@ -69,8 +70,19 @@ def read_batch(
         layout=tr.bookmark.outputs,
         count_before=iteration.output_count if iteration else None,
         count_now=run.iteration.output_count,
+        stand_in=_stand_in(run),
     )
     return (yield from read_new(client, uid, expected, skip, fallback))
+
+
+def _stand_in(run: Run) -> str | None:
+    """The time an item without a readable ``extracted_at`` carries: its iteration's end.
+
+    Edges extracted the item in the iteration that delivered it; with that time the
+    replication key (and the incremental models on it) stay usable.
+    """
+    finished = parse_time(run.iteration.finished_at)
+    return None if finished is None else iso(finished)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -38,10 +38,10 @@ A partition's bookmark lives inside the singer-sdk partition state (next to the 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import typing as t
 
 from tap_edges.model import Continuing, Grown, Iteration, Launched, Launching, Pending
+from tap_edges.times import parse_time
 
 if t.TYPE_CHECKING:
     import logging
@@ -73,26 +73,6 @@ class Bookmark:
     def pending_launch(self) -> Launching | None:
         """The pending launch (token and cap), if a launch was sent and not yet adopted."""
         return self.pending if isinstance(self.pending, Launching) else None
-
-
-def parse_time(value: object) -> dt.datetime | None:
-    """Parse an ISO-8601 timestamp into an aware UTC datetime.
-
-    Args:
-        value: The value to parse.
-
-    Returns:
-        The datetime, or None when the value is not an ISO-8601 string.
-    """
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.astimezone(dt.timezone.utc)
 
 
 def read_bookmark(
@@ -165,7 +145,7 @@ def _problems(stored: t.Mapping[str, t.Any]) -> t.Iterator[str]:
     if not (pending is None or isinstance(pending, bool) or _is_pending(pending)):
         yield f"{PENDING}={pending!r} is not a pending request"
     through = stored.get(CONSUMED_THROUGH)
-    if through is not None and parse_time(through) is None:
+    if through is not None and (not isinstance(through, str) or parse_time(through) is None):
         yield f"{CONSUMED_THROUGH}={through!r} is not an ISO-8601 time"
     iteration = stored.get(ITERATION)
     if iteration is not None and not isinstance(iteration, dict):

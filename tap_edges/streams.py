@@ -236,6 +236,8 @@ class EdgesActionStream(Stream):
         same state (values that are not strings still go through the SDK at once).
         """
         value = latest_record.get(self.replication_key or "")
+        if value is None:
+            return  # an item without a readable time (Edges gave none) moves no bookmark
         if not isinstance(value, str):
             super()._increment_stream_state(latest_record, context=context)
         elif self._newest_seen is None or value > self._newest_seen:

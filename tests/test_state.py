@@ -8,7 +8,8 @@ import typing as t
 import pytest
 
 from tap_edges.model import Continuing, Grown, Iteration, Launched, Launching, Pending
-from tap_edges.state import Bookmark, parse_time, read_bookmark, write_bookmark
+from tap_edges.state import Bookmark, read_bookmark, write_bookmark
+from tap_edges.times import parse_time
 
 LOGGER = logging.getLogger("test")
 

@@ -1,0 +1,134 @@
+"""Telling new items from old by position (no extracted_at), and reading without offset."""
+
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+
+from tap_edges import errors
+from tap_edges.model import Expected
+from tap_edges.outputs import read_new
+from tap_edges.positions import item_key, new_positions, pages_from
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+class Outputs:
+    """A run's outputs served in pages, by cursor or by offset (which may be refused)."""
+
+    def __init__(self, items: list[t.Any], page: int = 3, *, offset: bool = True) -> None:
+        self.items, self.page, self.offset = items, page, offset
+        self.requests: list[tuple[str, int]] = []
+
+    def output_pages(self, run_uid: str) -> Iterator[list[t.Any]]:
+        for start in range(0, max(len(self.items), 1), self.page):
+            self.requests.append(("cursor", start))
+            yield self.items[start : start + self.page]
+
+    def output_pages_from(self, run_uid: str, offset: int) -> Iterator[list[t.Any]]:
+        self.requests.append(("offset", offset))
+        if not self.offset:
+            raise errors.APIError(
+                method="GET", path="/v1/runs/r/outputs", status=400, label="BAD_PARAMETERS"
+            )
+        for start in range(offset, len(self.items), self.page):
+            yield self.items[start : start + self.page]
+
+
+def people(*names: str) -> list[dict[str, t.Any]]:
+    return [{"name": name} for name in names]
+
+
+KEYS = [item_key(item) for item in people("a", "b", "c", "d", "e")]
+
+
+@pytest.mark.parametrize(
+    ("case", "first", "last", "seen", "positions"),
+    [
+        ("the run's first read", None, None, 0, [0, 1, 2, 3, 4]),
+        ("no boundary kept", None, None, 3, [0, 1, 2, 3, 4]),
+        ("oldest first: after the old block", KEYS[0], KEYS[2], 3, [3, 4]),
+        ("newest first: before the old block", KEYS[2], KEYS[4], 3, [0, 1]),
+        ("nothing new, oldest first", KEYS[0], KEYS[4], 5, []),
+        ("nothing new, newest first", KEYS[0], KEYS[4], 5, []),
+        ("newest iteration only: no old item served", "gone1", "gone2", 3, [0, 1, 2, 3, 4]),
+        ("only the first old item is served", KEYS[2], "gone", 3, [0, 1, 3, 4]),
+        ("only the last old item is served", "gone", KEYS[1], 3, [0, 2, 3, 4]),
+    ],
+)
+def test_new_positions(
+    case: str, first: str | None, last: str | None, seen: int, positions: list[int]
+) -> None:
+    assert list(new_positions(KEYS, first, last, seen)) == positions, case
+
+
+def read(
+    outputs: Outputs, layout: dict[str, t.Any] | None, mark: t.Any = None
+) -> tuple[list[dict[str, t.Any]], dict[str, t.Any]]:
+    expected = Expected(
+        mark=mark, layout=layout, count_before=None, count_now=None, stand_in="2026-11-28T10:00:00Z"
+    )
+    reading = read_new(t.cast("t.Any", outputs), "r", expected, skip=print, fallback=print)
+    got: list[dict[str, t.Any]] = []
+    while True:
+        try:
+            got.append(next(reading))
+        except StopIteration as done:  # noqa: PERF203 (the batch is the return value)
+            return got, t.cast("dict[str, t.Any]", done.value.layout)
+
+
+@pytest.mark.parametrize("order", ["oldest", "newest", "latest"])
+def test_undated_items_are_read_once_each_across_continues(order: str) -> None:
+    """Three iterations of items without extracted_at; each sync emits only the new ones."""
+    iterations = [people("a", "b", "c"), people("d", "e"), people("f")]
+    served: list[dict[str, t.Any]] = []
+    layout: dict[str, t.Any] | None = None
+    emitted: list[str] = []
+    for number, batch in enumerate(iterations):
+        if order == "oldest":
+            served = served + batch
+        elif order == "newest":
+            served = batch + served
+        else:
+            served = batch
+        fresh = [dict(item) for item in served]  # Edges serves the stored items again
+        got, layout = read(Outputs(fresh), layout)
+        emitted += [item["name"] for item in got]
+        assert all(item["extracted_at"] == "2026-11-28T10:00:00Z" for item in got)
+        assert layout["dated"] is False, number
+    assert sorted(emitted) == ["a", "b", "c", "d", "e", "f"]  # each once: none lost, none twice
+
+
+def test_a_refused_offset_reads_with_cursors_and_is_remembered() -> None:
+    items = people("a", "b", "c", "d", "e", "f", "g")
+    layout: dict[str, t.Any] = {}
+    outputs = Outputs(items, page=3, offset=False)
+    pages = list(pages_from(t.cast("t.Any", outputs), "r", 4, layout))
+    assert [item["name"] for page in pages for item in page] == ["e", "f", "g"]
+    assert layout["offset"] is False
+    outputs.requests.clear()
+    again = list(pages_from(t.cast("t.Any", outputs), "r", 2, layout))
+    assert [item["name"] for page in again for item in page] == ["c", "d", "e", "f", "g"]
+    assert all(kind == "cursor" for kind, _ in outputs.requests)  # offset not tried again
+
+
+def test_an_accepted_offset_is_used() -> None:
+    outputs = Outputs(people("a", "b", "c", "d", "e"), page=2)
+    layout: dict[str, t.Any] = {}
+    pages = list(pages_from(t.cast("t.Any", outputs), "r", 3, layout))
+    assert [item["name"] for page in pages for item in page] == ["d", "e"]
+    assert outputs.requests == [("offset", 3)]
+    assert "offset" not in layout
+
+
+@pytest.mark.parametrize("status", [401, 404, 429, 500])
+def test_other_errors_on_offset_are_not_taken_for_a_refusal(status: int) -> None:
+    class Failing(Outputs):
+        def output_pages_from(self, run_uid: str, offset: int) -> Iterator[list[t.Any]]:
+            raise errors.APIError(method="GET", path="/v1/runs/r/outputs", status=status)
+            yield []
+
+    with pytest.raises(errors.APIError):
+        list(pages_from(t.cast("t.Any", Failing(people("a"))), "r", 0, {}))
