@@ -59,8 +59,10 @@ row    what the bookmark says           what Edges shows / answered         step
        or L != E                        clamped it)                         remember L = E;
                                                                             warn once; no
                                                                             relaunch
-23     batch read                       FAILED, BLOCKED, STOPPED, INVALID   FAIL (emitted)
-24     batch read                       PARTIAL_SUCCEEDED                   warn (emitted)
+23     batch read                       ended with the label                an empty batch: OK
+                                        NO_DATA_AVAILABLE (any status)
+24     batch read                       FAILED, BLOCKED, STOPPED, INVALID   FAIL (emitted)
+25     batch read                       PARTIAL_SUCCEEDED                   warn (emitted)
 =====  ===============================  ==================================  ==================
 
 The cap a run works with is the cap the tap sent (kept in the bookmark): what Edges echoes in
@@ -101,6 +103,8 @@ Status = t.Literal[
     "INVALID",
 ]
 IN_FLIGHT: frozenset[Status] = frozenset({"CREATED", "QUEUED", "SCHEDULED", "RUNNING", "PENDING"})
+# In flight but not started: Edges runs a few runs at a time per plan and queues the rest.
+QUEUED: frozenset[Status] = IN_FLIGHT - {"RUNNING"}
 UNSUCCESSFUL: frozenset[Status] = frozenset({"FAILED", "BLOCKED", "STOPPED", "INVALID"})
 SUCCESSFUL: frozenset[Status] = frozenset({"SUCCEEDED", "PARTIAL_SUCCEEDED"})
 TERMINAL: frozenset[Status] = SUCCESSFUL | UNSUCCESSFUL
@@ -326,15 +330,21 @@ def clamped(bookmark: Bookmark, run: Run) -> int | None:
 
 
 class Verdict(enum.Enum):
-    """Rows 23-24: how a finished run ended, once its batch is emitted."""
+    """Rows 23-25: how a finished run ended, once its batch is emitted."""
 
-    OK = "ok"
-    PARTIAL = "partial"  # row 24: warn
-    FAILED = "failed"  # row 23: the partition fails (its outputs were emitted)
+    OK = "ok"  # row 23 too
+    PARTIAL = "partial"  # row 25: warn
+    FAILED = "failed"  # row 24: the partition fails (its outputs were emitted)
+
+
+# Edges' label for a run that found nothing to extract (changelog 2026-06-22): an empty batch.
+NO_DATA = "NO_DATA_AVAILABLE"
 
 
 def verdict(run: Run) -> Verdict:
-    """Rows 23-24: the verdict on a finished run."""
+    """Rows 23-25: the verdict on a finished run."""
+    if run.last_error is not None and run.last_error.label == NO_DATA:
+        return Verdict.OK
     if run.status in UNSUCCESSFUL:
         return Verdict.FAILED
     if run.status == "PARTIAL_SUCCEEDED":

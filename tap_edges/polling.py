@@ -7,7 +7,7 @@ import time
 import typing as t
 
 from tap_edges import errors
-from tap_edges.lifecycle import Poll, after_poll, is_terminal
+from tap_edges.lifecycle import QUEUED, Poll, after_poll, is_terminal
 from tap_edges.model import Run
 
 if t.TYPE_CHECKING:
@@ -55,18 +55,21 @@ class Poller:
             if tr.run is None:
                 raise errors.RunError(tr.partition.label, tr.bookmark.run_uid, "no run to wait for")
             elapsed = self.clock() - tr.since
+            queued = sum(1 for other in everyone if other.run and other.run.status in QUEUED)
             if elapsed >= self.run_timeout:
                 raise errors.RunError(
                     tr.partition.label,
                     tr.bookmark.run_uid,
-                    f"still {tr.run.status} after {elapsed:.0f}s (run_timeout_seconds); it stays "
-                    "in the state and the next sync waits for it",
+                    f"still {tr.run.status} after {elapsed:.0f}s (run_timeout_seconds)"
+                    f"{_queueing(tr.run, queued)}; it stays in the state and the next sync "
+                    "waits for it",
                 )
             self.logger.info(
-                "Waiting for %s: run %s %s, %.0fs elapsed.",
+                "Waiting for %s: run %s %s%s, %.0fs elapsed.",
                 tr.partition.label,
                 tr.bookmark.run_uid,
                 tr.run.status,
+                _queueing(tr.run, queued),
                 elapsed,
             )
             self.sleep(min(self._interval, max(self.run_timeout - elapsed, 0.0)))
@@ -111,3 +114,13 @@ def by_uid(objects: Iterable[object]) -> dict[str, Run]:
     """Read run objects, indexed by uid (objects that are not runs are left out)."""
     runs = (Run.from_json(obj) for obj in objects)
     return {run.uid: run for run in runs if run is not None}
+
+
+def _queueing(run: Run, queued: int) -> str:
+    """Words for a run that Edges has not started: it queues runs past the plan's concurrency."""
+    if run.status not in QUEUED:
+        return ""
+    return (
+        f": Edges is queueing it ({queued} run(s) of this sync queued; plans run a few runs "
+        "at a time), not stuck"
+    )

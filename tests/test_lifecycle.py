@@ -208,16 +208,24 @@ def test_clamped(sent: int | None, echo: int | None, limit: int | None, clamp: i
 @pytest.mark.parametrize(
     ("status", "found"),
     [
-        ("FAILED", Verdict.FAILED),  # row 23
+        ("FAILED", Verdict.FAILED),  # row 24
         ("BLOCKED", Verdict.FAILED),
         ("STOPPED", Verdict.FAILED),
         ("INVALID", Verdict.FAILED),
-        ("PARTIAL_SUCCEEDED", Verdict.PARTIAL),  # row 24
+        ("PARTIAL_SUCCEEDED", Verdict.PARTIAL),  # row 25
         ("SUCCEEDED", Verdict.OK),
     ],
 )
 def test_verdict(status: str, found: Verdict) -> None:
     assert verdict(run(status=status)) is found
+    other = LastError("EXTRACTION_FAILED", "LinkedIn said no")
+    assert verdict(run(status=status, last_error=other)) is found
+
+
+@pytest.mark.parametrize("status", ["FAILED", "SUCCEEDED", "PARTIAL_SUCCEEDED"])
+def test_verdict_no_data_available_is_an_empty_batch(status: str) -> None:  # row 23
+    nothing = LastError("NO_DATA_AVAILABLE", "nothing to extract")
+    assert verdict(run(status=status, last_error=nothing)) is Verdict.OK
 
 
 @pytest.mark.parametrize(
@@ -242,8 +250,8 @@ def test_every_row_of_the_table_has_a_case() -> None:
     doc = lifecycle.__doc__ or ""
     rows = {int(m) for m in re.findall(r"^(\d+)\s{2,}", doc, flags=re.MULTILINE)}
     covered = {c.row for c in DECIDE + CONTINUE_REFUSED} | {14, 15, 16, 17, 18, 19, 20}
-    covered |= {21, 22, 23, 24}  # test_grow, test_clamped and test_verdict
-    assert rows == set(range(1, 25))
+    covered |= {21, 22, 23, 24, 25}  # test_grow, test_clamped and the verdict tests
+    assert rows == set(range(1, 26))
     assert rows == covered
 
 
