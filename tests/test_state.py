@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import time
 import typing as t
 
 import pytest
@@ -10,6 +12,9 @@ import pytest
 from tap_edges.model import Continuing, Grown, Iteration, Launched, Launching, Pending
 from tap_edges.state import Bookmark, read_bookmark, write_bookmark
 from tap_edges.times import parse_time
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator
 
 LOGGER = logging.getLogger("test")
 
@@ -56,13 +61,59 @@ def test_damaged_bookmark_starts_clean_with_a_warning(
     assert "damaged bookmark" in caplog.text
 
 
-def test_parse_time_normalises_to_utc() -> None:
-    a = parse_time("2026-11-28T10:00:00.5Z")
-    b = parse_time("2026-11-28T11:00:00.5+01:00")
-    assert a is not None
-    assert a == b
-    assert parse_time("2026-11-28T10:00:00") == parse_time("2026-11-28T10:00:00Z")
-    assert parse_time(None) is None
+UTC = dt.timezone.utc
+
+
+@pytest.fixture
+def far_local_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The machine's local time at UTC+05:30, so that no answer can depend on it."""
+    monkeypatch.setenv("TZ", "IST-05:30")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+TEN = dt.datetime(2026, 11, 28, 10, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("value", "parsed"),
+    [
+        ("2026-11-28T10:00:00Z", TEN),
+        ("2026-11-28T10:00:00+00:00", TEN),
+        ("2026-11-28T11:00:00+01:00", TEN),
+        ("2026-11-28T05:00:00-05:00", TEN),
+        ("2026-11-28T15:30:00+05:30", TEN),
+        ("2026-11-28T00:30:00+01:00", dt.datetime(2026, 11, 27, 23, 30, tzinfo=UTC)),
+        ("2026-11-28T10:00:00", TEN),  # naive: taken as UTC
+        ("2026-11-28T10:00", TEN),
+        ("2026-11-28 10:00:00Z", TEN),
+        ("2026-11-28T10:00:00.5Z", TEN.replace(microsecond=500_000)),
+        ("2026-11-28T11:00:00.250+01:00", TEN.replace(microsecond=250_000)),
+        ("2026-11-28T10:00:00.123456Z", TEN.replace(microsecond=123_456)),
+        ("2026-11-28T10:00:00.123456789Z", TEN.replace(microsecond=123_456)),  # truncated
+        ("2026-11-28T10:00:00.123", TEN.replace(microsecond=123_000)),
+        ("2026-11-28", TEN.replace(hour=0)),  # a date: its midnight UTC
+        ("", None),
+        ("last tuesday", None),
+        ("Z", None),
+        ("2026-11-31", None),
+        ("2026-11-28T25:00:00Z", None),
+        ("2026-11-28T10:00:00+25:00", None),
+        (None, None),
+        (17, None),
+        (1_764_324_000.0, None),  # an epoch is not ISO-8601
+        (b"2026-11-28T10:00:00Z", None),
+        (["2026-11-28T10:00:00Z"], None),
+        (TEN, None),  # not a string
+    ],
+)
+def test_parse_time(value: object, parsed: dt.datetime | None, far_local_zone: None) -> None:
+    result = parse_time(value)
+    assert result == parsed
+    if result is not None:
+        assert result.tzinfo == UTC  # converted, not merely equal
 
 
 @pytest.mark.parametrize(
