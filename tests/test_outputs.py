@@ -14,7 +14,8 @@ import typing as t
 
 import pytest
 
-from tap_edges.outputs import Batch, Expected, _learn, _Scan, read_new
+from tap_edges.model import Batch, Expected
+from tap_edges.outputs import _learn, _Scan, read_new
 
 if t.TYPE_CHECKING:
     from collections.abc import Generator, Iterator, Sequence
@@ -292,7 +293,7 @@ def test_a_right_shortcut_reads_only_the_new_items(case: Case) -> None:
     batch = reading.batch
     newest = at(max(case.outputs))
     assert (batch.count, batch.newest, batch.mismatch) == (len(reading.items), newest, None)
-    layout = {"order": case.order, "count": case.count, "seen": len(case.outputs)}
+    layout = {"order": case.order, "count": case.count, "seen": len(case.outputs), "dated": True}
     assert batch.layout == layout
 
 

@@ -102,8 +102,8 @@ TEN = dt.datetime(2026, 11, 28, 10, tzinfo=UTC)
         ("2026-11-28T25:00:00Z", None),
         ("2026-11-28T10:00:00+25:00", None),
         (None, None),
-        (17, None),
-        (1_764_324_000.0, None),  # an epoch is not ISO-8601
+        (17, dt.datetime(1970, 1, 1, 0, 0, 17, tzinfo=dt.timezone.utc)),  # epoch seconds
+        (1_795_860_000.0, TEN),  # epochs are read too (issue 17: tests/test_times.py)
         (b"2026-11-28T10:00:00Z", None),
         (["2026-11-28T10:00:00Z"], None),
         (TEN, None),  # not a string
