@@ -16,15 +16,17 @@ Nothing here knows Singer. The stream layer hands in partitions with their bookm
 
 from __future__ import annotations
 
-import collections
 import dataclasses
+import datetime as dt
 import time
 import typing as t
 
 from tap_edges import errors, reading
+from tap_edges.adopting import adopt_lost_launches, launch_written_ahead
 from tap_edges.lifecycle import (
     Action,
     Caps,
+    Refusal,
     Step,
     after_continue_refused,
     after_launch_refused,
@@ -42,13 +44,14 @@ from tap_edges.sending import (
     write_ahead_continue,
     write_ahead_launch,
 )
+from tap_edges.times import iso
 
 if t.TYPE_CHECKING:
     import logging
     from collections.abc import Callable, Iterable, Iterator
 
     from tap_edges.client import EdgesClient
-    from tap_edges.model import Batch, Launching, Run
+    from tap_edges.model import Batch, Run
     from tap_edges.state import Bookmark
 
 # A STATE holds every partition: with thousands of them, one per emitted batch would make the
@@ -80,7 +83,10 @@ class RunCoordinator:
     metrics_logger: logging.Logger | None = None
     _tracked: dict[PartitionKey, Tracked] = dataclasses.field(default_factory=dict)
     _consumed_since_flush: int = 0
+    names_refused: bool = False  # Edges refuses ``name`` on launches (row 14; in the state)
+    wall_clock: Callable[[], float] = time.time
     _positional: set[str] = dataclasses.field(default_factory=set)  # streams said so of
+    _unsent: set[PartitionKey] = dataclasses.field(default_factory=set)  # launches not sent
 
     def __post_init__(self) -> None:
         """Build the sender and the poller from the coordinator's settings."""
@@ -109,7 +115,8 @@ class RunCoordinator:
         self._poller.restart()
         uids = sorted({tr.bookmark.run_uid for tr in tracked if tr.bookmark.run_uid})
         known = by_uid(self.client.list_runs(uids)) if uids else {}
-        self._adopt_launches([tr for tr in tracked if tr.bookmark.pending_launch], known)
+        lost = [tr for tr in tracked if tr.bookmark.pending_launch]
+        adopt_lost_launches(self._sender, lost, known, self._taken(), self.logger)
         planned: list[tuple[Tracked, Step, Run | None]] = []
         for tr in tracked:
             if tr.error is None:
@@ -128,30 +135,9 @@ class RunCoordinator:
         except errors.EdgesError as exc:
             tr.error = exc
 
-    def _adopt_launches(self, pending: list[Tracked], known: dict[str, Run]) -> None:
-        """Find the runs of launches sent by an earlier sync whose answers were lost."""
-        by_action: dict[str, dict[str, Tracked]] = collections.defaultdict(dict)
-        for tr in pending:
-            if tr.bookmark.pending_launch is not None:
-                by_action[tr.partition.action][tr.bookmark.pending_launch.token] = tr
-        for action, wanted in by_action.items():
-            try:
-                found = self._sender.find_launched(action, wanted)
-            except errors.AuthError:
-                raise
-            except errors.EdgesError as exc:  # launching blind could start a second run
-                for tr in wanted.values():
-                    tr.error = exc
-                continue
-            for token, run in found.items():
-                tr = wanted[token]
-                self.logger.info(
-                    "%s: adopting run %s (an earlier sync launched it and its answer was lost).",
-                    tr.partition.label,
-                    run.uid,
-                )
-                tr.keep(started(tr.bookmark, run.uid, launch_written_ahead(tr)))
-                known[run.uid] = run
+    def _taken(self) -> set[str]:
+        """The runs the partitions of this sync own."""
+        return {uid for tr in self._tracked.values() if (uid := tr.bookmark.run_uid)}
 
     def _plan(
         self, tr: Tracked, run: Run | None, planned: list[tuple[Tracked, Step, Run | None]]
@@ -177,7 +163,10 @@ class RunCoordinator:
                     step.reason,
                     step.max_results,
                 )
-            tr.keep(write_ahead_launch(old, step.max_results))
+            sent_at = iso(dt.datetime.fromtimestamp(self.wall_clock(), tz=dt.timezone.utc))
+            named = not self.names_refused
+            tr.keep(write_ahead_launch(old, step.max_results, named=named, sent_at=sent_at))
+            self._unsent.add(tr.partition.key)
         elif step.action is Action.CONTINUE and run is not None:
             tr.keep(write_ahead_continue(old, run))
         elif step.action in {Action.WAIT, Action.READ}:
@@ -222,12 +211,17 @@ class RunCoordinator:
     ) -> tuple[Step, Run | None] | None:
         """Launch; None once the run is started, else the step Edges' refusal leads to."""
         pending = launch_written_ahead(tr)
-        outcome = self._sender.launch(tr.partition, pending)
+        self._unsent.discard(tr.partition.key)
+        outcome = self._sender.launch(tr.partition, pending, self._taken())
         if isinstance(outcome, Refused):
             exc = outcome.error
-            instead = after_launch_refused(old, run, step, tr.partition.max_results, exc.status)
+            words = f"{exc.label or exc.status}: {exc.detail or ''}"
+            refusal = Refusal(exc.status, words, named=pending.named)
+            instead = after_launch_refused(old, run, step, tr.partition.max_results, refusal)
             if instead.action is Action.FAIL:
                 raise exc
+            if instead.unnamed:
+                self._refuse_names()
             reason = f"{instead.reason} ({exc.label or exc.status})"
             return dataclasses.replace(instead, reason=reason), run
         run = outcome.run
@@ -235,6 +229,16 @@ class RunCoordinator:
         tr.track(run, self.clock())
         self.logger.info("%s: launched run %s.", tr.partition.label, run.uid)
         return None
+
+    def _refuse_names(self) -> None:
+        """Row 14: from now on launch without a name, the launches written ahead included."""
+        self.names_refused = True
+        for key in self._unsent:
+            tr = self._tracked[key]
+            launch = tr.bookmark.pending_launch
+            if launch is not None and launch.named:
+                unnamed = dataclasses.replace(launch, named=False)
+                tr.keep(dataclasses.replace(tr.bookmark, pending=unnamed))
 
     def _continue(self, tr: Tracked, run: Run, old: Bookmark) -> tuple[Step, Run | None] | None:
         """Continue; None once the run moved on, else the step Edges' answer leads to."""
@@ -331,18 +335,6 @@ class RunCoordinator:
             grew=done.grew,
         ):
             self.possible_losses += 1
-
-
-def launch_written_ahead(tr: Tracked) -> Launching:
-    """The launch written ahead in the partition's bookmark.
-
-    Raises:
-        RunError: There is none (a launch is never sent without one).
-    """
-    pending = tr.bookmark.pending_launch
-    if pending is None:
-        raise errors.RunError(tr.partition.label, tr.bookmark.run_uid, "no launch written ahead")
-    return pending
 
 
 def _refusal_hint(partition: Partition) -> str:

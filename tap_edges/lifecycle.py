@@ -34,39 +34,52 @@ row    what the bookmark says           what Edges shows / answered         step
 13     continue sent                    refused; otherwise                  FAIL
 **after Edges refused a launch:** :func:`after_launch_refused`
 ---------------------------------------------------------------------------------------------
-14     launch at a grown cap            4xx                                 stay at the run's
+14     launch carrying the run's        refused; the error names ``name``   LAUNCH again without
+       ``name``                         or "additional properties"          it; remember that
+                                                                            for the workspace
+15     launch at a grown cap            4xx                                 stay at the run's
                                                                             cap, remember it as
                                                                             the limit: rows 4,
                                                                             5, 9
-15     launch                           refused otherwise                   FAIL
+16     launch                           refused otherwise                   FAIL
 **after an answer was lost:** :func:`continue_applied`
 ---------------------------------------------------------------------------------------------
-16     continue sent, no answer         run in flight, or a new iteration   applied: WAIT
+17     continue sent, no answer         run in flight, or a new iteration   applied: WAIT
                                         or ``updated_at`` moved
-17     continue sent, no answer         run unchanged                       not applied: send
+18     continue sent, no answer         run unchanged                       not applied: send
                                                                             again (a few times)
 **while waiting:** :func:`after_poll`
 ---------------------------------------------------------------------------------------------
-18     run in flight                    gone from Edges                     FAIL
-19     this sync continued it           still the iteration before          WAIT (not moved)
-20     run in flight                    a status the tap does not know      WAIT, warn
+19     run in flight                    gone from Edges                     FAIL
+20     this sync continued it           still the iteration before          WAIT (not moved)
+21     run in flight                    a status the tap does not know      WAIT, warn
 **after the batch is read:** :func:`grow`, :func:`clamped` and :func:`verdict`
 ---------------------------------------------------------------------------------------------
-21     a continued run's batch is       ``adaptive_max_results``, cap       next sync: twice
+22     a continued run's batch is       ``adaptive_max_results``, cap       next sync: twice
        full                             under the ceiling and under what    the cap (relaunch)
-                                        Edges takes (row 22, row 14)
-22     sent cap C, no known limit L     the run echoes a cap E < C (Edges   the run's cap is E;
+                                        Edges takes (row 23, row 15)
+23     sent cap C, no known limit L     the run echoes a cap E < C (Edges   the run's cap is E;
        or L != E                        clamped it)                         remember L = E;
                                                                             warn once; no
                                                                             relaunch
-23     batch read                       ended with the label                an empty batch: OK
+24     batch read                       ended with the label                an empty batch: OK
                                         NO_DATA_AVAILABLE (any status)
-24     batch read                       FAILED, BLOCKED, STOPPED, INVALID   FAIL (emitted)
-25     batch read                       PARTIAL_SUCCEEDED                   warn (emitted)
+25     batch read                       FAILED, BLOCKED, STOPPED, INVALID   FAIL (emitted)
+26     batch read                       PARTIAL_SUCCEEDED                   warn (emitted)
+**a launch without a name lost its answer:** :func:`find_unnamed`
+---------------------------------------------------------------------------------------------
+27     a launch pending, sent without   one run of the action, created      adopt it
+       ``name`` (row 14)                after it was written ahead, no
+                                        partition's, identity and input
+                                        (as far as Edges shows them) match
+28     (same)                           no such run                         LAUNCH
+29     (same)                           several                             LAUNCH, warn (a
+                                                                            duplicate run may
+                                                                            be paid)
 =====  ===============================  ==================================  ==================
 
 The cap a run works with is the cap the tap sent (kept in the bookmark): what Edges echoes in
-``parameters.max_results`` is information only (row 22), so a clamp never relaunches (row 8
+``parameters.max_results`` is information only (row 23), so a clamp never relaunches (row 8
 compares caps the tap sent).
 
 The rule behind rows 5 and 9: the incoming state is the only record of what a target committed
@@ -81,9 +94,11 @@ from __future__ import annotations
 import dataclasses
 import enum
 import logging
+import re
 import typing as t
 
 from tap_edges.model import Continuing, Grown, Run
+from tap_edges.times import parse_time
 
 if t.TYPE_CHECKING:
     from tap_edges.state import Bookmark
@@ -129,8 +144,9 @@ class Step:
         reason: Why, worded to follow "<partition>: run <uid> ".
         max_results: The cap to launch with (or the run works with).
         level: How loudly the coordinator logs the decision.
-        grown: A cap to remember for the next syncs (row 14), if any; the largest cap Edges
+        grown: A cap to remember for the next syncs (row 15), if any; the largest cap Edges
             takes for the action is then remembered as ``grown.max_results`` too.
+        unnamed: Launch without the run's ``name`` from now on (row 14).
     """
 
     action: Action
@@ -138,6 +154,7 @@ class Step:
     max_results: int
     level: int = logging.DEBUG
     grown: Grown | None = None
+    unnamed: bool = False
 
 
 def decide(bookmark: Bookmark, run: Run | None, max_results: int) -> Step:
@@ -203,25 +220,54 @@ def after_continue_refused(
     return Step(Action.FAIL, f"Edges refused to continue it ({refusal})", max_results)
 
 
-def after_launch_refused(
-    bookmark: Bookmark, run: Run | None, step: Step, configured: int, status: int
-) -> Step:
-    """Rows 14-15: Edges refused a launch.
+@dataclasses.dataclass(frozen=True)
+class Refusal:
+    """What Edges answered a request it refused.
 
-    A launch at a cap ``adaptive_max_results`` grew to is refused when Edges does not take
-    that cap for this action: the partition stays on its old run at the old run's cap, and
-    remembers that cap so the next syncs do not ask again.
+    Attributes:
+        status: The HTTP status.
+        words: Edges' label and message.
+        named: Whether the refused launch carried the run's ``name``.
+    """
+
+    status: int
+    words: str = ""
+    named: bool = False
+
+    @property
+    def of_name(self) -> bool:
+        """Whether Edges refused the launch for its ``name`` (bodies are validated strictly)."""
+        words = self.words.lower()
+        return self.named and (
+            "additional propert" in words or re.search(r"\bname\b", words) is not None
+        )
+
+
+def after_launch_refused(
+    bookmark: Bookmark, run: Run | None, step: Step, configured: int, refusal: Refusal
+) -> Step:
+    """Rows 14-16: Edges refused a launch.
+
+    Edges validates bodies strictly and may not take the run's ``name`` (the tap puts the
+    launch's token there): the launch is sent again without it, and so are the workspace's
+    next ones. A launch at a cap ``adaptive_max_results`` grew to is refused when Edges does
+    not take that cap for this action: the partition stays on its old run at the old run's
+    cap, and remembers that cap so the next syncs do not ask again.
 
     Args:
         bookmark: The bookmark before the launch was prepared.
         run: The old run, if there is one.
         step: The launch step Edges refused.
         configured: The cap the settings give the partition.
-        status: The HTTP status of the refusal.
+        refusal: What Edges answered.
 
     Returns:
         The step to execute instead.
     """
+    status = refusal.status
+    if 400 <= status < 500 and refusal.of_name:  # noqa: PLR2004
+        why = "Edges refuses the run's name on launches: launching without it"
+        return dataclasses.replace(step, reason=why, level=logging.WARNING, unnamed=True)
     grown_refused = 400 <= status < 500 and step.max_results > configured  # noqa: PLR2004
     if not grown_refused:
         return Step(Action.FAIL, "could not be launched", step.max_results)
@@ -233,7 +279,7 @@ def after_launch_refused(
 
 
 def continue_applied(before: Run, now: Run) -> bool:
-    """Rows 16-17: whether a continue whose answer was lost was applied.
+    """Rows 17-18: whether a continue whose answer was lost was applied.
 
     Args:
         before: The run before the continue was sent.
@@ -252,14 +298,14 @@ def continue_applied(before: Run, now: Run) -> bool:
 class Poll(enum.Enum):
     """What one status poll says of a run in flight."""
 
-    GONE = "gone"  # row 18
-    NOT_MOVED = "not moved"  # row 19: still shows the iteration before this sync's continue
-    UNKNOWN = "unknown"  # row 20: a status the tap does not know; keep waiting
+    GONE = "gone"  # row 19
+    NOT_MOVED = "not moved"  # row 20: still shows the iteration before this sync's continue
+    UNKNOWN = "unknown"  # row 21: a status the tap does not know; keep waiting
     MOVED = "moved"  # in flight or terminal: take it
 
 
 def after_poll(before: Run | None, now: Run | None) -> Poll:
-    """Rows 18-20: what a poll of a run in flight shows.
+    """Rows 19-21: what a poll of a run in flight shows.
 
     Args:
         before: The run before this sync continued it (None when it did not).
@@ -295,7 +341,7 @@ class Caps:
 def grow(
     cap: int | None, count: int, *, fresh: bool, limit: int | None, caps: Caps
 ) -> Grown | None:
-    """Row 21: the cap a partition grows to after a full batch of a continued run.
+    """Row 22: the cap a partition grows to after a full batch of a continued run.
 
     Args:
         cap: The cap the run works with, if known.
@@ -314,7 +360,7 @@ def grow(
 
 
 def clamped(bookmark: Bookmark, run: Run) -> int | None:
-    """Row 22: the cap Edges clamped the run to, when the tap has not recorded it yet.
+    """Row 23: the cap Edges clamped the run to, when the tap has not recorded it yet.
 
     Args:
         bookmark: The partition's bookmark (the cap sent, the limit known).
@@ -330,11 +376,11 @@ def clamped(bookmark: Bookmark, run: Run) -> int | None:
 
 
 class Verdict(enum.Enum):
-    """Rows 23-25: how a finished run ended, once its batch is emitted."""
+    """Rows 24-26: how a finished run ended, once its batch is emitted."""
 
-    OK = "ok"  # row 23 too
-    PARTIAL = "partial"  # row 25: warn
-    FAILED = "failed"  # row 24: the partition fails (its outputs were emitted)
+    OK = "ok"  # row 24 too
+    PARTIAL = "partial"  # row 26: warn
+    FAILED = "failed"  # row 25: the partition fails (its outputs were emitted)
 
 
 # Edges' label for a run that found nothing to extract (changelog 2026-06-22): an empty batch.
@@ -342,7 +388,7 @@ NO_DATA = "NO_DATA_AVAILABLE"
 
 
 def verdict(run: Run) -> Verdict:
-    """Rows 23-25: the verdict on a finished run."""
+    """Rows 24-26: the verdict on a finished run."""
     if run.last_error is not None and run.last_error.label == NO_DATA:
         return Verdict.OK
     if run.status in UNSUCCESSFUL:
@@ -401,3 +447,56 @@ def run_cap(bookmark: Bookmark, run: Run | None) -> int | None:
 def is_terminal(run: Run) -> bool:
     """Whether the run finished its iteration (a status the tap does not know is not)."""
     return run.status in TERMINAL
+
+
+# Runs created this long before a launch was written ahead still count (clocks differ).
+CLOCK_SKEW_SECONDS = 120.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Unnamed:
+    """Rows 27-29: the run a launch without a name started, when it is the only candidate.
+
+    Attributes:
+        run: The run to adopt (row 27), or None (rows 28-29: launch).
+        candidates: The uids of every matching run (several: row 29).
+    """
+
+    run: Run | None
+    candidates: tuple[str, ...] = ()
+
+
+def find_unnamed(
+    identity_id: str,
+    input_value: str | None,
+    sent_at: str | None,
+    runs: t.Iterable[Run],
+    taken: t.Container[str],
+) -> Unnamed:
+    """Rows 27-29: which run, if any, a launch without a name started (its answer was lost).
+
+    Args:
+        identity_id: The partition's identity.
+        input_value: The partition's input, if its action takes one.
+        sent_at: When the launch was written ahead (ISO 8601 UTC).
+        runs: The newest runs of the action.
+        taken: The runs other partitions (or earlier syncs) already own.
+
+    Returns:
+        The run to adopt, or the candidates when not exactly one.
+    """
+    since = parse_time(sent_at)
+    cutoff = None if since is None else since.timestamp() - CLOCK_SKEW_SECONDS
+    matches = []
+    for run in runs:
+        created = parse_time(run.created_at)
+        if run.uid in taken or (cutoff is not None and created and created.timestamp() < cutoff):
+            continue
+        if run.identity_ids and identity_id not in run.identity_ids:
+            continue
+        if input_value is not None and run.input_values and input_value not in run.input_values:
+            continue
+        matches.append(run)
+    if len(matches) == 1:
+        return Unnamed(matches[0], (matches[0].uid,))
+    return Unnamed(None, tuple(run.uid for run in matches))

@@ -58,6 +58,9 @@ class Run:
         sync_mode: ``parameters.sync_mode``, if shown.
         last_error: Why its last iteration failed, if it did.
         name: The name it was launched with.
+        created_at: When it was created.
+        identity_ids: The identities it runs with, where the run object shows them.
+        input_values: The values of its inputs, where the run object shows them.
     """
 
     uid: str
@@ -68,6 +71,9 @@ class Run:
     sync_mode: str | None = None
     last_error: LastError | None = None
     name: str | None = None
+    created_at: str | None = None
+    identity_ids: tuple[str, ...] = ()
+    input_values: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, obj: object) -> Run | None:
@@ -99,6 +105,11 @@ class Run:
             if isinstance(error, dict)
             else None,
             name=_text(obj.get("name")),
+            created_at=_text(obj.get("created_at")),
+            identity_ids=_strings(
+                obj.get("identity_ids") or obj.get("identity_id") or obj.get("identity_uid")
+            ),
+            input_values=input_values(obj.get("inputs")),
         )
 
 
@@ -109,10 +120,15 @@ class Launching:
     Attributes:
         token: Unique per launch, first in the run's name: it finds the run again.
         max_results: The cap the launch asks for.
+        named: Whether the launch carries the name (Edges may refuse ``name``); without it the
+            run is found again by its action, time, identity and input.
+        sent_at: When the launch was written ahead (ISO 8601 UTC): the run is created after.
     """
 
     token: str
     max_results: int
+    named: bool = True
+    sent_at: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,6 +157,32 @@ class Grown:
 
     setting: int
     max_results: int
+
+
+def input_values(inputs: object) -> tuple[str, ...]:
+    """Every string value of a run's inputs, for telling which partition a run belongs to.
+
+    Args:
+        inputs: ``inputs`` of a run object, or the items of ``GET /runs/{uid}/inputs``
+            (their ``input_data``).
+
+    Returns:
+        The values.
+    """
+    found: list[str] = []
+    for entry in inputs if isinstance(inputs, list) else [inputs]:
+        data = entry.get("input_data", entry) if isinstance(entry, dict) else None
+        if isinstance(data, dict):
+            found.extend(value for value in data.values() if isinstance(value, str))
+    return tuple(found)
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list):
+        return tuple(item for item in value if isinstance(item, str))
+    return ()
 
 
 def _text(value: object) -> str | None:

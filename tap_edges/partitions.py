@@ -48,7 +48,7 @@ class Partition:
         return f"{self.stream}[{where}]"
 
     def launch_body(
-        self, callback_url: str | None, *, token: str, max_results: int
+        self, callback_url: str | None, *, token: str, max_results: int, named: bool = True
     ) -> dict[str, t.Any]:
         """The body of ``POST /actions/{action}/run/async`` for this partition.
 
@@ -56,6 +56,7 @@ class Partition:
             callback_url: The run's callback, if any.
             token: The launch's unique token, first in the run's name (never cut off).
             max_results: The run's cap.
+            named: Whether to send the name (Edges may refuse the field).
 
         Returns:
             The JSON body.
@@ -63,11 +64,12 @@ class Partition:
         inputs = {self.input_field: self.input_value} if self.input_field else {}
         name = f"{NAME_PREFIX}{token} {self.stream} {self.identity_id} {self.input_value or ''}"
         body: dict[str, t.Any] = {
-            "name": name.strip()[:255],
             "identity_ids": [self.identity_id],
             "inputs": [inputs],
             "parameters": {"sync_mode": "incremental", "max_results": max_results},
         }
+        if named:
+            body = {"name": name.strip()[:255], **body}
         if callback_url:
             body["callback"] = {"url": callback_url, "on": "final"}
         return body

@@ -1,9 +1,9 @@
 """Reading one partition's batch: its new items, the bookmark after it, and what it says.
 
 :func:`read_batch` reads the run's new items (:func:`tap_edges.outputs.read_new`);
-:func:`consumed` is the bookmark once they are emitted (row 21 of :mod:`.lifecycle` grows the
+:func:`consumed` is the bookmark once they are emitted (row 22 of :mod:`.lifecycle` grows the
 cap); :func:`report_batch` logs the batch and says loudly when Edges may have dropped items;
-:func:`check_outcome` applies rows 22-23 to the finished run.
+:func:`check_outcome` applies rows 23-24 to the finished run.
 """
 
 from __future__ import annotations
@@ -93,8 +93,8 @@ class Consumed:
         bookmark: The new bookmark.
         cap: The cap the run works with, if known.
         first: Whether it was the partition's very first extraction.
-        grew: The cap the next sync relaunches with (row 21), if it grew.
-        clamp: The cap Edges clamped the run to (row 22), when it is news.
+        grew: The cap the next sync relaunches with (row 22), if it grew.
+        clamp: The cap Edges clamped the run to (row 23), when it is news.
     """
 
     bookmark: Bookmark
@@ -136,7 +136,7 @@ def consumed(old: Bookmark, run: Run, batch: Batch, caps: Caps) -> Consumed:
 
 
 def check_outcome(tr: Tracked, run: Run, logger: logging.Logger) -> None:
-    """Rows 22-23: fail the partition or warn, once a finished run's batch is emitted.
+    """Rows 23-24: fail the partition or warn, once a finished run's batch is emitted.
 
     Args:
         tr: The partition, its batch emitted.

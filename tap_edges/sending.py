@@ -16,19 +16,20 @@ import secrets
 import typing as t
 
 from tap_edges import errors
-from tap_edges.lifecycle import continue_applied
-from tap_edges.model import Continuing, Launched, Launching, Run
+from tap_edges.lifecycle import Unnamed, continue_applied, find_unnamed
+from tap_edges.model import Continuing, Launched, Launching, Run, input_values
 from tap_edges.partitions import token_of
 
 if t.TYPE_CHECKING:
     import logging
-    from collections.abc import Callable, Collection
+    from collections.abc import Callable, Collection, Container
 
     from tap_edges.client import EdgesClient
     from tap_edges.partitions import Partition
     from tap_edges.state import Bookmark
 
 TOO_MANY = 429
+MAX_INPUT_LOOKUPS = 10  # GET /runs/{uid}/inputs per lost launch without a name, at most
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,9 +60,22 @@ class Gone:
 Outcome = t.Union[Started, Refused, Gone]  # noqa: UP007 (a runtime alias on 3.10)
 
 
-def write_ahead_launch(bookmark: Bookmark, max_results: int) -> Bookmark:
-    """The bookmark to save before a launch: a fresh token (it goes in the run's name)."""
-    pending = Launching(token=secrets.token_hex(8), max_results=max_results)
+def write_ahead_launch(
+    bookmark: Bookmark, max_results: int, *, named: bool = True, sent_at: str | None = None
+) -> Bookmark:
+    """The bookmark to save before a launch: a fresh token (it goes in the run's name).
+
+    Args:
+        bookmark: The bookmark now.
+        max_results: The cap to launch with.
+        named: Whether the launch carries the name (Edges may refuse it: row 14).
+        sent_at: Now, ISO 8601 UTC (finds a run launched without a name: rows 27-29).
+
+    Returns:
+        The bookmark with the launch pending.
+    """
+    token = secrets.token_hex(8)
+    pending = Launching(token=token, max_results=max_results, named=named, sent_at=sent_at)
     return dataclasses.replace(bookmark, pending=pending)
 
 
@@ -116,12 +130,44 @@ class Sender:
         runs = {token: Run.from_json(obj) for token, obj in found.items()}
         return {token: run for token, run in runs.items() if run is not None}
 
-    def launch(self, partition: Partition, pending: Launching) -> Started | Refused:
+    def find_unnamed(
+        self, partition: Partition, pending: Launching, taken: Container[str]
+    ) -> Unnamed:
+        """Rows 27-29: the run a launch without a name started, found by what Edges shows.
+
+        Args:
+            partition: The partition.
+            pending: The launch written ahead (when it was written).
+            taken: The runs other partitions own.
+
+        Returns:
+            The run to adopt, or the candidates when not exactly one.
+        """
+        runs = [run for run in map(Run.from_json, self.client.recent_runs(partition.action)) if run]
+        found = find_unnamed(
+            partition.identity_id, partition.input_value, pending.sent_at, runs, taken
+        )
+        if partition.input_value is None or len(found.candidates) <= 1:
+            return found
+        # Several runs of the action: their inputs tell the partition's apart.
+        shown = [
+            dataclasses.replace(run, input_values=input_values(self.client.run_inputs(run.uid)))
+            for run in runs
+            if run.uid in found.candidates[:MAX_INPUT_LOOKUPS]
+        ]
+        return find_unnamed(
+            partition.identity_id, partition.input_value, pending.sent_at, shown, taken
+        )
+
+    def launch(
+        self, partition: Partition, pending: Launching, taken: Container[str] = ()
+    ) -> Started | Refused:
         """Launch the partition's run; adopt it if Edges made it and the answer was lost.
 
         Args:
             partition: The partition.
             pending: The launch written ahead in the bookmark (its token and cap).
+            taken: The runs other partitions own (not adopted by a launch without a name).
 
         Returns:
             :class:`Started` or :class:`Refused`.
@@ -131,15 +177,17 @@ class Sender:
             EdgesError: Edges could not be reached, or it failed (5xx) past the retries.
         """
         body = partition.launch_body(
-            self.callback_url, token=pending.token, max_results=pending.max_results
+            self.callback_url,
+            token=pending.token,
+            max_results=pending.max_results,
+            named=pending.named,
         )
         for attempt in range(1, self.confirm_tries + 1):
             try:
                 answer = self.client.launch(partition.action, body)
             except errors.AmbiguousError as exc:
-                found = self.find_launched(partition.action, {pending.token})
-                if pending.token in found:
-                    run = found[pending.token]
+                run = self._launched(partition, pending, taken)
+                if run is not None:
                     self.logger.info(
                         "%s: adopting run %s (this sync launched it: %s and its answer was lost).",
                         partition.label,
@@ -157,6 +205,23 @@ class Sender:
                 raise
             return Started(Run(str(answer["run_uid"]), "QUEUED"))
         raise AssertionError  # pragma: no cover (the last attempt returns or raises)
+
+    def _launched(
+        self, partition: Partition, pending: Launching, taken: Container[str]
+    ) -> Run | None:
+        """The run a launch whose answer was lost started, if Edges made it."""
+        if pending.named:
+            return self.find_launched(partition.action, {pending.token}).get(pending.token)
+        found = self.find_unnamed(partition, pending, taken)
+        if found.run is None and found.candidates:
+            self.logger.warning(
+                "%s: a launch without a name lost its answer and %d runs could be it (%s): "
+                "launching again; one of them may be a duplicate run.",
+                partition.label,
+                len(found.candidates),
+                ", ".join(found.candidates),
+            )
+        return found.run
 
     def continue_run(self, partition: Partition, before: Run) -> Outcome:
         """Continue the run; after a failure without a clear answer, look whether it applied.

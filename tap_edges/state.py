@@ -15,7 +15,9 @@ A partition's bookmark lives inside the singer-sdk partition state (next to the 
 ``edges_pending``
     What was sent (or was about to be sent) and whose batch is not emitted yet, written before
     the request goes out: ``{"op": "launch", "token": ..., "max_results": ...}`` (the token is
-    in the run's ``name``, so a launch whose answer was lost can be found and adopted) or
+    in the run's ``name``, so a launch whose answer was lost can be found and adopted; where
+    Edges refuses ``name``, ``"named": false`` and ``"sent_at"``: the run is then found by its
+    action, creation time, identity and input) or
     ``{"op": "continue", "updated_at": ...}`` (the run's ``updated_at`` before the continue), or
     ``{"op": "launched"}`` (the run was launched; its first batch is not emitted yet).
     ``null`` when nothing is pending. States written by tap-edges 0.1 hold a boolean here.
@@ -122,7 +124,12 @@ def _read_pending(stored: object) -> Pending | None:
         return None
     op = stored.get("op")
     if op == "launch":
-        return Launching(token=stored["token"], max_results=stored["max_results"])
+        return Launching(
+            token=stored["token"],
+            max_results=stored["max_results"],
+            named=stored.get("named") is not False,
+            sent_at=stored.get("sent_at") if isinstance(stored.get("sent_at"), str) else None,
+        )
     if op == "launched":
         return Launched()
     return Continuing(updated_at=stored.get("updated_at"))
@@ -130,7 +137,14 @@ def _read_pending(stored: object) -> Pending | None:
 
 def _write_pending(pending: Pending | None) -> dict[str, t.Any] | None:
     if isinstance(pending, Launching):
-        return {"op": "launch", "token": pending.token, "max_results": pending.max_results}
+        stored: dict[str, t.Any] = {
+            "op": "launch",
+            "token": pending.token,
+            "max_results": pending.max_results,
+        }
+        if not pending.named:
+            stored.update(named=False, sent_at=pending.sent_at)
+        return stored
     if isinstance(pending, Launched):
         return {"op": "launched"}
     if isinstance(pending, Continuing):

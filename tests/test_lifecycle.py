@@ -14,6 +14,7 @@ from tap_edges.lifecycle import (
     Action,
     Caps,
     Poll,
+    Refusal,
     Step,
     Verdict,
     after_continue_refused,
@@ -115,12 +116,12 @@ def test_after_continue_refused(case: Row) -> None:
 @pytest.mark.parametrize(
     ("row", "status", "asked", "old_run", "action", "grown"),
     [
-        (14, 400, 200, run(), Action.CONTINUE, Grown(CAP, CAP)),
-        (14, 422, 400, run(max_results=200), Action.CONTINUE, Grown(CAP, 200)),
-        (14, 400, 200, run(status="RUNNING"), Action.WAIT, Grown(CAP, CAP)),
-        (14, 400, 200, run(iteration=NEXT), Action.READ, Grown(CAP, CAP)),
-        (15, 400, CAP, run(), Action.FAIL, None),  # not a grown cap
-        (15, 503, 200, run(), Action.FAIL, None),  # not a refusal
+        (15, 400, 200, run(), Action.CONTINUE, Grown(CAP, CAP)),
+        (15, 422, 400, run(max_results=200), Action.CONTINUE, Grown(CAP, 200)),
+        (15, 400, 200, run(status="RUNNING"), Action.WAIT, Grown(CAP, CAP)),
+        (15, 400, 200, run(iteration=NEXT), Action.READ, Grown(CAP, CAP)),
+        (16, 400, CAP, run(), Action.FAIL, None),  # not a grown cap
+        (16, 503, 200, run(), Action.FAIL, None),  # not a refusal
     ],
 )
 def test_after_launch_refused(  # noqa: PLR0913, PLR0917
@@ -128,7 +129,7 @@ def test_after_launch_refused(  # noqa: PLR0913, PLR0917
 ) -> None:
     launch = Step(Action.LAUNCH, "was launched with max_results 100", asked, logging.INFO)
     old = dataclasses.replace(CONSUMED, max_results=old_run.max_results)
-    step = after_launch_refused(old, old_run, launch, CAP, status)
+    step = after_launch_refused(old, old_run, launch, CAP, Refusal(status, "BAD_PARAMETERS: no"))
     assert (step.action, step.grown) == (action, grown), f"row {row}"
     if grown is not None:
         assert step.level == logging.WARNING
@@ -139,12 +140,35 @@ def test_after_launch_refused(  # noqa: PLR0913, PLR0917
 
 
 @pytest.mark.parametrize(
+    ("words", "named", "status", "unnamed"),
+    [
+        ("BAD_PARAMETERS: body must NOT have additional properties", True, 400, True),  # row 14
+        ("VALIDATION_ERROR: /name must be shorter", True, 422, True),
+        ("BAD_PARAMETERS: 'name' is not allowed", True, 400, True),
+        ("BAD_PARAMETERS: body must NOT have additional properties", False, 400, False),
+        ("BAD_PARAMETERS: max_results must be <= 1000", True, 400, False),
+        ("BAD_PARAMETERS: identity_name is unknown", True, 400, False),  # a word, not `name`
+        ("STATUS_500: additional properties", True, 500, False),
+    ],
+)
+def test_a_launch_refused_for_its_name_is_sent_again_without_it(
+    words: str, named: bool, status: int, unnamed: bool
+) -> None:
+    launch = Step(Action.LAUNCH, "has no run yet", CAP)
+    step = after_launch_refused(Bookmark(), None, launch, CAP, Refusal(status, words, named))
+    assert step.unnamed is unnamed
+    assert step.action is (Action.LAUNCH if unnamed else Action.FAIL)
+    if unnamed:
+        assert (step.max_results, step.level) == (CAP, logging.WARNING)
+
+
+@pytest.mark.parametrize(
     ("row", "now", "applied"),
     [
-        (16, run(status="RUNNING"), True),
-        (16, run(iteration=NEXT), True),
-        (16, run(updated_at="u2"), True),
-        (17, run(), False),
+        (17, run(status="RUNNING"), True),
+        (17, run(iteration=NEXT), True),
+        (17, run(updated_at="u2"), True),
+        (18, run(), False),
     ],
 )
 def test_continue_applied(row: int, now: Run, applied: bool) -> None:
@@ -154,10 +178,10 @@ def test_continue_applied(row: int, now: Run, applied: bool) -> None:
 @pytest.mark.parametrize(
     ("row", "before", "now", "poll"),
     [
-        (18, None, None, Poll.GONE),
-        (19, run(), run(), Poll.NOT_MOVED),
-        (20, None, run(status="WARMING_UP"), Poll.UNKNOWN),
-        (20, run(), run(status="WARMING_UP"), Poll.UNKNOWN),
+        (19, None, None, Poll.GONE),
+        (20, run(), run(), Poll.NOT_MOVED),
+        (21, None, run(status="WARMING_UP"), Poll.UNKNOWN),
+        (21, run(), run(status="WARMING_UP"), Poll.UNKNOWN),
         (0, None, run(status="RUNNING"), Poll.MOVED),
         (0, run(), run(status="RUNNING"), Poll.MOVED),
         (0, run(), run(iteration=NEXT), Poll.MOVED),
@@ -170,15 +194,15 @@ def test_after_poll(row: int, before: Run | None, now: Run | None, poll: Poll) -
 @pytest.mark.parametrize(
     ("cap", "count", "fresh", "limit", "caps", "grown"),
     [
-        (100, 100, False, None, Caps(100), Grown(100, 200)),  # row 21
-        (100, 150, False, None, Caps(100), Grown(100, 200)),
-        (3000, 3000, False, None, Caps(100), Grown(100, 5000)),  # up to the ceiling, no more
-        (100, 100, False, 150, Caps(100), Grown(100, 150)),  # up to what Edges takes
-        (150, 150, False, 150, Caps(100), None),  # Edges takes no more (a clamp, a refusal)
-        (100, 99, False, None, Caps(100), None),  # not full
-        (100, 100, True, None, Caps(100), None),  # a launch's first batch is full by design
-        (100, 100, False, None, Caps(100, adaptive=False), None),  # adaptive_max_results off
-        (5000, 5000, False, None, Caps(100), None),  # at the ceiling already
+        (101, 100, False, None, Caps(100), Grown(100, 200)),  # row 22
+        (101, 150, False, None, Caps(100), Grown(100, 200)),
+        (3001, 3000, False, None, Caps(100), Grown(100, 5000)),  # up to the ceiling, no more
+        (101, 100, False, 150, Caps(100), Grown(100, 150)),  # up to what Edges takes
+        (151, 150, False, 150, Caps(100), None),  # Edges takes no more (a clamp, a refusal)
+        (101, 99, False, None, Caps(100), None),  # not full
+        (101, 100, True, None, Caps(100), None),  # a launch's first batch is full by design
+        (101, 100, False, None, Caps(100, adaptive=False), None),  # adaptive_max_results off
+        (5001, 5000, False, None, Caps(100), None),  # at the ceiling already
         (None, 100, False, None, Caps(100), None),  # cap unknown
     ],
 )
@@ -191,12 +215,12 @@ def test_grow(  # noqa: PLR0913, PLR0917
 @pytest.mark.parametrize(
     ("sent", "echo", "limit", "clamp"),
     [
-        (200, 100, None, 100),  # row 22: Edges clamped 200 to 100
-        (200, 100, 150, 100),  # a new clamp
-        (200, 100, 100, None),  # already recorded: said once
-        (100, 100, None, None),  # echoed as sent
-        (100, None, None, None),  # no echo
-        (100, 200, None, None),  # Edges runs more than sent: not a clamp
+        (201, 100, None, 100),  # row 23: Edges clamped 200 to 100
+        (201, 100, 150, 100),  # a new clamp
+        (201, 100, 100, None),  # already recorded: said once
+        (101, 100, None, None),  # echoed as sent
+        (101, None, None, None),  # no echo
+        (101, 200, None, None),  # Edges runs more than sent: not a clamp
         (None, 100, None, None),  # the cap sent is unknown (an old state): the echo stands
     ],
 )
@@ -208,11 +232,11 @@ def test_clamped(sent: int | None, echo: int | None, limit: int | None, clamp: i
 @pytest.mark.parametrize(
     ("status", "found"),
     [
-        ("FAILED", Verdict.FAILED),  # row 24
+        ("FAILED", Verdict.FAILED),  # row 25
         ("BLOCKED", Verdict.FAILED),
         ("STOPPED", Verdict.FAILED),
         ("INVALID", Verdict.FAILED),
-        ("PARTIAL_SUCCEEDED", Verdict.PARTIAL),  # row 25
+        ("PARTIAL_SUCCEEDED", Verdict.PARTIAL),  # row 26
         ("SUCCEEDED", Verdict.OK),
     ],
 )
@@ -223,7 +247,7 @@ def test_verdict(status: str, found: Verdict) -> None:
 
 
 @pytest.mark.parametrize("status", ["FAILED", "SUCCEEDED", "PARTIAL_SUCCEEDED"])
-def test_verdict_no_data_available_is_an_empty_batch(status: str) -> None:  # row 23
+def test_verdict_no_data_available_is_an_empty_batch(status: str) -> None:  # row 24
     nothing = LastError("NO_DATA_AVAILABLE", "nothing to extract")
     assert verdict(run(status=status, last_error=nothing)) is Verdict.OK
 
@@ -231,11 +255,11 @@ def test_verdict_no_data_available_is_an_empty_batch(status: str) -> None:  # ro
 @pytest.mark.parametrize(
     ("configured", "grown", "adaptive", "ceiling", "wanted"),
     [
-        (100, None, True, 5000, 100),
-        (100, Grown(100, 400), True, 5000, 400),
-        (100, Grown(100, 400), False, 5000, 100),  # adaptive off: the setting
-        (100, Grown(50, 400), True, 5000, 100),  # the setting changed since it grew
-        (100, Grown(100, 400), True, 300, 300),  # the ceiling was lowered
+        (101, None, True, 5000, 100),
+        (101, Grown(100, 400), True, 5000, 400),
+        (101, Grown(100, 400), False, 5000, 100),  # adaptive off: the setting
+        (101, Grown(50, 400), True, 5000, 100),  # the setting changed since it grew
+        (101, Grown(100, 400), True, 300, 300),  # the ceiling was lowered
     ],
 )
 def test_wanted_max_results(
@@ -249,9 +273,10 @@ def test_wanted_max_results(
 def test_every_row_of_the_table_has_a_case() -> None:
     doc = lifecycle.__doc__ or ""
     rows = {int(m) for m in re.findall(r"^(\d+)\s{2,}", doc, flags=re.MULTILINE)}
-    covered = {c.row for c in DECIDE + CONTINUE_REFUSED} | {14, 15, 16, 17, 18, 19, 20}
-    covered |= {21, 22, 23, 24, 25}  # test_grow, test_clamped and the verdict tests
-    assert rows == set(range(1, 26))
+    covered = {c.row for c in DECIDE + CONTINUE_REFUSED} | {14, 15, 16, 17, 18, 19, 20, 21}
+    # 14: test_a_launch_refused_for_its_name_is_sent_again_without_it
+    covered |= {22, 23, 24, 25, 26}  # test_grow, test_clamped and the verdict tests
+    assert rows == set(range(1, 27))
     assert rows == covered
 
 
