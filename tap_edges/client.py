@@ -1,15 +1,14 @@
 """EdgesClient: every HTTP call to the Edges API, and nothing of Singer.
 
 It owns the auth header, timeouts, retries (429, 5xx, connection errors and timeouts, with
-exponential backoff and jitter that honours ``Retry-After``), the client-side budget that keeps
-``/v1/runs/*`` under the plan's requests per minute, and the mapping of error answers to the
-typed errors of :mod:`tap_edges.errors`. It never logs the API key, request headers or bodies.
+exponential backoff and jitter that honours ``Retry-After``), the use of the client-side budget
+that keeps ``/v1/runs/*`` under the plan's requests per minute (:mod:`tap_edges.pacing`), and
+the mapping of error answers to the typed errors of :mod:`tap_edges.errors`. It never logs the
+API key, request headers or bodies.
 """
 
 from __future__ import annotations
 
-import collections
-import email.utils
 import random
 import time
 import typing as t
@@ -20,10 +19,13 @@ import requests
 import urllib3
 
 from tap_edges import errors
+from tap_edges.pacing import retry_after_seconds
 
 if t.TYPE_CHECKING:
     import logging
     from collections.abc import Callable, Iterator
+
+    from tap_edges.pacing import RateBudget
 
 TOO_MANY = 429  # refused before anything was done: safe to send again, whatever the call
 RETRYABLE_STATUSES = frozenset({TOO_MANY, 500, 502, 503, 504})
@@ -31,9 +33,6 @@ OUTPUTS_PAGE_SIZE = 500  # the largest page Edges serves
 LIST_RUNS_MAX = 100  # GET /v1/runs accepts at most 100 results per page
 FIND_EXTRA_PAGES = 2  # pages read beyond the runs looked for (others may have launched since)
 USER_AGENT = "tap-edges"
-# The server counts its minute from when requests arrive; a little margin keeps the tap under
-# the plan's budget despite clock and network jitter.
-WINDOW_SECONDS = 61.0
 
 
 class Answer(t.NamedTuple):
@@ -41,75 +40,6 @@ class Answer(t.NamedTuple):
 
     response: requests.Response
     data: t.Any
-
-
-class RateBudget:
-    """A sliding one-minute window of requests, shared by every caller in the process."""
-
-    def __init__(
-        self,
-        requests_per_minute: int,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        """Create the budget.
-
-        Args:
-            requests_per_minute: How many requests may start in any 60 seconds.
-            clock: Monotonic clock in seconds.
-            sleep: Sleep function.
-        """
-        self.limit = requests_per_minute
-        self._clock, self._sleep = clock, sleep
-        self._sent: collections.deque[float] = collections.deque()
-        self._hold_until = 0.0
-
-    def acquire(self) -> None:
-        """Block until one more request fits in the budget, then count it."""
-        while True:
-            now = self._clock()
-            while self._sent and self._sent[0] <= now - WINDOW_SECONDS:
-                self._sent.popleft()
-            wait = self._hold_until - now
-            if len(self._sent) >= self.limit:
-                wait = max(wait, self._sent[0] + WINDOW_SECONDS - now)
-            if wait <= 0:
-                self._sent.append(now)
-                return
-            self._sleep(wait)
-
-    def hold(self, seconds: float) -> None:
-        """Let no request start for some seconds (the server said the budget is spent).
-
-        Args:
-            seconds: How long to hold every request back.
-        """
-        self._hold_until = max(self._hold_until, self._clock() + seconds)
-
-
-def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
-    """Read a ``Retry-After`` header: delta seconds or an HTTP date.
-
-    Args:
-        value: The header value.
-        now: Current epoch time, for HTTP dates (default: the wall clock).
-
-    Returns:
-        Seconds to wait (never negative), or None when absent or unreadable.
-    """
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 class EdgesClient:

@@ -9,7 +9,8 @@ import typing as t
 
 import pytest
 
-from tap_edges.client import EdgesClient, RateBudget
+from tap_edges.client import EdgesClient
+from tap_edges.pacing import RateBudget
 from tap_edges.partitions import Partition
 from tap_edges.runs import RunCoordinator
 from tap_edges.sandbox import ENGAGEMENT_IDENTITY_IDS, Faults, Sandbox

@@ -1,10 +1,10 @@
-"""The HTTP client's pure parts: the rate budget and Retry-After parsing."""
+"""The pace the tap keeps: the budget for /v1/runs/* and the server's Retry-After."""
 
 from __future__ import annotations
 
 import email.utils
 
-from tap_edges.client import RateBudget, retry_after_seconds
+from tap_edges.pacing import RateBudget, retry_after_seconds
 
 
 class FakeTime:
