@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import email.utils
+import math
 import time
 import typing as t
 
@@ -73,15 +74,18 @@ def retry_after_seconds(value: str | None, *, now: float | None = None) -> float
         now: Current epoch time, for HTTP dates (default: the wall clock).
 
     Returns:
-        Seconds to wait (never negative), or None when absent or unreadable.
+        Seconds to wait (never negative), or None when absent or unreadable (``inf`` and
+        ``nan`` included: an endless wait is no wait to honour).
     """
     if not value:
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import email.utils
 
+import pytest
+
 from tap_edges.pacing import RateBudget, retry_after_seconds
 
 
@@ -51,12 +53,29 @@ def test_hold_delays_every_request() -> None:
     assert fake.now == 1005.0
 
 
-def test_retry_after_reads_seconds_and_http_dates() -> None:
-    assert retry_after_seconds("7") == 7.0
-    assert retry_after_seconds(" 1.5 ") == 1.5
-    assert retry_after_seconds(None) is None
-    assert retry_after_seconds("soon") is None
-    assert retry_after_seconds("-3") == 0.0
-    date = email.utils.formatdate(2000.0, usegmt=True)
-    assert retry_after_seconds(date, now=1990.0) == 10.0
-    assert retry_after_seconds(date, now=2500.0) == 0.0
+AN_HTTP_DATE = email.utils.formatdate(2000.0, usegmt=True)  # 2000 s after the epoch
+
+
+@pytest.mark.parametrize(
+    ("value", "now", "seconds"),
+    [
+        pytest.param("7", None, 7.0, id="delta seconds"),
+        pytest.param(" 1.5 ", None, 1.5, id="fractional, padded"),
+        pytest.param("0", None, 0.0, id="zero"),
+        pytest.param("-3", None, 0.0, id="negative: no wait"),
+        pytest.param(AN_HTTP_DATE, 1990.0, 10.0, id="HTTP date in the future"),
+        pytest.param(AN_HTTP_DATE, 2000.0, 0.0, id="HTTP date now"),
+        pytest.param(AN_HTTP_DATE, 2500.0, 0.0, id="HTTP date in the past: no wait"),
+        pytest.param(None, None, None, id="absent"),
+        pytest.param("", None, None, id="empty"),
+        pytest.param("   ", None, None, id="blank"),
+        pytest.param("soon", None, None, id="garbage"),
+        pytest.param("Fri, 31 Feb 2026 25:61:00 GMT", None, None, id="impossible date"),
+        pytest.param("inf", None, None, id="infinite"),
+        pytest.param("nan", None, None, id="not a number"),
+    ],
+)
+def test_retry_after_reads_seconds_and_http_dates(
+    value: str | None, now: float | None, seconds: float | None
+) -> None:
+    assert retry_after_seconds(value, now=now) == seconds
