@@ -2,7 +2,7 @@
 
 Each method is one endpoint (or its pages) over :class:`tap_edges.http.Transport`, which owns
 the session, timeouts, retries, the runs budget and error mapping. Answers are checked for the
-JSON shape each endpoint promises.
+JSON shape each endpoint promises. :func:`check_identities` reads, and never launches.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from tap_edges.http import Transport
 
 if t.TYPE_CHECKING:
     import logging
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     import requests
 
@@ -207,3 +207,28 @@ class EdgesClient:
             msg = f"{self._path(what)}: expected a JSON array, got {type(answer.data).__name__}"
             raise errors.ResponseError(msg)
         return answer.data
+
+
+def check_identities(client: EdgesClient, identity_ids: Iterable[str]) -> None:
+    """Check, with read-only calls, that every identity exists and is an engagement identity.
+
+    Args:
+        client: The API client.
+        identity_ids: The configured identities.
+
+    Raises:
+        IdentityError: An identity is unknown or cannot run incremental extractions.
+    """
+    for identity_id in identity_ids:
+        try:
+            identity = client.get_identity(identity_id)
+        except errors.NotFoundError:
+            msg = f"identity {identity_id} is not known to Edges (check the uid)"
+            raise errors.IdentityError(msg) from None
+        kind = identity.get("type")
+        if kind is not None and kind != "engagement":
+            msg = (
+                f"identity {identity_id} is a {kind!s} identity; incremental runs need an "
+                "engagement identity (Edges developer settings)"
+            )
+            raise errors.IdentityError(msg)
