@@ -345,28 +345,3 @@ def _refusal_hint(partition: Partition) -> str:
             "this stream may not be incremental on your plan"
         )
     return "check that the identity is an engagement identity"
-
-
-def check_identities(client: EdgesClient, identity_ids: Iterable[str]) -> None:
-    """Check, with read-only calls, that every identity exists and is an engagement identity.
-
-    Args:
-        client: The API client.
-        identity_ids: The configured identities.
-
-    Raises:
-        IdentityError: An identity is unknown or cannot run incremental extractions.
-    """
-    for identity_id in identity_ids:
-        try:
-            identity = client.get_identity(identity_id)
-        except errors.NotFoundError:
-            msg = f"identity {identity_id} is not known to Edges (check the uid)"
-            raise errors.IdentityError(msg) from None
-        kind = identity.get("type")
-        if kind is not None and kind != "engagement":
-            msg = (
-                f"identity {identity_id} is a {kind!s} identity; incremental runs need an "
-                "engagement identity (Edges developer settings)"
-            )
-            raise errors.IdentityError(msg)

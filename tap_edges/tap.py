@@ -21,8 +21,9 @@ from singer_sdk.helpers.capabilities import (
 
 from tap_edges import errors
 from tap_edges.actions import ACTIONS
-from tap_edges.client import EdgesClient, RateBudget
-from tap_edges.coordinator import RunCoordinator, check_identities
+from tap_edges.client import EdgesClient, check_identities
+from tap_edges.coordinator import RunCoordinator
+from tap_edges.pacing import RateBudget
 from tap_edges.settings import (
     CONFIG_SCHEMA,
     DEFAULT_API_URL,

@@ -9,8 +9,9 @@ import typing as t
 
 import pytest
 
-from tap_edges.client import EdgesClient, RateBudget
+from tap_edges.client import EdgesClient
 from tap_edges.coordinator import RunCoordinator
+from tap_edges.pacing import RateBudget
 from tap_edges.partitions import Partition
 from tap_edges.sandbox import ENGAGEMENT_IDENTITY_IDS, Faults, Sandbox
 from tap_edges.sandbox.clock import ManualClock
