@@ -23,6 +23,7 @@ from tap_edges.lifecycle import (
     clamped,
     continue_applied,
     decide,
+    find_unnamed,
     grow,
     verdict,
     wanted_max_results,
@@ -194,15 +195,15 @@ def test_after_poll(row: int, before: Run | None, now: Run | None, poll: Poll) -
 @pytest.mark.parametrize(
     ("cap", "count", "fresh", "limit", "caps", "grown"),
     [
-        (101, 100, False, None, Caps(100), Grown(100, 200)),  # row 22
-        (101, 150, False, None, Caps(100), Grown(100, 200)),
-        (3001, 3000, False, None, Caps(100), Grown(100, 5000)),  # up to the ceiling, no more
-        (101, 100, False, 150, Caps(100), Grown(100, 150)),  # up to what Edges takes
-        (151, 150, False, 150, Caps(100), None),  # Edges takes no more (a clamp, a refusal)
-        (101, 99, False, None, Caps(100), None),  # not full
-        (101, 100, True, None, Caps(100), None),  # a launch's first batch is full by design
-        (101, 100, False, None, Caps(100, adaptive=False), None),  # adaptive_max_results off
-        (5001, 5000, False, None, Caps(100), None),  # at the ceiling already
+        (100, 100, False, None, Caps(100), Grown(100, 200)),  # row 22
+        (100, 150, False, None, Caps(100), Grown(100, 200)),
+        (3000, 3000, False, None, Caps(100), Grown(100, 5000)),  # up to the ceiling, no more
+        (100, 100, False, 150, Caps(100), Grown(100, 150)),  # up to what Edges takes
+        (150, 150, False, 150, Caps(100), None),  # Edges takes no more (a clamp, a refusal)
+        (100, 99, False, None, Caps(100), None),  # not full
+        (100, 100, True, None, Caps(100), None),  # a launch's first batch is full by design
+        (100, 100, False, None, Caps(100, adaptive=False), None),  # adaptive_max_results off
+        (5000, 5000, False, None, Caps(100), None),  # at the ceiling already
         (None, 100, False, None, Caps(100), None),  # cap unknown
     ],
 )
@@ -215,12 +216,12 @@ def test_grow(  # noqa: PLR0913, PLR0917
 @pytest.mark.parametrize(
     ("sent", "echo", "limit", "clamp"),
     [
-        (201, 100, None, 100),  # row 23: Edges clamped 200 to 100
-        (201, 100, 150, 100),  # a new clamp
-        (201, 100, 100, None),  # already recorded: said once
-        (101, 100, None, None),  # echoed as sent
-        (101, None, None, None),  # no echo
-        (101, 200, None, None),  # Edges runs more than sent: not a clamp
+        (200, 100, None, 100),  # row 23: Edges clamped 200 to 100
+        (200, 100, 150, 100),  # a new clamp
+        (200, 100, 100, None),  # already recorded: said once
+        (100, 100, None, None),  # echoed as sent
+        (100, None, None, None),  # no echo
+        (100, 200, None, None),  # Edges runs more than sent: not a clamp
         (None, 100, None, None),  # the cap sent is unknown (an old state): the echo stands
     ],
 )
@@ -255,11 +256,11 @@ def test_verdict_no_data_available_is_an_empty_batch(status: str) -> None:  # ro
 @pytest.mark.parametrize(
     ("configured", "grown", "adaptive", "ceiling", "wanted"),
     [
-        (101, None, True, 5000, 100),
-        (101, Grown(100, 400), True, 5000, 400),
-        (101, Grown(100, 400), False, 5000, 100),  # adaptive off: the setting
-        (101, Grown(50, 400), True, 5000, 100),  # the setting changed since it grew
-        (101, Grown(100, 400), True, 300, 300),  # the ceiling was lowered
+        (100, None, True, 5000, 100),
+        (100, Grown(100, 400), True, 5000, 400),
+        (100, Grown(100, 400), False, 5000, 100),  # adaptive off: the setting
+        (100, Grown(50, 400), True, 5000, 100),  # the setting changed since it grew
+        (100, Grown(100, 400), True, 300, 300),  # the ceiling was lowered
     ],
 )
 def test_wanted_max_results(
@@ -270,13 +271,79 @@ def test_wanted_max_results(
     assert wanted_max_results(bookmark, caps) == wanted
 
 
+SENT = "2026-11-28T10:00:00Z"
+
+
+def found(uid: str, created: str = "2026-11-28T10:00:01Z", **fields: t.Any) -> Run:
+    return Run(uid, "QUEUED", created_at=created, **fields)
+
+
+@pytest.mark.parametrize(
+    ("case", "input_value", "runs", "taken", "adopted", "candidates"),
+    [
+        ("row 27: the one run since", None, [found("a")], (), "a", ("a",)),
+        (
+            "row 27: clocks differ a little",
+            None,
+            [found("a", "2026-11-28T09:59:00Z")],
+            (),
+            "a",
+            ("a",),
+        ),
+        ("row 27: the others are taken", None, [found("a"), found("b")], ("b",), "a", ("a",)),
+        (
+            "row 27: the input tells them apart",
+            "https://x/post/1",
+            [
+                found("a", input_values=("https://x/post/2",)),
+                found("b", input_values=("https://x/post/1",)),
+            ],
+            (),
+            "b",
+            ("b",),
+        ),
+        (
+            "row 27: the identity tells them apart",
+            None,
+            [found("a", identity_ids=("other",)), found("b", identity_ids=("me",))],
+            (),
+            "b",
+            ("b",),
+        ),
+        ("row 28: nothing since", None, [found("a", "2026-11-28T09:00:00Z")], (), None, ()),
+        ("row 28: no run at all", None, [], (), None, ()),
+        ("row 28: only taken runs", None, [found("a")], ("a",), None, ()),
+        ("row 29: several could be it", None, [found("a"), found("b")], (), None, ("a", "b")),
+        (
+            "row 29: inputs not shown",
+            "https://x/post/1",
+            [found("a"), found("b")],
+            (),
+            None,
+            ("a", "b"),
+        ),
+    ],
+)
+def test_find_unnamed(  # noqa: PLR0913, PLR0917
+    case: str,
+    input_value: str | None,
+    runs: list[Run],
+    taken: tuple[str, ...],
+    adopted: str | None,
+    candidates: tuple[str, ...],
+) -> None:
+    got = find_unnamed("me", input_value, SENT, runs, taken)
+    assert (got.run.uid if got.run else None, got.candidates) == (adopted, candidates), case
+
+
 def test_every_row_of_the_table_has_a_case() -> None:
     doc = lifecycle.__doc__ or ""
     rows = {int(m) for m in re.findall(r"^(\d+)\s{2,}", doc, flags=re.MULTILINE)}
     covered = {c.row for c in DECIDE + CONTINUE_REFUSED} | {14, 15, 16, 17, 18, 19, 20, 21}
     # 14: test_a_launch_refused_for_its_name_is_sent_again_without_it
     covered |= {22, 23, 24, 25, 26}  # test_grow, test_clamped and the verdict tests
-    assert rows == set(range(1, 27))
+    covered |= {27, 28, 29}  # test_find_unnamed
+    assert rows == set(range(1, 30))
     assert rows == covered
 
 
