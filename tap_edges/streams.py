@@ -23,7 +23,6 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
     from tap_edges.actions import ActionSpec
-    from tap_edges.runs import RunCoordinator
     from tap_edges.tap import TapEdges
 
 if sys.version_info >= (3, 12):
@@ -172,7 +171,7 @@ class EdgesActionStream(Stream):
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         if not context:  # the SDK asks once with no context when there are no partitions
             return
-        coordinator: RunCoordinator = self._edges_tap.coordinator
+        coordinator = self._edges_tap.start_runs()  # started by sync_all, or here (dry runs)
         partition = self.partition(context)
         self._reading = context
         try:

@@ -106,13 +106,17 @@ class TapEdges(Tap):
         overrides = self.config.get("max_results_per_stream") or {}
         return int(overrides.get(stream, self.config.get("max_results", 100)))
 
-    @property
-    def coordinator(self) -> RunCoordinator:
-        """The sync's run coordinator, started on first use.
+    def start_runs(self) -> RunCoordinator:
+        """Start the sync's runs (once) and return their coordinator.
 
-        Starting it launches or continues the run of every partition of every selected
-        stream, before any stream waits. The SDK's dry runs (how its standard test suite syncs)
-        reach it through the first stream; a normal sync through :meth:`sync_all`.
+        The first call checks the identities, then launches or continues the run of every
+        partition of every selected stream, before any stream waits; later calls return the
+        same coordinator. :meth:`sync_all` calls it before the first stream; a stream synced on
+        its own (the SDK's dry runs, how its standard test suite syncs) calls it when it first
+        needs records.
+
+        Returns:
+            The coordinator every stream reads its records from.
         """
         if self._coordinator is None:
             client = self._resources.enter_context(self.edges_client())
@@ -187,7 +191,7 @@ class TapEdges(Tap):
         with self._resources:
             if isinstance(self.message_writer, SingerWriter):  # its buffered RECORDs, at exit
                 self._resources.callback(self.message_writer.flush)
-            coordinator = self.coordinator
+            coordinator = self.start_runs()
             super().sync_all()
         if coordinator.possible_losses:
             self.logger.warning(
