@@ -18,12 +18,14 @@ from tap_edges.state import Bookmark, read_bookmark, write_bookmark
 from tap_edges.writer import SingerWriter
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
+    from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
 
     from tap_edges.actions import ActionSpec
-    from tap_edges.tap import TapEdges
+    from tap_edges.partitions import PartitionKey
+    from tap_edges.settings import StreamSettings
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -96,21 +98,44 @@ def needs_conforming(schema: object) -> bool:
     return any(needs_conforming(part) for part in parts)
 
 
+class RunRecords(t.Protocol):
+    """What a stream reads from the sync's runs (the run coordinator)."""
+
+    def records(self, key: PartitionKey) -> Iterable[dict[str, t.Any]]:
+        """The partition's new items, once its run is read."""
+        ...
+
+    def run_uid(self, key: PartitionKey) -> str | None:
+        """The run whose items :meth:`records` yields."""
+        ...
+
+
 class EdgesActionStream(Stream):
     """Records of one Edges action, one partition per (identity, input)."""
 
     replication_key = "extracted_at"
     is_sorted = False
 
-    def __init__(self, tap: TapEdges, spec: ActionSpec) -> None:
+    def __init__(
+        self,
+        tap: Tap,
+        spec: ActionSpec,
+        settings: StreamSettings,
+        runs: Callable[[], RunRecords],
+    ) -> None:
         """Build the stream of one action.
 
         Args:
             tap: The tap.
             spec: The action's spec.
+            settings: What the stream needs from the config.
+            runs: Returns the sync's runs, starting every selected partition's run on the
+                first call (the tap's ``start_runs``).
         """
         self.spec = spec
-        self._edges_tap = tap
+        self.settings = settings
+        self._runs = runs
+        self._message_writer = tap.message_writer
         self._newest_seen: str | None = None
         self._reading: Context | None = None
         self._time_extracted = utc_now()
@@ -123,10 +148,9 @@ class EdgesActionStream(Stream):
     @override
     def partitions(self) -> list[dict[str, t.Any]]:
         """One context per configured identity (and input, for actions that take one)."""
-        identities = self._edges_tap.identity_ids
+        identities, inputs = self.settings.identity_ids, self.settings.inputs
         if self.spec.input_setting is None:
             return [{"identity_id": identity} for identity in identities]
-        inputs = list(self.config.get(self.spec.input_setting) or [])
         field = t.cast("str", self.spec.input_field)
         return [{"identity_id": i, field: value} for i in identities for value in inputs]
 
@@ -139,7 +163,7 @@ class EdgesActionStream(Stream):
             identity_id=str(context["identity_id"]),
             input_field=field,
             input_value=str(context[field]) if field else None,
-            max_results=self._edges_tap.max_results_for(self.name),
+            max_results=self.settings.max_results,
             continue_documented=self.spec.continue_documented,
         )
 
@@ -171,13 +195,13 @@ class EdgesActionStream(Stream):
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         if not context:  # the SDK asks once with no context when there are no partitions
             return
-        coordinator = self._edges_tap.start_runs()  # started by sync_all, or here (dry runs)
+        runs = self._runs()  # started by sync_all, or here (the SDK's dry runs)
         partition = self.partition(context)
         self._reading = context
         try:
             run_uid: str | None = None
-            for item in coordinator.records(partition.key):
-                run_uid = run_uid or t.cast("str", coordinator.run_uid(partition.key))
+            for item in runs.records(partition.key):
+                run_uid = run_uid or t.cast("str", runs.run_uid(partition.key))
                 record = self._complete(partition, run_uid, item)
                 if record is not None:
                     yield record
@@ -272,7 +296,7 @@ class EdgesActionStream(Stream):
         JSON when every property is selected, no stream map or flattening applies and the
         schema lets every value through: then the record goes straight to the writer.
         """
-        writer = self._edges_tap.message_writer
+        writer = self._message_writer
         maps = self.stream_maps
         plain = (
             len(maps) == 1

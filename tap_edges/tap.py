@@ -29,7 +29,9 @@ from tap_edges.settings import (
     DEFAULT_CEILING,
     DEFAULT_SANDBOX_PATH,
     config_problems,
+    identity_ids,
     settings_in_effect,
+    stream_settings,
 )
 from tap_edges.streams import EdgesActionStream
 from tap_edges.writer import EncodedStateWriter, SingerWriter
@@ -89,22 +91,10 @@ class TapEdges(Tap):
 
     @override
     def discover_streams(self) -> list[EdgesActionStream]:
-        return [EdgesActionStream(self, spec) for spec in ACTIONS]
-
-    @property
-    def identity_ids(self) -> list[str]:
-        """The identities to extract with (the sandbox's own in sandbox mode by default)."""
-        configured = list(self.config.get("identity_ids") or [])
-        if configured or not self.config.get("sandbox"):
-            return configured
-        from tap_edges.sandbox import ENGAGEMENT_IDENTITY_IDS  # noqa: PLC0415
-
-        return list(ENGAGEMENT_IDENTITY_IDS)
-
-    def max_results_for(self, stream: str) -> int:
-        """The per-iteration cap for one stream."""
-        overrides = self.config.get("max_results_per_stream") or {}
-        return int(overrides.get(stream, self.config.get("max_results", 100)))
+        return [
+            EdgesActionStream(self, spec, stream_settings(self.config, spec), self.start_runs)
+            for spec in ACTIONS
+        ]
 
     def start_runs(self) -> RunCoordinator:
         """Start the sync's runs (once) and return their coordinator.
@@ -133,7 +123,7 @@ class TapEdges(Tap):
                 metrics_logger=self.metrics_logger,
                 flush=lambda: self.state_writer.write_state(self.state),
             )
-            check_identities(client, self.identity_ids)
+            check_identities(client, identity_ids(self.config))
             streams = [s for s in self.streams.values() if s.selected]
             coordinator.start(
                 e for s in streams if isinstance(s, EdgesActionStream) for e in s.run_entries()
@@ -215,16 +205,17 @@ class TapEdges(Tap):
         Raises:
             SystemExit: With code 1 after logging the one-line reason of a failure.
         """
+        identities = identity_ids(self.config)
         try:
             with self.edges_client() as client:
-                check_identities(client, self.identity_ids)
+                check_identities(client, identities)
         except errors.EdgesError as exc:
             self.logger.error("Connection test failed: %s", exc)  # noqa: TRY400
             raise SystemExit(1) from None
         self.logger.info(
             "Connection test passed: the API key is accepted and %d engagement identit%s found.",
-            len(self.identity_ids),
-            "y was" if len(self.identity_ids) == 1 else "ies were",
+            len(identities),
+            "y was" if len(identities) == 1 else "ies were",
         )
         return True
 
