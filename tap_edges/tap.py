@@ -11,8 +11,6 @@ import sys
 import time
 import typing as t
 
-from singer_sdk import Tap
-from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import (
     CapabilitiesEnum,
     PluginCapabilities,
@@ -23,6 +21,7 @@ from tap_edges import errors
 from tap_edges.actions import ACTIONS
 from tap_edges.client import EdgesClient, RateBudget
 from tap_edges.runs import RunCoordinator, check_identities
+from tap_edges.sdk import TapBase
 from tap_edges.settings import (
     CONFIG_SCHEMA,
     DEFAULT_API_URL,
@@ -43,10 +42,9 @@ else:
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-    from types import FrameType
 
 
-class TapEdges(Tap):
+class TapEdges(TapBase):
     """Singer tap for the Edges API: LinkedIn data, incremental by run continuation."""
 
     name = "tap-edges"
@@ -78,16 +76,11 @@ class TapEdges(Tap):
         self._resources = contextlib.ExitStack()
         super().__init__(*args, **kwargs)
         if isinstance(self.message_writer, SingerWriter):
-            self._state_writer = EncodedStateWriter(self.message_writer)
+            self.use_state_writer(EncodedStateWriter(self.message_writer).write_state)
 
     @override
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        found = super()._validate_config(raise_errors=raise_errors)
-        problems = config_problems(self.config)
-        if problems and raise_errors:
-            msg = "Config validation failed"
-            raise ConfigValidationError(msg, errors=problems)
-        return found + problems
+    def extra_config_problems(self) -> list[str]:
+        return config_problems(self.config)
 
     @override
     def discover_streams(self) -> list[EdgesActionStream]:
@@ -166,13 +159,10 @@ class TapEdges(Tap):
             stack.callback(client.close)
             yield client
 
-    @override  # type: ignore[misc]  # final in the SDK; see the docstring
-    def sync_all(self) -> None:
-        """Start every selected partition's run, then sync the streams in order.
-
-        The SDK marks this method final; the tap extends it (and still calls it) because
-        every run must be launched or continued before the first stream waits, and because
-        the sync must exit non-zero after the last stream when a partition failed.
+    @override
+    @contextlib.contextmanager
+    def sync_session(self) -> Iterator[None]:
+        """Start every selected partition's run; the SDK syncs the streams; then report.
 
         Raises:
             PartitionsFailedError: One or more partitions failed (all others were emitted).
@@ -182,7 +172,7 @@ class TapEdges(Tap):
             if isinstance(self.message_writer, SingerWriter):  # its buffered RECORDs, at exit
                 self._resources.callback(self.message_writer.flush)
             coordinator = self.start_runs()
-            super().sync_all()
+            yield
         if coordinator.possible_losses:
             self.logger.warning(
                 "%d partition(s) received a full batch (max_results): Edges may have dropped "
@@ -192,8 +182,8 @@ class TapEdges(Tap):
         if coordinator.failures:
             raise PartitionsFailedError(coordinator.failures)
 
-    @override  # type: ignore[misc]  # final in the SDK: its test would launch paid runs
-    def run_connection_test(self) -> bool:
+    @override
+    def check_connection(self) -> bool:
         """Check the key and the identities with read-only calls; launch no run.
 
         Every Edges run costs the customer credits, so unlike the SDK's default (a sync
@@ -220,7 +210,7 @@ class TapEdges(Tap):
         return True
 
     @override
-    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+    def stop_on_signal(self, signum: int) -> None:
         """On SIGTERM/SIGINT: write the last STATE at a line boundary, then exit non-zero.
 
         A batch being emitted stays pending in the state, so a rerun reads it again: items may
