@@ -85,7 +85,7 @@ class TapEdges(TapBase):
     @override
     def discover_streams(self) -> list[EdgesActionStream]:
         return [
-            EdgesActionStream(self, spec, stream_settings(self.config, spec), self.start_runs)
+            EdgesActionStream(self, spec, stream_settings(self.config, spec), runs=self.start_runs)
             for spec in ACTIONS
         ]
 
@@ -94,9 +94,9 @@ class TapEdges(TapBase):
 
         The first call checks the identities, then launches or continues the run of every
         partition of every selected stream, before any stream waits; later calls return the
-        same coordinator. :meth:`sync_all` calls it before the first stream; a stream synced on
-        its own (the SDK's dry runs, how its standard test suite syncs) calls it when it first
-        needs records.
+        same coordinator. A sync calls it before the first stream (:meth:`sync_session`); a
+        stream synced on its own (the SDK's dry runs, how its standard test suite syncs) calls
+        it when it first needs records.
 
         Returns:
             The coordinator every stream reads its records from.
