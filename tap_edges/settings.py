@@ -1,11 +1,13 @@
-"""The tap's settings: the config schema (declared once) and the checks JSON schema cannot do.
+"""The tap's settings: the config schema, the checks JSON schema cannot do, what streams need.
 
-``meltano.yml``, the Hub definition and the README's settings table are kept in step with
-:data:`CONFIG_SCHEMA` by tests.
+The schema is declared once: ``meltano.yml``, the Hub definition and the README's settings table
+are kept in step with :data:`CONFIG_SCHEMA` by tests. :func:`stream_settings` computes, from the
+config alone, what a stream needs (identities, inputs, cap).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import decimal
 import re
 import typing as t
@@ -16,6 +18,8 @@ from tap_edges.actions import ACTIONS_BY_STREAM, COMPANY_PAGE_URLS, POST_URLS, T
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from tap_edges.actions import ActionSpec
 
 DEFAULT_API_URL = "https://api.edges.run/v1"
 DEFAULT_SANDBOX_PATH = ".sandbox/edges-sandbox.json"
@@ -283,3 +287,61 @@ def _overrides(config: t.Mapping[str, t.Any]) -> Iterator[str]:
 def _positive(value: object) -> bool:
     numeric = isinstance(value, (int, float, decimal.Decimal)) and not isinstance(value, bool)
     return numeric and t.cast("float", value) > 0
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamSettings:
+    """What one stream needs from the config, read once when the tap builds its streams."""
+
+    identity_ids: tuple[str, ...]
+    inputs: tuple[str, ...]  # the values of the action's input setting; empty if it takes none
+    max_results: int
+
+
+def stream_settings(config: t.Mapping[str, t.Any], spec: ActionSpec) -> StreamSettings:
+    """What the stream of one action needs from the config.
+
+    Args:
+        config: The tap config (defaults applied).
+        spec: The stream's action.
+
+    Returns:
+        The stream's identities, inputs and per-iteration cap.
+    """
+    inputs = tuple(config.get(spec.input_setting) or ()) if spec.input_setting else ()
+    return StreamSettings(
+        identity_ids=identity_ids(config),
+        inputs=inputs,
+        max_results=max_results_for(config, spec.stream),
+    )
+
+
+def identity_ids(config: t.Mapping[str, t.Any]) -> tuple[str, ...]:
+    """The identities to extract with: the configured ones, else the sandbox's in sandbox mode.
+
+    Args:
+        config: The tap config.
+
+    Returns:
+        The engagement identity uids.
+    """
+    configured = tuple(config.get("identity_ids") or ())
+    if configured or not config.get("sandbox"):
+        return configured
+    from tap_edges.sandbox import ENGAGEMENT_IDENTITY_IDS  # noqa: PLC0415 (only in sandbox mode)
+
+    return tuple(ENGAGEMENT_IDENTITY_IDS)
+
+
+def max_results_for(config: t.Mapping[str, t.Any], stream: str) -> int:
+    """The per-iteration cap of one stream: its override, else ``max_results``.
+
+    Args:
+        config: The tap config.
+        stream: The stream name.
+
+    Returns:
+        The cap.
+    """
+    overrides = config.get("max_results_per_stream") or {}
+    return int(overrides.get(stream, config.get("max_results", 100)))

@@ -11,8 +11,6 @@ import sys
 import time
 import typing as t
 
-from singer_sdk import Tap
-from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import (
     CapabilitiesEnum,
     PluginCapabilities,
@@ -24,13 +22,16 @@ from tap_edges.actions import ACTIONS
 from tap_edges.client import EdgesClient, check_identities
 from tap_edges.coordinator import RunCoordinator
 from tap_edges.pacing import RateBudget
+from tap_edges.sdk import TapBase
 from tap_edges.settings import (
     CONFIG_SCHEMA,
     DEFAULT_API_URL,
     DEFAULT_CEILING,
     DEFAULT_SANDBOX_PATH,
     config_problems,
+    identity_ids,
     settings_in_effect,
+    stream_settings,
 )
 from tap_edges.streams import EdgesActionStream
 from tap_edges.writer import EncodedStateWriter, SingerWriter
@@ -42,10 +43,9 @@ else:
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-    from types import FrameType
 
 
-class TapEdges(Tap):
+class TapEdges(TapBase):
     """Singer tap for the Edges API: LinkedIn data, incremental by run continuation."""
 
     name = "tap-edges"
@@ -77,43 +77,30 @@ class TapEdges(Tap):
         self._resources = contextlib.ExitStack()
         super().__init__(*args, **kwargs)
         if isinstance(self.message_writer, SingerWriter):
-            self._state_writer = EncodedStateWriter(self.message_writer)
+            self.use_state_writer(EncodedStateWriter(self.message_writer).write_state)
 
     @override
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        found = super()._validate_config(raise_errors=raise_errors)
-        problems = config_problems(self.config)
-        if problems and raise_errors:
-            msg = "Config validation failed"
-            raise ConfigValidationError(msg, errors=problems)
-        return found + problems
+    def extra_config_problems(self) -> list[str]:
+        return config_problems(self.config)
 
     @override
     def discover_streams(self) -> list[EdgesActionStream]:
-        return [EdgesActionStream(self, spec) for spec in ACTIONS]
+        return [
+            EdgesActionStream(self, spec, stream_settings(self.config, spec), runs=self.start_runs)
+            for spec in ACTIONS
+        ]
 
-    @property
-    def identity_ids(self) -> list[str]:
-        """The identities to extract with (the sandbox's own in sandbox mode by default)."""
-        configured = list(self.config.get("identity_ids") or [])
-        if configured or not self.config.get("sandbox"):
-            return configured
-        from tap_edges.sandbox import ENGAGEMENT_IDENTITY_IDS  # noqa: PLC0415
+    def start_runs(self) -> RunCoordinator:
+        """Start the sync's runs (once) and return their coordinator.
 
-        return list(ENGAGEMENT_IDENTITY_IDS)
+        The first call checks the identities, then launches or continues the run of every
+        partition of every selected stream, before any stream waits; later calls return the
+        same coordinator. A sync calls it before the first stream (:meth:`sync_session`); a
+        stream synced on its own (the SDK's dry runs, how its standard test suite syncs) calls
+        it when it first needs records.
 
-    def max_results_for(self, stream: str) -> int:
-        """The per-iteration cap for one stream."""
-        overrides = self.config.get("max_results_per_stream") or {}
-        return int(overrides.get(stream, self.config.get("max_results", 100)))
-
-    @property
-    def coordinator(self) -> RunCoordinator:
-        """The sync's run coordinator, started on first use.
-
-        Starting it launches or continues the run of every partition of every selected
-        stream, before any stream waits. The SDK's dry runs (how its standard test suite syncs)
-        reach it through the first stream; a normal sync through :meth:`sync_all`.
+        Returns:
+            The coordinator every stream reads its records from.
         """
         if self._coordinator is None:
             client = self._resources.enter_context(self.edges_client())
@@ -130,7 +117,7 @@ class TapEdges(Tap):
                 metrics_logger=self.metrics_logger,
                 flush=lambda: self.state_writer.write_state(self.state),
             )
-            check_identities(client, self.identity_ids)
+            check_identities(client, identity_ids(self.config))
             streams = [s for s in self.streams.values() if s.selected]
             coordinator.start(
                 e for s in streams if isinstance(s, EdgesActionStream) for e in s.run_entries()
@@ -173,13 +160,10 @@ class TapEdges(Tap):
             stack.callback(client.close)
             yield client
 
-    @override  # type: ignore[misc]  # final in the SDK; see the docstring
-    def sync_all(self) -> None:
-        """Start every selected partition's run, then sync the streams in order.
-
-        The SDK marks this method final; the tap extends it (and still calls it) because
-        every run must be launched or continued before the first stream waits, and because
-        the sync must exit non-zero after the last stream when a partition failed.
+    @override
+    @contextlib.contextmanager
+    def sync_session(self) -> Iterator[None]:
+        """Start every selected partition's run; the SDK syncs the streams; then report.
 
         Raises:
             PartitionsFailedError: One or more partitions failed (all others were emitted).
@@ -188,8 +172,8 @@ class TapEdges(Tap):
         with self._resources:
             if isinstance(self.message_writer, SingerWriter):  # its buffered RECORDs, at exit
                 self._resources.callback(self.message_writer.flush)
-            coordinator = self.coordinator
-            super().sync_all()
+            coordinator = self.start_runs()
+            yield
         if coordinator.possible_losses:
             self.logger.warning(
                 "%d partition(s) received a full batch (max_results): Edges may have dropped "
@@ -199,8 +183,8 @@ class TapEdges(Tap):
         if coordinator.failures:
             raise PartitionsFailedError(coordinator.failures)
 
-    @override  # type: ignore[misc]  # final in the SDK: its test would launch paid runs
-    def run_connection_test(self) -> bool:
+    @override
+    def check_connection(self) -> bool:
         """Check the key and the identities with read-only calls; launch no run.
 
         Every Edges run costs the customer credits, so unlike the SDK's default (a sync
@@ -212,21 +196,22 @@ class TapEdges(Tap):
         Raises:
             SystemExit: With code 1 after logging the one-line reason of a failure.
         """
+        identities = identity_ids(self.config)
         try:
             with self.edges_client() as client:
-                check_identities(client, self.identity_ids)
+                check_identities(client, identities)
         except errors.EdgesError as exc:
             self.logger.error("Connection test failed: %s", exc)  # noqa: TRY400
             raise SystemExit(1) from None
         self.logger.info(
             "Connection test passed: the API key is accepted and %d engagement identit%s found.",
-            len(self.identity_ids),
-            "y was" if len(self.identity_ids) == 1 else "ies were",
+            len(identities),
+            "y was" if len(identities) == 1 else "ies were",
         )
         return True
 
     @override
-    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+    def stop_on_signal(self, signum: int) -> None:
         """On SIGTERM/SIGINT: write the last STATE at a line boundary, then exit non-zero.
 
         A batch being emitted stays pending in the state, so a rerun reads it again: items may

@@ -15,7 +15,6 @@ import sys
 import typing as t
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter, serialize_jsonl
-from singer_sdk.helpers._state import StateWriter
 from singer_sdk.singerlib.encoding.base import SingerMessageType
 
 if sys.version_info >= (3, 12):
@@ -136,12 +135,13 @@ class SingerWriter(MsgSpecWriter):
             deferred()
 
 
-class EncodedStateWriter(StateWriter):
+class EncodedStateWriter:
     """Writes a STATE message when the state changed, comparing encoded lines.
 
-    The SDK's writer turns the state into a message object (a deep copy), encodes it and keeps
-    another deep copy to compare with: with thousands of partitions in the state, that is most
-    of a sync's CPU time. This encodes the state once and compares the bytes.
+    The SDK's state writer turns the state into a message object (a deep copy), encodes it and
+    keeps another deep copy to compare with: with thousands of partitions in the state, that is
+    most of a sync's CPU time. This encodes the state once and compares the bytes. The tap
+    writes every STATE through it, the SDK's too (``TapBase.use_state_writer``).
     """
 
     def __init__(self, message_writer: SingerWriter) -> None:
@@ -150,12 +150,15 @@ class EncodedStateWriter(StateWriter):
         Args:
             message_writer: The tap's message writer.
         """
-        super().__init__(message_writer)
         self._writer = message_writer
         self._last_line: bytes | None = None
 
-    @override
     def write_state(self, state: TapState) -> None:
+        """Write a STATE message unless its line is the last one written.
+
+        Args:
+            state: The tap's state.
+        """
         line = bytes(serialize_jsonl({"type": "STATE", "value": state}))
         if line != self._last_line:
             self._writer.write_line(line)

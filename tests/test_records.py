@@ -10,7 +10,8 @@ from tapkit import TAP, api_config, run_tap, tap_args
 
 from tap_edges.actions import ACTIONS
 from tap_edges.sandbox import ENGAGEMENT_IDENTITY_IDS, Sandbox
-from tap_edges.streams import load_schema, needs_conforming
+from tap_edges.sdk import needs_conforming
+from tap_edges.streams import load_schema
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
