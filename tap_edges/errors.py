@@ -132,3 +132,19 @@ class AmbiguousError(EdgesError):
     page that is not JSON. The caller looks at the API to learn what happened before it sends
     the call again.
     """
+
+
+class StateFileError(EdgesError):
+    """The state file given with ``--state`` cannot be read as a Singer state."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        """Say what is wrong with the file, and what to do.
+
+        Args:
+            name: The file's name.
+            problem: What is wrong.
+        """
+        super().__init__(
+            f"State file {name} {problem}. Fix it, or start without a state (every partition "
+            "then launches a fresh run)."
+        )

@@ -244,7 +244,7 @@ def config_problems(config: t.Mapping[str, t.Any]) -> list[str]:
     Returns:
         One message per problem; empty when the config is usable.
     """
-    checks = (_credentials, _inputs, _numbers, _overrides)
+    checks = (_credentials, _callback, _inputs, _numbers, _overrides)
     return [problem for check in checks for problem in check(config)]
 
 
@@ -257,6 +257,13 @@ def _credentials(config: t.Mapping[str, t.Any]) -> Iterator[str]:
         yield "Setting 'identity_ids': give at least one engagement identity uid."
     if not str(config.get("api_url", DEFAULT_API_URL)).startswith(("http://", "https://")):
         yield "Setting 'api_url': must be an http(s) URL."
+
+
+def _callback(config: t.Mapping[str, t.Any]) -> Iterator[str]:
+    url = config.get("callback_url")
+    scheme = "https://"
+    if url and not (isinstance(url, str) and url.lower().startswith(scheme) and url != scheme):
+        yield f"Setting 'callback_url': {url!r} is not an HTTPS URL (Edges calls it back)."
 
 
 def _inputs(config: t.Mapping[str, t.Any]) -> Iterator[str]:

@@ -40,8 +40,10 @@ A partition's bookmark lives inside the singer-sdk partition state (next to the 
 from __future__ import annotations
 
 import dataclasses
+import json
 import typing as t
 
+from tap_edges import errors
 from tap_edges.model import Continuing, Grown, Iteration, Launched, Launching, Pending
 from tap_edges.times import parse_time
 
@@ -217,3 +219,40 @@ def write_bookmark(context_state: t.MutableMapping[str, t.Any], bookmark: Bookma
             LIMIT: bookmark.cap_limit,
         }
     )
+
+
+def read_state_file(stream: t.IO[str]) -> str:
+    """Read a state file (``--state``), refusing one that is not a Singer state, in words.
+
+    Args:
+        stream: The open file.
+
+    Returns:
+        Its text.
+
+    Raises:
+        StateFileError: It is not JSON, or not a Singer state.
+    """
+    name = getattr(stream, "name", "<state>")
+    text = stream.read()
+    try:
+        state = json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno} column {exc.colno}: {exc.msg}"
+        raise errors.StateFileError(name, f"is not JSON ({where})") from None
+    problem = _not_singer_state(state)
+    if problem:
+        raise errors.StateFileError(name, f"is not a Singer state: {problem}")
+    return text
+
+
+def _not_singer_state(state: object) -> str | None:
+    if not isinstance(state, dict):
+        return f"it is a {type(state).__name__}, not an object"
+    bookmarks = state.get("bookmarks", {})
+    if not isinstance(bookmarks, dict):
+        return f"'bookmarks' is a {type(bookmarks).__name__}, not an object"
+    for stream, stream_state in bookmarks.items():
+        if not isinstance(stream_state, dict):
+            return f"'bookmarks.{stream}' is a {type(stream_state).__name__}, not an object"
+    return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import json
 import os
 import signal
@@ -33,6 +34,7 @@ from tap_edges.settings import (
     settings_in_effect,
     stream_settings,
 )
+from tap_edges.state import read_state_file
 from tap_edges.streams import EdgesActionStream
 from tap_edges.writer import EncodedStateWriter, SingerWriter
 
@@ -257,6 +259,8 @@ class TapEdges(TapBase):
     def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:
         """Run the CLI; a tap error ends it with one line on stderr and exit code 1."""
         try:
+            if kwargs.get("state") is not None:  # read here: the SDK's reading has no words
+                kwargs["state"] = io.StringIO(read_state_file(kwargs["state"]))
             super().invoke(*args, **kwargs)
         except errors.EdgesError as exc:
             cls.logger.error("%s", exc)  # noqa: TRY400 (one line, no traceback)

@@ -351,6 +351,7 @@ def test_sigterm_flushes_state_and_a_rerun_loses_nothing(tmp_path: Path) -> None
         ({"max_results_per_stream": {"likers": 5}}, "unknown stream 'likers'"),
         ({"max_results_per_stream": {"post_likers": 0}}, "post_likers must be a positive integer"),
         ({"api_url": "ftp://x"}, "Setting 'api_url': must be an http(s) URL"),
+        ({"callback_url": "http://example.com/hook"}, "Setting 'callback_url': 'http://exa"),
     ],
 )
 def test_bad_config_is_rejected_before_any_call(
@@ -363,6 +364,29 @@ def test_bad_config_is_rejected_before_any_call(
     assert message in run.stderr
     assert sandbox.request_log() == []
     assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "is not JSON (line 1"),
+        ("", "is not JSON (line 1"),
+        ('["a list"]', "is not a Singer state: it is a list, not an object"),
+        ('{"bookmarks": []}', "is not a Singer state: 'bookmarks' is a list, not an object"),
+        ('{"bookmarks": {"connections": 3}}', "'bookmarks.connections' is a int, not an object"),
+    ],
+)
+def test_a_state_file_that_is_not_a_singer_state_is_one_clear_error(
+    sandbox: Sandbox, tmp_path: Path, content: str, message: str
+) -> None:
+    state = tmp_path / "broken-state.json"
+    state.write_text(content, encoding="utf-8")
+    run = run_tap(api_config(sandbox), tmp_path, args=["--state", str(state)], timeout=30)
+    assert run.returncode == 1
+    assert f"State file {state}" in run.stderr
+    assert message in run.stderr
+    assert "Traceback" not in run.stderr
+    assert sandbox.request_log() == []  # nothing was launched on a state it could not read
 
 
 def test_sandbox_config_file_runs_twice_from_a_shell(tmp_path: Path) -> None:
