@@ -44,6 +44,7 @@ from tap_edges.sending import (
     write_ahead_continue,
     write_ahead_launch,
 )
+from tap_edges.summary import SyncSummary
 from tap_edges.times import iso
 
 if t.TYPE_CHECKING:
@@ -83,6 +84,7 @@ class RunCoordinator:
     metrics_logger: logging.Logger | None = None
     _tracked: dict[PartitionKey, Tracked] = dataclasses.field(default_factory=dict)
     _consumed_since_flush: int = 0
+    summary: SyncSummary = dataclasses.field(default_factory=SyncSummary)
     names_refused: bool = False  # Edges refuses ``name`` on launches (row 14; in the state)
     wall_clock: Callable[[], float] = time.time
     _positional: set[str] = dataclasses.field(default_factory=set)  # streams said so of
@@ -186,6 +188,10 @@ class RunCoordinator:
         for _ in range(MAX_STEPS):
             if step.action in {Action.WAIT, Action.READ} and run is not None:
                 tr.track(run, self.clock())
+                if step.action is Action.WAIT:
+                    self.summary.waiting += 1
+                else:
+                    self.summary.read += 1
                 return
             if step.action is Action.LAUNCH:
                 answer = self._launch(tr, step, run, old)
@@ -228,6 +234,7 @@ class RunCoordinator:
         tr.keep(started(tr.bookmark, run.uid, pending))
         tr.track(run, self.clock())
         self.logger.info("%s: launched run %s.", tr.partition.label, run.uid)
+        self.summary.launched += 1
         return None
 
     def _refuse_names(self) -> None:
@@ -246,6 +253,7 @@ class RunCoordinator:
         if isinstance(outcome, Started):
             tr.track(outcome.run, self.clock(), before=run)
             self.logger.info("%s: continued run %s.", tr.partition.label, run.uid)
+            self.summary.continued += 1
             return None
         now = None if isinstance(outcome, Gone) else self._poller.get_run_or_none(run.uid)
         refusal = ""
@@ -288,6 +296,10 @@ class RunCoordinator:
         except errors.EdgesError as exc:
             self._fail(tr, exc)
 
+    def bookmarks(self) -> list[Bookmark]:
+        """Every partition's bookmark now."""
+        return [tr.bookmark for tr in self._tracked.values()]
+
     def run_uid(self, key: PartitionKey) -> str | None:
         """The run whose items :meth:`records` yields for a partition."""
         return self._tracked[key].bookmark.run_uid
@@ -320,6 +332,7 @@ class RunCoordinator:
                 tr.partition.stream,
             )
         tr.keep(done.bookmark)
+        self.summary.items[tr.partition.stream] += batch.count
         self._consumed_since_flush += 1
         if self._consumed_since_flush * MAX_EMIT_STATES >= len(self._tracked):
             self.flush()

@@ -41,6 +41,7 @@ class RateBudget:
         self.limit = requests_per_minute
         self._clock, self._sleep = clock, sleep
         self._sent: collections.deque[float] = collections.deque()
+        self.used = 0  # requests counted since the budget was made
         self._hold_until = 0.0
 
     def acquire(self) -> None:
@@ -54,6 +55,7 @@ class RateBudget:
                 wait = max(wait, self._sent[0] + WINDOW_SECONDS - now)
             if wait <= 0:
                 self._sent.append(now)
+                self.used += 1
                 return
             self._sleep(wait)
 

@@ -256,3 +256,19 @@ def _not_singer_state(state: object) -> str | None:
         if not isinstance(stream_state, dict):
             return f"'bookmarks.{stream}' is a {type(stream_state).__name__}, not an object"
     return None
+
+
+# The workspace's facts sit beside the streams' bookmarks, under a name no stream has: the SDK
+# keeps every stream state it is given, and Meltano keeps the whole state.
+API_FACTS = "_edges_api"
+
+
+def read_api_facts(tap_state: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """What earlier syncs learned of the workspace's Edges API (empty when nothing)."""
+    facts = (tap_state.get("bookmarks") or {}).get(API_FACTS)
+    return dict(facts) if isinstance(facts, dict) else {}
+
+
+def write_api_facts(bookmarks: dict[str, dict[str, t.Any]], facts: dict[str, t.Any]) -> None:
+    """Keep what was learned of the workspace's Edges API in the state's bookmarks (one step)."""
+    bookmarks[API_FACTS] = dict(facts)

@@ -34,8 +34,9 @@ from tap_edges.settings import (
     settings_in_effect,
     stream_settings,
 )
-from tap_edges.state import read_state_file
+from tap_edges.state import read_api_facts, read_state_file, write_api_facts
 from tap_edges.streams import EdgesActionStream
+from tap_edges.summary import learned, learned_line
 from tap_edges.writer import EncodedStateWriter, SingerWriter
 
 if sys.version_info >= (3, 12):
@@ -76,6 +77,7 @@ class TapEdges(TapBase):
             kwargs: Keyword arguments of :class:`singer_sdk.Tap`.
         """
         self._coordinator: RunCoordinator | None = None
+        self._budget: RateBudget | None = None
         self._resources = contextlib.ExitStack()
         super().__init__(*args, **kwargs)
         if isinstance(self.message_writer, SingerWriter):
@@ -117,8 +119,9 @@ class TapEdges(TapBase):
                 clock=self.clock,
                 sleep=self.sleep,
                 metrics_logger=self.metrics_logger,
-                flush=lambda: self.state_writer.write_state(self.state),
+                names_refused=read_api_facts(self.state).get("names") == "refused",
             )
+            coordinator.flush = functools.partial(self._flush, coordinator)
             check_identities(client, identity_ids(self.config))
             streams = [s for s in self.streams.values() if s.selected]
             coordinator.start(
@@ -126,6 +129,11 @@ class TapEdges(TapBase):
             )
             self._coordinator = coordinator
         return self._coordinator
+
+    def _flush(self, coordinator: RunCoordinator) -> None:
+        """Write a STATE with every bookmark (and what was learned of names on launches)."""
+        self._keep_api_facts(coordinator)
+        self.state_writer.write_state(self.state)
 
     @contextlib.contextmanager
     def edges_client(self) -> Iterator[EdgesClient]:
@@ -146,7 +154,7 @@ class TapEdges(TapBase):
             else:
                 base_url = str(self.config.get("api_url", DEFAULT_API_URL))
                 api_key = str(self.config["api_key"])
-            budget = RateBudget(
+            budget = self._budget = RateBudget(
                 int(self.config.get("runs_requests_per_minute", 30)),
                 clock=self.clock,
                 sleep=self.sleep,
@@ -171,11 +179,13 @@ class TapEdges(TapBase):
             PartitionsFailedError: One or more partitions failed (all others were emitted).
         """
         self.logger.info("Settings in effect: %s", json.dumps(settings_in_effect(self.config)))
+        started = self.clock()
         with self._resources:
             if isinstance(self.message_writer, SingerWriter):  # its buffered RECORDs, at exit
                 self._resources.callback(self.message_writer.flush)
             coordinator = self.start_runs()
             yield
+            self._report(coordinator, self.clock() - started)
         if coordinator.possible_losses:
             self.logger.warning(
                 "%d partition(s) received a full batch (max_results): Edges may have dropped "
@@ -184,6 +194,32 @@ class TapEdges(TapBase):
             )
         if coordinator.failures:
             raise PartitionsFailedError(coordinator.failures)
+
+    def _report(self, coordinator: RunCoordinator, seconds: float) -> None:
+        """Log what the sync did and what it learned of the API; keep the latter in the state."""
+        facts = learned(coordinator.bookmarks(), names_refused=coordinator.names_refused)
+        self._keep_api_facts(coordinator, facts)
+        self.state_writer.write_state(self.state)
+        self.logger.info("%s", learned_line(facts))
+        budget = self._budget.limit if self._budget else 0
+        used = self._budget.used if self._budget else 0
+        line = coordinator.summary.line(
+            failed=len(coordinator.failures),
+            losses=coordinator.possible_losses,
+            requests=used,
+            budget=budget,
+            seconds=seconds,
+        )
+        self.logger.info("%s", line)
+
+    def _keep_api_facts(
+        self, coordinator: RunCoordinator, facts: dict[str, str] | None = None
+    ) -> None:
+        kept = read_api_facts(self.state)
+        kept["names"] = "refused" if coordinator.names_refused else "accepted"
+        if facts is not None:
+            kept["learned"] = facts
+        write_api_facts(self.state.setdefault("bookmarks", {}), kept)
 
     @override
     def check_connection(self) -> bool:
