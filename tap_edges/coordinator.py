@@ -225,7 +225,7 @@ class RunCoordinator:
             refusal = Refusal(exc.status, words, named=pending.named)
             instead = after_launch_refused(old, run, step, tr.partition.max_results, refusal)
             if instead.action is Action.FAIL:
-                raise exc
+                raise errors.RunError(tr.partition.label, None, _launch_refused(tr.partition, exc))
             if instead.unnamed:
                 self._refuse_names()
             reason = f"{instead.reason} ({exc.label or exc.status})"
@@ -348,6 +348,18 @@ class RunCoordinator:
             grew=done.grew,
         ):
             self.possible_losses += 1
+
+
+def _launch_refused(partition: Partition, exc: errors.APIError) -> str:
+    """Why Edges refused to launch a partition's run, in words that say what to do."""
+    words = f"{exc.label or exc.status}: {exc.detail or exc}"
+    if "incremental" in words.lower() or "sync_mode" in words.lower():
+        return (
+            f"Edges refused incremental sync for {partition.action} ({words}); this stream "
+            f"cannot load incrementally on this workspace: deselect '{partition.stream}' or ask "
+            "Edges to enable it. The other streams load."
+        )
+    return f"Edges refused to launch the run ({words})"
 
 
 def _refusal_hint(partition: Partition) -> str:
