@@ -1,4 +1,4 @@
-"""Every row of the lifecycle table (tap_edges/lifecycle.py's docstring), one case each."""
+"""Every row of the lifecycle table (the docstring of tap_edges/lifecycle), one case each."""
 
 from __future__ import annotations
 
