@@ -197,7 +197,7 @@ class TapEdges(TapBase):
 
     def _report(self, coordinator: RunCoordinator, seconds: float) -> None:
         """Log what the sync did and what it learned of the API; keep the latter in the state."""
-        facts = learned(coordinator.bookmarks(), names_refused=coordinator.names_refused)
+        facts = learned(coordinator.bookmarks(), names_refused=coordinator.refuses_names())
         self._keep_api_facts(coordinator, facts)
         self.state_writer.write_state(self.state)
         self.logger.info("%s", learned_line(facts))
@@ -216,7 +216,7 @@ class TapEdges(TapBase):
         self, coordinator: RunCoordinator, facts: dict[str, str] | None = None
     ) -> None:
         kept = read_api_facts(self.state)
-        kept["names"] = "refused" if coordinator.names_refused else "accepted"
+        kept["names"] = "refused" if coordinator.refuses_names() else "accepted"
         if facts is not None:
             kept["learned"] = facts
         write_api_facts(self.state.setdefault("bookmarks", {}), kept)
