@@ -88,7 +88,7 @@ class EdgesClient:
             self.http.request("POST", path, json=body, idempotent=False), path
         )
         if not isinstance(answer.get("run_uid"), str):
-            msg = f"POST {self._path(path)}: the answer has no run_uid"
+            msg = f"POST {self.http.base_path}{path}: the answer has no run_uid"
             raise errors.ResponseError(msg)
         return answer
 
@@ -206,18 +206,17 @@ class EdgesClient:
                 return
             offset += len(page)
 
-    def _path(self, path: str) -> str:
-        return self.http.base_path + path
-
     def _json_object(self, answer: Answer, what: str) -> dict[str, t.Any]:
         if not isinstance(answer.data, dict):
-            msg = f"{self._path(what)}: expected a JSON object, got {type(answer.data).__name__}"
+            got = type(answer.data).__name__
+            msg = f"{self.http.base_path}{what}: expected a JSON object, got {got}"
             raise errors.ResponseError(msg)
         return answer.data
 
     def _json_list(self, answer: Answer, what: str) -> list[t.Any]:
         if not isinstance(answer.data, list):
-            msg = f"{self._path(what)}: expected a JSON array, got {type(answer.data).__name__}"
+            got = type(answer.data).__name__
+            msg = f"{self.http.base_path}{what}: expected a JSON array, got {got}"
             raise errors.ResponseError(msg)
         return answer.data
 
