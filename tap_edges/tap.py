@@ -97,7 +97,7 @@ class TapEdges(Tap):
         configured = list(self.config.get("identity_ids") or [])
         if configured or not self.config.get("sandbox"):
             return configured
-        from tap_edges.sandbox import ENGAGEMENT_IDENTITY_IDS  # noqa: PLC0415
+        from edges_sandbox import ENGAGEMENT_IDENTITY_IDS  # noqa: PLC0415
 
         return list(ENGAGEMENT_IDENTITY_IDS)
 
@@ -142,7 +142,7 @@ class TapEdges(Tap):
         """An API client: for the real API, or for the bundled sandbox started in-process."""
         with contextlib.ExitStack() as stack:
             if self.config.get("sandbox"):
-                from tap_edges.sandbox import Sandbox  # noqa: PLC0415
+                from edges_sandbox import Sandbox  # noqa: PLC0415
 
                 sandbox = stack.enter_context(
                     Sandbox(

@@ -18,7 +18,7 @@ import yaml
 from meltanokit import ROOT, install_plugins, meltano
 from tapkit import COMPANY_PAGE_URLS, POST_URLS, TAP, THREAD_URLS
 
-from tap_edges.sandbox import ENGAGEMENT_IDENTITY_IDS, Sandbox
+from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, Sandbox
 from tap_edges.settings import CONFIG_SCHEMA, REDACTED, SETTING_NAMES
 
 if t.TYPE_CHECKING:

@@ -92,15 +92,15 @@ Choices made where the Edges documentation is silent:
   atomically after every mutation and loaded on start, so another process can continue a run.
   Faults, outputs mode, extra identities, ``preencode_outputs`` and the request log are not
   persisted.
-* Time is injectable (``clock=``); :class:`tap_edges.sandbox.clock.ManualClock` is a clock that
+* Time is injectable (``clock=``); :class:`edges_sandbox.clock.ManualClock` is a clock that
   only moves when told to, for instant lifecycle tests.
 """
 
 from __future__ import annotations
 
-from tap_edges.sandbox.emulator import Sandbox
-from tap_edges.sandbox.faults import Faults
-from tap_edges.sandbox.identities import (
+from edges_sandbox.emulator import Sandbox
+from edges_sandbox.faults import Faults
+from edges_sandbox.identities import (
     DEFAULT_API_KEY,
     ENGAGEMENT_IDENTITY_IDS,
     STANDARD_IDENTITY_ID,

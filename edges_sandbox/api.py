@@ -7,16 +7,16 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from tap_edges.sandbox.engine import Engine
-from tap_edges.sandbox.faults import GarbageAnswer, lost_answer
-from tap_edges.sandbox.identities import identity_object, identity_objects
-from tap_edges.sandbox.paging import outputs_page
-from tap_edges.sandbox.validation import parse_launch
-from tap_edges.sandbox.wire import ApiError, Request, Response, int_param, not_found
+from edges_sandbox.engine import Engine
+from edges_sandbox.faults import GarbageAnswer, lost_answer
+from edges_sandbox.identities import identity_object, identity_objects
+from edges_sandbox.paging import outputs_page
+from edges_sandbox.validation import parse_launch
+from edges_sandbox.wire import ApiError, Request, Response, int_param, not_found
 
 if TYPE_CHECKING:
-    from tap_edges.sandbox.faults import RequestGate
-    from tap_edges.sandbox.runtime import Runtime
+    from edges_sandbox.faults import RequestGate
+    from edges_sandbox.runtime import Runtime
 
 Handler = Callable[[Engine, Request, "tuple[str, ...]"], Response]
 UID = r"([^/]+)"

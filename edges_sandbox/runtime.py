@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tap_edges.sandbox.faults import Faults
-from tap_edges.sandbox.validation import MAX_RESULTS_LIMIT
+from edges_sandbox.faults import Faults
+from edges_sandbox.validation import MAX_RESULTS_LIMIT
 
 OUTPUTS_MODES = ("cumulative", "cumulative-newest", "latest")
 
@@ -23,7 +23,7 @@ class Runtime:
         max_results_limit: Largest ``parameters.max_results`` a launch may ask for (1000 like
             Edges; benchmarks raise it to get huge batches).
         extra_identities: Number of extra engagement identities (see
-            :func:`tap_edges.sandbox.identities.extra_identity_ids`).
+            :func:`edges_sandbox.identities.extra_identity_ids`).
         preencode_outputs: Serve output pages joined from items encoded once each (for
             benchmarks; the bytes served are the same).
     """

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tap_edges.sandbox.wire import ApiError, Request, Response
+from edges_sandbox.wire import ApiError, Request, Response
 
 if TYPE_CHECKING:
-    from tap_edges.sandbox.emulator import Sandbox
+    from edges_sandbox.emulator import Sandbox
 
 GROW_FIELDS = ("n", "action", "identity_id", "input")
 

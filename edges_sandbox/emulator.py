@@ -6,21 +6,21 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from tap_edges.sandbox.api import handle_api
-from tap_edges.sandbox.control import handle_control
-from tap_edges.sandbox.engine import Engine
-from tap_edges.sandbox.faults import Faults, RequestGate
-from tap_edges.sandbox.identities import DEFAULT_API_KEY, identity_objects
-from tap_edges.sandbox.runtime import Runtime
-from tap_edges.sandbox.server import SandboxServer
-from tap_edges.sandbox.store import Store
+from edges_sandbox.api import handle_api
+from edges_sandbox.control import handle_control
+from edges_sandbox.engine import Engine
+from edges_sandbox.faults import Faults, RequestGate
+from edges_sandbox.identities import DEFAULT_API_KEY, identity_objects
+from edges_sandbox.runtime import Runtime
+from edges_sandbox.server import SandboxServer
+from edges_sandbox.store import Store
 
 if TYPE_CHECKING:
     from pathlib import Path
     from types import TracebackType
 
-    from tap_edges.sandbox.clock import Clock
-    from tap_edges.sandbox.wire import Request, Response
+    from edges_sandbox.clock import Clock
+    from edges_sandbox.wire import Request, Response
 
 
 class Sandbox:

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 import msgspec
 
 if TYPE_CHECKING:
-    from tap_edges.sandbox.engine import OutputItems
-    from tap_edges.sandbox.generators import Record
+    from edges_sandbox.engine import OutputItems
+    from edges_sandbox.generators import Record
 
 
 class JsonBytes(bytes):

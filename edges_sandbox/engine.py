@@ -14,19 +14,19 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
 
-from tap_edges.sandbox.catalog import ACTIONS
-from tap_edges.sandbox.clock import Clock, iso, iso_from_us, to_us
-from tap_edges.sandbox.encoding import ItemEncoder
-from tap_edges.sandbox.identities import USER_UID, WORKSPACE_UID, identity_type
-from tap_edges.sandbox.runs import CONTINUABLE, DELIVERING, TERMINAL, Iteration, Run
-from tap_edges.sandbox.validation import Launch, bad_parameters
-from tap_edges.sandbox.wire import not_found
-from tap_edges.sandbox.world import Feed, World
+from edges_sandbox.catalog import ACTIONS
+from edges_sandbox.clock import Clock, iso, iso_from_us, to_us
+from edges_sandbox.encoding import ItemEncoder
+from edges_sandbox.identities import USER_UID, WORKSPACE_UID, identity_type
+from edges_sandbox.runs import CONTINUABLE, DELIVERING, TERMINAL, Iteration, Run
+from edges_sandbox.validation import Launch, bad_parameters
+from edges_sandbox.wire import not_found
+from edges_sandbox.world import Feed, World
 
 if TYPE_CHECKING:
-    from tap_edges.sandbox.generators import Record
-    from tap_edges.sandbox.runtime import Runtime
-    from tap_edges.sandbox.store import Store
+    from edges_sandbox.generators import Record
+    from edges_sandbox.runtime import Runtime
+    from edges_sandbox.store import Store
 
 STATE_VERSION = 1
 SORTABLE = frozenset(

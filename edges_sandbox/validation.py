@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tap_edges.sandbox.catalog import ACTIONS, ActionKind
-from tap_edges.sandbox.identities import identity_type
-from tap_edges.sandbox.wire import ApiError
+from edges_sandbox.catalog import ACTIONS, ActionKind
+from edges_sandbox.identities import identity_type
+from edges_sandbox.wire import ApiError
 
 MAX_RESULTS_DEFAULT = 100
 MAX_RESULTS_LIMIT = 1000

@@ -12,11 +12,11 @@ import binascii
 import json
 from typing import TYPE_CHECKING, Any
 
-from tap_edges.sandbox.validation import bad_parameters
-from tap_edges.sandbox.wire import Request, Response, int_param
+from edges_sandbox.validation import bad_parameters
+from edges_sandbox.wire import Request, Response, int_param
 
 if TYPE_CHECKING:
-    from tap_edges.sandbox.engine import Engine, OutputView
+    from edges_sandbox.engine import Engine, OutputView
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500

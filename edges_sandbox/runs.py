@@ -11,8 +11,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from tap_edges.sandbox.clock import iso, to_us
-from tap_edges.sandbox.identities import USER_UID, WORKSPACE_UID
+from edges_sandbox.clock import iso, to_us
+from edges_sandbox.identities import USER_UID, WORKSPACE_UID
 
 TERMINAL = frozenset(
     {"INVALID", "BLOCKED", "STOPPED", "FAILED", "PARTIAL_SUCCEEDED", "SUCCEEDED"},

@@ -8,9 +8,9 @@ import sys
 import threading
 from typing import TYPE_CHECKING
 
-from tap_edges.sandbox.emulator import Sandbox
-from tap_edges.sandbox.identities import DEFAULT_API_KEY
-from tap_edges.sandbox.runtime import OUTPUTS_MODES
+from edges_sandbox.emulator import Sandbox
+from edges_sandbox.identities import DEFAULT_API_KEY
+from edges_sandbox.runtime import OUTPUTS_MODES
 
 if TYPE_CHECKING:
     from types import FrameType
