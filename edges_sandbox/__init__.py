@@ -4,10 +4,10 @@ Start it with ``Sandbox(...).start()`` (or ``with Sandbox() as sb:``) or from th
 ``tap-edges-sandbox serve``. It is a real HTTP server (stdlib ``ThreadingHTTPServer``, bound to
 127.0.0.1 only) serving the endpoints documented in ``edges-api.md``:
 ``POST /v1/actions/{action}/run/async``, ``GET /v1/runs``, ``GET /v1/runs/{uid}``,
-``GET /v1/runs/{uid}/status``, ``GET /v1/runs/{uid}/outputs``, ``POST /v1/runs/{uid}/cancel``,
-``POST /v1/runs/{uid}/continue``, ``GET /v1/identities`` and ``GET /v1/identities/{uid}``, for
-the seven actions linkedin-extract-connections, -messages, -profile-viewers, -post-commenters,
--post-likers, -post-reposters and -page-followers.
+``GET /v1/runs/{uid}/status``, ``GET /v1/runs/{uid}/outputs``, ``GET /v1/runs/{uid}/inputs``,
+``POST /v1/runs/{uid}/cancel``, ``POST /v1/runs/{uid}/continue``, ``GET /v1/identities`` and
+``GET /v1/identities/{uid}``, for the seven actions linkedin-extract-connections, -messages,
+-profile-viewers, -post-commenters, -post-likers, -post-reposters and -page-followers.
 
 Choices made where the Edges documentation is silent:
 
@@ -58,6 +58,13 @@ Choices made where the Edges documentation is silent:
   offset paging without that header.
 * ``GET /v1/runs``: repeated-key filters ``uid``, ``status``, ``action_name``; ``limit`` 1..100
   (default 10), ``offset``; repeatable ``sort`` (``-`` = descending, default ``created_at``).
+* ``GET /v1/runs/{uid}/inputs``: ``limit`` 1..100 (default 100), ``offset``; the run's one
+  input: ``uid`` (derived from the run uid), ``status`` (the run's, but INVALID shows as
+  BLOCKED and PARTIAL_SUCCEEDED as SUCCEEDED, which the input enum lacks), ``input_data`` (the
+  launch's input without ``custom_data``), ``custom_data`` (``{}`` if none), ``last_error``
+  (``null``, or ``{has_failed, message, scope, label, error_ref, params,
+  validation_errors}`` from the run's), ``output_count``, ``retry_count`` 0 and the run's
+  current timestamps.
 * Rate limits and faults (:class:`Faults`) apply to ``/v1/runs*`` only: 429 ``STATUS_429``
   with ``Retry-After`` (seconds), ``X-RateLimit-Type`` (e.g. ``/v1/runs/outputs``) and
   ``X-RateLimit-Remaining`` (sent on every ``/v1/runs*`` answer while a budget is set); 5xx

@@ -54,6 +54,13 @@ def run_outputs(engine: Engine, request: Request, args: tuple[str, ...]) -> Resp
     return outputs_page(engine, request, args[0])
 
 
+def run_inputs(engine: Engine, request: Request, args: tuple[str, ...]) -> Response:
+    """``GET /v1/runs/{uid}/inputs`` with ``limit`` (1..100, default 100)/``offset`` paging."""
+    limit = int_param(request, "limit", 100, 1, 100)
+    offset = int_param(request, "offset", 0, 0, None)
+    return Response(200, engine.inputs(args[0], offset, limit))
+
+
 def cancel_run(engine: Engine, _request: Request, args: tuple[str, ...]) -> Response:
     """``POST /v1/runs/{uid}/cancel``."""
     return Response(200, engine.cancel(args[0]))
@@ -88,6 +95,7 @@ ROUTES: tuple[tuple[str, re.Pattern[str], Handler], ...] = tuple(
         ("GET", rf"/runs/{UID}", get_run),
         ("GET", rf"/runs/{UID}/status", run_status),
         ("GET", rf"/runs/{UID}/outputs", run_outputs),
+        ("GET", rf"/runs/{UID}/inputs", run_inputs),
         ("POST", rf"/runs/{UID}/cancel", cancel_run),
         ("POST", rf"/runs/{UID}/continue", continue_run),
         ("GET", "/identities", list_identities),

@@ -328,6 +328,18 @@ class Engine:
             feed = self.world.feeds[run.feed_key]
             return [_truth(feed, it, it.status(now)) for it in run.iterations]
 
+    def inputs(self, uid: str, offset: int, limit: int) -> list[dict[str, Any]]:
+        """Return a page of a run's inputs (the sandbox runs one input per run).
+
+        Args:
+            uid: The run uid.
+            offset: Number of inputs to skip.
+            limit: Largest number of inputs to return.
+        """
+        with self.lock:
+            run, now = self._run(uid), self.clock()
+            return [run.input_object(now)][offset : offset + limit]
+
     def grow(self, n: int, selector: dict[str, str | None], distinct: int | None = None) -> int:
         """Add ``n`` new items to matching feeds (see :meth:`World.grow`).
 

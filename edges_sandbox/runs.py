@@ -8,6 +8,7 @@ at a given moment is derived from the time elapsed since then, so no background 
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,9 @@ TERMINAL = frozenset(
 )
 CONTINUABLE = TERMINAL - {"INVALID"}
 DELIVERING = frozenset({"SUCCEEDED", "PARTIAL_SUCCEEDED"})
+# The input status enum has no INVALID nor PARTIAL_SUCCEEDED: a run's one input shows these.
+INPUT_STATUS = {"INVALID": "BLOCKED", "PARTIAL_SUCCEEDED": "SUCCEEDED"}
+INPUT_NAMESPACE = uuid.UUID("5f0e2d53-6b1a-4c4e-9a53-1d0c2f6e7a10")
 HANG = "HANG"
 QUEUED_SHARE = 0.1  # a continued iteration is SCHEDULED for this share of run_seconds
 RUNNING_SHARE = 0.2  # and RUNNING from this share on (launches are QUEUED before that)
@@ -184,6 +188,41 @@ class Run:
             "started_at": light["started_at"],
             "finished_at": light["finished_at"],
             "synced_at": None,
+            "created_at": light["created_at"],
+            "updated_at": light["updated_at"],
+        }
+
+    def input_object(self, now: float) -> dict[str, Any]:
+        """Return the run's one input as ``GET /v1/runs/{uid}/inputs`` lists it.
+
+        Its uid is derived from the run uid, so it is the same after a restart.
+
+        Args:
+            now: Current time (epoch seconds).
+        """
+        light = self.status_object(now)
+        status = INPUT_STATUS.get(light["status"], light["status"])
+        error = self.last_error(now)
+        if error is not None:
+            error = {
+                "has_failed": status in {"FAILED", "BLOCKED"},
+                "message": error.get("message"),
+                "scope": "input",
+                "label": error.get("label"),
+                "error_ref": None,
+                "params": error.get("params") or {},
+                "validation_errors": [],
+            }
+        return {
+            "uid": str(uuid.uuid5(INPUT_NAMESPACE, self.uid)),
+            "status": status,
+            "input_data": {k: v for k, v in self.input.items() if k != "custom_data"},
+            "custom_data": self.input.get("custom_data") or {},
+            "last_error": error,
+            "output_count": self.output_count(now),
+            "retry_count": 0,
+            "started_at": light["started_at"],
+            "finished_at": light["finished_at"],
             "created_at": light["created_at"],
             "updated_at": light["updated_at"],
         }
