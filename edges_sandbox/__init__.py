@@ -94,13 +94,34 @@ Choices made where the Edges documentation is silent:
   streams and some engaged people are connections.
 * Control routes under ``/_sandbox/`` (no key, loopback only, neither counted nor logged):
   ``POST grow``, ``GET ground-truth?run_uid=``, ``GET|DELETE requests``, ``GET|POST faults``,
-  ``GET|POST outputs-mode``.
+  ``GET|POST outputs-mode``, ``GET|POST variants`` (body ``{"variants": [names]}``, replacing
+  them all).
 * Persistence: with ``state_file`` the world, runs, iterations and counters are saved
   atomically after every mutation and loaded on start, so another process can continue a run.
-  Faults, outputs mode, extra identities, ``preencode_outputs`` and the request log are not
-  persisted.
+  Faults, outputs mode, variants, extra identities, ``preencode_outputs`` and the request log
+  are not persisted (what a variant decided for a run, such as a clamped ``max_results``, is
+  part of the run and is).
 * Time is injectable (``clock=``); :class:`edges_sandbox.clock.ManualClock` is a clock that
   only moves when told to, for instant lifecycle tests.
+
+API variants: the choices above are one reading of the docs. ``Sandbox(variants=[...])``,
+``serve --variant NAME`` (repeatable) or ``POST /_sandbox/variants`` switch on other readings
+(none by default). They combine freely, and with every outputs mode; changes apply to the
+next requests, and an iteration keeps what was decided when it started
+(:mod:`edges_sandbox.variants` holds the names and constants):
+
+* ``no_name``: the launch body is validated strictly without a ``name`` property: a body
+  holding ``name`` (even ``null``) gets 400 ``BAD_PARAMETERS`` "body must NOT have additional
+  properties (name)"; runs then have ``name: null``.
+* ``clamp_max_results``: every action's largest ``max_results`` is ``MAX_RESULTS_MAXIMUM``
+  (80). A launch asking for more (up to the usual 1000, default 100) is accepted, and the run
+  works with 80: its ``parameters.max_results`` shows 80 and each iteration delivers at most
+  80 items (the older excess is dropped, as with any cap).
+* ``posts_not_incremental``: post commenters, likers and reposters refuse incremental
+  (``NOT_INCREMENTAL_ACTIONS``, as a newer continue page lists only connections, messages,
+  profile viewers and page followers): a launch with ``sync_mode: incremental`` gets 400
+  ``BAD_PARAMETERS`` "parameters/sync_mode: incremental sync is not supported for action
+  <slug>", and so does a continue of such a run launched before.
 """
 
 from __future__ import annotations

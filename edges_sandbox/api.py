@@ -26,7 +26,9 @@ def launch(engine: Engine, request: Request, args: tuple[str, ...]) -> Response:
     """``POST /v1/actions/{action}/run/async``."""
     body = request.json_object()
     runtime = engine.runtime
-    validated = parse_launch(args[0], body, runtime.max_results_limit, runtime.extra_identities)
+    validated = parse_launch(
+        args[0], body, runtime.max_results_limit, runtime.extra_identities, runtime.variants
+    )
     return Response(201, engine.launch(validated))
 
 

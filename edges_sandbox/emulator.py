@@ -16,6 +16,7 @@ from edges_sandbox.server import SandboxServer
 from edges_sandbox.store import Store
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from pathlib import Path
     from types import TracebackType
 
@@ -43,6 +44,7 @@ class Sandbox:
         *,
         extra_identities: int = 0,
         preencode_outputs: bool = False,
+        variants: Iterable[str] = (),
     ) -> None:
         """Configure the sandbox (nothing is started or read yet).
 
@@ -60,11 +62,14 @@ class Sandbox:
                 benchmarks with many partitions (uids: :func:`extra_identity_ids`).
             preencode_outputs: Serve output pages joined from items encoded once each (for
                 benchmarks: the same bytes, without the cost of encoding every page).
+            variants: API variants, the other readings of what the Edges docs leave open
+                (names in :data:`edges_sandbox.variants.VARIANTS`); none by default.
         """
         self._runtime = Runtime(api_key=api_key, run_seconds=run_seconds)
         self._runtime.set_outputs_mode(outputs_mode)
         self.extra_identities = extra_identities
         self._runtime.preencode_outputs = preencode_outputs
+        self._runtime.set_variants(variants)
         self._clock: Clock = clock or time.time
         self._store = Store(state_file)
         self._seed, self._growth, self._port = seed, growth_per_minute, port
@@ -205,6 +210,19 @@ class Sandbox:
     @outputs_mode.setter
     def outputs_mode(self, value: str) -> None:
         self._runtime.set_outputs_mode(value)
+
+    @property
+    def variants(self) -> frozenset[str]:
+        """The API variants in force (not persisted; may be changed at runtime).
+
+        Assigning a collection of names replaces them all; changes apply to the next
+        requests, and each run keeps what was decided when its iteration started.
+        """
+        return self._runtime.variants
+
+    @variants.setter
+    def variants(self, value: Iterable[str]) -> None:
+        self._runtime.set_variants(value)
 
     def grow(
         self,

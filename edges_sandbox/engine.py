@@ -19,7 +19,8 @@ from edges_sandbox.clock import Clock, iso, iso_from_us, to_us
 from edges_sandbox.encoding import ItemEncoder
 from edges_sandbox.identities import USER_UID, WORKSPACE_UID, identity_type
 from edges_sandbox.runs import CONTINUABLE, DELIVERING, TERMINAL, Iteration, Run
-from edges_sandbox.validation import Launch, bad_parameters
+from edges_sandbox.validation import Launch, bad_parameters, refuse_incremental
+from edges_sandbox.variants import POSTS_NOT_INCREMENTAL
 from edges_sandbox.wire import not_found
 from edges_sandbox.world import Feed, World
 
@@ -197,6 +198,8 @@ class Engine:
             if run.parameters.get("sync_mode") != "incremental":
                 msg = "run was not launched with sync_mode incremental"
                 raise bad_parameters(msg)
+            if POSTS_NOT_INCREMENTAL in self.runtime.variants:
+                refuse_incremental(run.action_name)
             if identity_type(run.identity_id, self.runtime.extra_identities) != "engagement":
                 msg = f"identity {run.identity_id} is not an engagement identity"
                 raise bad_parameters(msg)

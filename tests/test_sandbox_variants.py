@@ -1,0 +1,292 @@
+"""Contract tests of the sandbox's API variants, over real HTTP.
+
+Each variant is another reading of something the Edges docs leave open; each test shows one
+variant's behaviour, and the last ones show that variants combine (with each other and with the
+three outputs modes) and that without variants nothing changes.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import requests
+
+from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, Sandbox
+from edges_sandbox.cli import build_parser
+from edges_sandbox.clock import ManualClock
+from edges_sandbox.variants import MAX_RESULTS_MAXIMUM, NOT_INCREMENTAL_ACTIONS, VARIANTS
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+RUN_SECONDS = 10.0
+CONNECTIONS = "linkedin-extract-connections"
+VIEWERS = "linkedin-extract-profile-viewers"
+MESSAGES = "linkedin-extract-messages"
+LIKERS = "linkedin-extract-post-likers"
+POST_URL = "https://www.linkedin.com/posts/someone_activity-7212345678901234567-xyz"
+THREAD_URL = "https://www.linkedin.com/messaging/thread/2-YWJjZGVmZ2hpams==/"
+ENGAGED, OTHER = ENGAGEMENT_IDENTITY_IDS
+CONNECTIONS_AT_START = 60  # the initial size of a connections feed
+EVERY_COMPATIBLE = sorted(VARIANTS)
+
+
+class Api:
+    """A small client of one sandbox, with its manual clock."""
+
+    def __init__(self, sandbox: Sandbox, clock: ManualClock, session: requests.Session) -> None:
+        self.sandbox, self.clock, self.session = sandbox, clock, session
+        self.base = sandbox.base_url
+
+    def post_launch(self, action: str = CONNECTIONS, **body: Any) -> requests.Response:
+        body.setdefault("inputs", [{}])
+        body.setdefault("identity_ids", [ENGAGED])
+        body.setdefault("parameters", {"sync_mode": "incremental"})
+        return self.session.post(f"{self.base}/actions/{action}/run/async", json=body)
+
+    def launch(self, action: str = CONNECTIONS, **body: Any) -> str:
+        response = self.post_launch(action, **body)
+        assert response.status_code == 201, response.text
+        uid: str = response.json()["run_uid"]
+        return uid
+
+    def run(self, uid: str) -> dict[str, Any]:
+        response = self.session.get(f"{self.base}/runs/{uid}")
+        assert response.status_code == 200, response.text
+        found: dict[str, Any] = response.json()
+        return found
+
+    def status(self, uid: str) -> str:
+        status: str = self.session.get(f"{self.base}/runs/{uid}/status").json()["status"]
+        return status
+
+    def continue_(self, uid: str) -> requests.Response:
+        return self.session.post(f"{self.base}/runs/{uid}/continue")
+
+    def cancel(self, uid: str) -> None:
+        assert self.session.post(f"{self.base}/runs/{uid}/cancel").status_code == 200
+
+    def outputs(self, uid: str, limit: int = 500) -> list[dict[str, Any]]:
+        """Every item, following X-Pagination-Next."""
+        items: list[dict[str, Any]] = []
+        url: str | None = f"{self.base}/runs/{uid}/outputs?limit={limit}"
+        while url:
+            response = self.session.get(url)
+            assert response.status_code == 200, response.text
+            items.extend(response.json())
+            url = response.headers.get("X-Pagination-Next")
+        return items
+
+    def inputs(self, uid: str, **query: Any) -> requests.Response:
+        return self.session.get(f"{self.base}/runs/{uid}/inputs", params=query)
+
+
+@pytest.fixture
+def world(http: requests.Session) -> Iterator[Callable[..., Api]]:
+    """Start sandboxes (keyword arguments go to ``Sandbox``) on manual clocks."""
+    started: list[Sandbox] = []
+
+    def start(**settings: Any) -> Api:
+        clock = ManualClock()
+        settings.setdefault("run_seconds", RUN_SECONDS)
+        sandbox = Sandbox(clock=clock, **settings)
+        sandbox.start()
+        started.append(sandbox)
+        return Api(sandbox, clock, http)
+
+    yield start
+    for sandbox in started:
+        sandbox.stop()
+
+
+def error_of(response: requests.Response, status: int, label: str) -> str:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["error_label"] == label
+    message: str = body["message"]
+    return message
+
+
+# --- the setting: constructor, control route, CLI ------------------------------------------
+
+
+def test_variants_are_checked_and_none_by_default() -> None:
+    assert Sandbox().variants == frozenset()
+    assert Sandbox(variants=["no_name", "no_name"]).variants == {"no_name"}
+    with pytest.raises(ValueError, match="unknown variants: nope"):
+        Sandbox(variants=["no_name", "nope"])
+    with pytest.raises(TypeError, match="collection of names"):
+        Sandbox(variants="no_name")
+    sandbox = Sandbox()
+    sandbox.variants = ["posts_not_incremental", "clamp_max_results"]
+    assert sandbox.variants == {"posts_not_incremental", "clamp_max_results"}
+
+
+def test_control_route_reads_and_replaces_the_variants(world: Callable[..., Api]) -> None:
+    api = world(variants=["posts_not_incremental"])
+    control = api.base.removesuffix("/v1") + "/_sandbox/variants"
+    assert requests.get(control, timeout=5).json() == {"variants": ["posts_not_incremental"]}
+    answer = requests.post(control, json={"variants": ["no_name", "clamp_max_results"]}, timeout=5)
+    assert answer.json() == {"variants": ["clamp_max_results", "no_name"]}
+    assert api.sandbox.variants == {"no_name", "clamp_max_results"}
+    unknown = requests.post(control, json={"variants": ["no_name", "nope"]}, timeout=5)
+    assert "nope" in error_of(unknown, 400, "BAD_INPUT")
+    error_of(requests.post(control, json={"variants": "no_name"}, timeout=5), 400, "BAD_INPUT")
+    error_of(requests.post(control, json={"names": []}, timeout=5), 400, "BAD_INPUT")
+    assert api.sandbox.variants == {"no_name", "clamp_max_results"}
+    assert requests.post(control, json={"variants": []}, timeout=5).json() == {"variants": []}
+    assert api.sandbox.variants == frozenset()
+
+
+def test_cli_takes_repeatable_variants() -> None:
+    parser = build_parser()
+    args = parser.parse_args(["serve", "--variant", "clamp_max_results", "--variant", "no_name"])
+    assert args.variants == ["clamp_max_results", "no_name"]
+    assert parser.parse_args(["serve"]).variants == []
+    with pytest.raises(SystemExit):
+        parser.parse_args(["serve", "--variant", "nope"])
+    script = Path(sys.executable).parent / "tap-edges-sandbox"
+    command = [str(script), "serve", "--port", "0", "--variant", "no_name"]
+    command += ["--variant", "clamp_max_results"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            base = process.stdout.readline().strip().rsplit(" ", 1)[-1]
+            control = base.removesuffix("/v1") + "/_sandbox/variants"
+            names = requests.get(control, timeout=5).json()["variants"]
+            assert names == ["clamp_max_results", "no_name"]
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=10) == 0
+
+
+def test_every_variant_is_documented() -> None:
+    import edges_sandbox  # noqa: PLC0415
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    for name in VARIANTS:
+        assert f"``{name}``" in (edges_sandbox.__doc__ or ""), name
+        assert f"`{name}`" in readme, name
+
+
+# --- one test per variant ------------------------------------------------------------------
+
+
+def test_no_name_refuses_a_body_with_name(world: Callable[..., Api]) -> None:
+    api = world(variants=["no_name"])
+    for name in ("nightly", None):
+        refused = api.post_launch(name=name)
+        assert error_of(refused, 400, "BAD_PARAMETERS") == (
+            "body must NOT have additional properties (name)"
+        )
+    assert api.sandbox.runs() == []
+    created = api.post_launch()
+    assert created.status_code == 201
+    assert created.json()["name"] is None
+    assert api.run(created.json()["run_uid"])["name"] is None
+
+
+def test_clamp_max_results_echoes_and_caps(world: Callable[..., Api]) -> None:
+    api = world(variants=["clamp_max_results"])
+    api.sandbox.grow(40, action=CONNECTIONS, identity_id=ENGAGED)  # 100 connections
+    uid = api.launch(parameters={"sync_mode": "incremental", "max_results": 500})
+    assert api.run(uid)["parameters"] == {"sync_mode": "incremental", "max_results": 80}
+    assert MAX_RESULTS_MAXIMUM == 80
+    small = api.launch(VIEWERS, parameters={"max_results": 7})
+    assert api.run(small)["parameters"]["max_results"] == 7
+    default = api.launch(VIEWERS, identity_ids=[OTHER], parameters={})
+    assert api.run(default)["parameters"]["max_results"] == MAX_RESULTS_MAXIMUM  # 100 asked
+    api.clock.advance(RUN_SECONDS)
+    assert len(api.outputs(uid)) == MAX_RESULTS_MAXIMUM
+    truth = api.sandbox.ground_truth(uid)[0]
+    assert (len(truth["delivered"]), len(truth["dropped"])) == (80, 20)
+    assert len(api.outputs(small)) == 7
+    # Each continued iteration is capped too.
+    api.sandbox.grow(90, action=CONNECTIONS, identity_id=ENGAGED)
+    assert api.continue_(uid).json()["parameters"]["max_results"] == MAX_RESULTS_MAXIMUM
+    api.clock.advance(RUN_SECONDS)
+    assert len(api.sandbox.ground_truth(uid)[1]["delivered"]) == MAX_RESULTS_MAXIMUM
+    too_many = api.post_launch(parameters={"max_results": 1001})
+    error_of(too_many, 400, "BAD_PARAMETERS")  # beyond the sandbox's limit: still refused
+
+
+def test_posts_not_incremental_refuses_incremental_post_launches(
+    world: Callable[..., Api],
+) -> None:
+    api = world()
+    before = api.launch(LIKERS, inputs=[{"linkedin_post_url": POST_URL}])
+    api.clock.advance(RUN_SECONDS)
+    api.sandbox.variants = ["posts_not_incremental"]
+    assert sorted(NOT_INCREMENTAL_ACTIONS) == [
+        "linkedin-extract-post-commenters",
+        "linkedin-extract-post-likers",
+        "linkedin-extract-post-reposters",
+    ]
+    for action in NOT_INCREMENTAL_ACTIONS:
+        refused = api.post_launch(action, inputs=[{"linkedin_post_url": POST_URL}])
+        message = error_of(refused, 400, "BAD_PARAMETERS")
+        assert "incremental sync is not supported" in message
+        assert action in message
+        full = {"sync_mode": "full"}
+        accepted = api.post_launch(
+            action, inputs=[{"linkedin_post_url": POST_URL}], parameters=full
+        )
+        assert accepted.status_code == 201
+    assert "not supported" in error_of(api.continue_(before), 400, "BAD_PARAMETERS")
+    api.launch()  # connections, messages, profile viewers and page followers still are
+    api.launch(MESSAGES, inputs=[{"linkedin_thread_url": THREAD_URL}])
+
+
+# --- in every world: run inputs, and finding runs again ------------------------------------
+
+
+@pytest.mark.parametrize("variants", [[], EVERY_COMPATIBLE])
+def test_runs_of_an_action_newest_first(world: Callable[..., Api], variants: list[str]) -> None:
+    api = world(variants=variants)
+    uids = []
+    for _ in range(3):
+        uids.append(api.launch())
+        api.launch(VIEWERS)
+        api.clock.advance(1)
+    listed = api.session.get(
+        f"{api.base}/runs",
+        params={"action_name": CONNECTIONS, "sort": "-created_at", "limit": "20"},
+    )
+    assert listed.status_code == 200
+    assert [run["uid"] for run in listed.json()] == uids[::-1]
+
+
+# --- variants combine ----------------------------------------------------------------------
+
+
+def test_without_variants_nothing_changes(world: Callable[..., Api]) -> None:
+    api = world()
+    created = api.post_launch(name="nightly", parameters={"sync_mode": "incremental"})
+    assert created.status_code == 201
+    uid = created.json()["run_uid"]
+    assert api.run(uid)["name"] == "nightly"
+    likers = api.launch(
+        LIKERS,
+        inputs=[{"linkedin_post_url": POST_URL}],
+        parameters={"sync_mode": "incremental", "max_results": 500},
+    )
+    assert api.run(likers)["parameters"] == {"sync_mode": "incremental", "max_results": 500}
+    third = api.launch(VIEWERS)
+    api.clock.advance(0.2 * RUN_SECONDS)
+    assert {api.status(one) for one in (uid, likers, third)} == {"RUNNING"}
+    api.clock.advance(0.8 * RUN_SECONDS)
+    assert len(api.outputs(likers)) == 70  # every liker: no clamp
+    offset = api.session.get(f"{api.base}/runs/{uid}/outputs?offset=10&limit=5")
+    assert offset.status_code == 200
+    assert len(offset.json()) == 5
+    assert "X-Pagination-Next" not in offset.headers
+    assert offset.json()[0]["extracted_at"].endswith("Z")
+    assert api.continue_(uid).status_code == 200
+    api.clock.advance(RUN_SECONDS)
+    run = api.run(uid)
+    assert (run["status"], run["last_error"], run["output_count"]) == ("SUCCEEDED", None, 60)
