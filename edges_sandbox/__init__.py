@@ -95,7 +95,8 @@ Choices made where the Edges documentation is silent:
 * Control routes under ``/_sandbox/`` (no key, loopback only, neither counted nor logged):
   ``POST grow``, ``GET ground-truth?run_uid=``, ``GET|DELETE requests``, ``GET|POST faults``,
   ``GET|POST outputs-mode``, ``GET|POST variants`` (body ``{"variants": [names]}``, replacing
-  them all).
+  them all). Ground truth items are the items as the outputs serve them (variants included);
+  each iteration's own ``extracted_at`` there stays ISO-8601.
 * Persistence: with ``state_file`` the world, runs, iterations and counters are saved
   atomically after every mutation and loaded on start, so another process can continue a run.
   Faults, outputs mode, variants, extra identities, ``preencode_outputs`` and the request log
@@ -106,9 +107,10 @@ Choices made where the Edges documentation is silent:
 
 API variants: the choices above are one reading of the docs. ``Sandbox(variants=[...])``,
 ``serve --variant NAME`` (repeatable) or ``POST /_sandbox/variants`` switch on other readings
-(none by default). They combine freely, and with every outputs mode; changes apply to the
-next requests, and an iteration keeps what was decided when it started
-(:mod:`edges_sandbox.variants` holds the names and constants):
+(none by default). They combine freely, and with every outputs mode, except that at most one
+``extracted_at`` variant applies at a time; changes apply to the next requests, and an
+iteration keeps what was decided when it started (:mod:`edges_sandbox.variants` holds the names
+and constants):
 
 * ``no_name``: the launch body is validated strictly without a ``name`` property: a body
   holding ``name`` (even ``null``) gets 400 ``BAD_PARAMETERS`` "body must NOT have additional
@@ -117,6 +119,21 @@ next requests, and an iteration keeps what was decided when it started
   (80). A launch asking for more (up to the usual 1000, default 100) is accepted, and the run
   works with 80: its ``parameters.max_results`` shows 80 and each iteration delivers at most
   80 items (the older excess is dropped, as with any cap).
+* ``no_max_results_echo``: run objects' ``parameters`` omit ``max_results`` (only
+  ``sync_mode`` and what else the launch sent); the cap still applies.
+* ``no_extracted_at``: output items carry no ``extracted_at`` at all.
+* ``epoch_ms_extracted_at``: ``extracted_at`` is an integer of epoch milliseconds (the
+  iteration's finish time, truncated).
+* ``epoch_s_extracted_at``: ``extracted_at`` is a JSON number of epoch seconds with a
+  microsecond fraction (e.g. ``1750000010.123456``).
+* ``naive_extracted_at``: ``extracted_at`` is ``"YYYY-MM-DD HH:MM:SS.ffffff"``, UTC without a
+  zone.
+* ``refuse_offset``: ``GET /v1/runs/{uid}/outputs`` with an ``offset`` parameter answers 400
+  ``BAD_PARAMETERS`` "offset is no longer supported; use the cursor in X-Pagination-Next";
+  cursor paging works as usual.
+* ``no_data_failed``: an iteration that finds no new item ends FAILED with ``last_error``
+  ``{"label": "NO_DATA_AVAILABLE", "message": ..., "params": {}}`` (changelog 2026-06-22)
+  instead of SUCCEEDED with no outputs; the run can still be continued.
 * ``posts_not_incremental``: post commenters, likers and reposters refuse incremental
   (``NOT_INCREMENTAL_ACTIONS``, as a newer continue page lists only connections, messages,
   profile viewers and page followers): a launch with ``sync_mode: incremental`` gets 400

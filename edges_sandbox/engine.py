@@ -20,7 +20,14 @@ from edges_sandbox.encoding import ItemEncoder
 from edges_sandbox.identities import USER_UID, WORKSPACE_UID, identity_type
 from edges_sandbox.runs import CONTINUABLE, DELIVERING, TERMINAL, Iteration, Run
 from edges_sandbox.validation import Launch, bad_parameters, refuse_incremental
-from edges_sandbox.variants import POSTS_NOT_INCREMENTAL
+from edges_sandbox.variants import (
+    NO_DATA_FAILED,
+    NO_MAX_RESULTS_ECHO,
+    POSTS_NOT_INCREMENTAL,
+    Stamp,
+    stamp,
+    stamped,
+)
 from edges_sandbox.wire import not_found
 from edges_sandbox.world import Feed, World
 
@@ -43,18 +50,25 @@ class OutputItems(Sequence[dict[str, Any]]):
     Paging a run with a million items must not build a million items per page.
     """
 
-    def __init__(self, feed: Feed, chosen: list[Iteration], now: float) -> None:
+    def __init__(
+        self,
+        feed: Feed,
+        chosen: list[Iteration],
+        now: float,
+        variants: frozenset[str] = frozenset(),
+    ) -> None:
         """Index the items of the chosen iterations, oldest iteration first.
 
         Args:
             feed: The run's feed.
             chosen: The iterations whose items are served.
             now: Current time (an iteration delivers only once finished).
+            variants: The API variants in force (they may change ``extracted_at``).
         """
         self._feed = feed
         # Not Iteration.served (a copy): a million-item iteration is read once per page.
         self._parts = [
-            (iso_from_us(it.finish_us), it.delivered if it.status(now) in DELIVERING else [])
+            (stamp(it.finish_us, variants), it.delivered if it.status(now) in DELIVERING else [])
             for it in chosen
         ]
 
@@ -74,12 +88,14 @@ class OutputItems(Sequence[dict[str, Any]]):
             index += len(self)
         for extracted_at, seqs in self._parts:
             if 0 <= index < len(seqs):
-                return {**self._feed.record(seqs[index]), "extracted_at": extracted_at}
+                return stamped(self._feed.record(seqs[index]), extracted_at)
             index -= len(seqs)
         raise IndexError(index)
 
-    def pieces(self, start: int, stop: int) -> Iterator[tuple[Record, str]]:
+    def pieces(self, start: int, stop: int) -> Iterator[tuple[Record, Stamp]]:
         """Yield the record and ``extracted_at`` of the items ``start`` to ``stop`` (excluded).
+
+        An ``extracted_at`` of ``None`` means the items have no such key.
 
         Args:
             start: Index of the first item (0 or more).
@@ -210,7 +226,7 @@ class Engine:
                 raise bad_parameters(msg_0)
             run.iterations.append(self._iteration(run, now, continued=True))
             self.save()
-            return run.api_object(now)
+            return self._api_object(run, now)
 
     def cancel(self, uid: str) -> dict[str, Any]:
         """Stop a run's current iteration unless it is already terminal.
@@ -226,7 +242,7 @@ class Engine:
             if run.status(now) not in TERMINAL:
                 run.current.stopped_at = now
                 self.save()
-            return run.api_object(now)
+            return self._api_object(run, now)
 
     def run_object(self, uid: str, *, light: bool = False) -> dict[str, Any]:
         """Return a run object (or the light status object).
@@ -237,7 +253,7 @@ class Engine:
         """
         with self.lock:
             run, now = self._run(uid), self.clock()
-            return run.status_object(now) if light else run.api_object(now)
+            return run.status_object(now) if light else self._api_object(run, now)
 
     def list_runs(
         self,
@@ -274,8 +290,8 @@ class Engine:
                         key=lambda run: _sort_key(_static(run, field)),
                         reverse=spec.startswith("-"),
                     )
-                return [run.api_object(now) for run in runs[offset:end]]
-            objects = [run.api_object(now) for run in runs]
+                return [self._api_object(run, now) for run in runs[offset:end]]
+            objects = [self._api_object(run, now) for run in runs]
         wanted = filters.get("status")
         if wanted:
             objects = [obj for obj in objects if obj["status"] in wanted]
@@ -316,7 +332,7 @@ class Engine:
             else:
                 chosen = run.iterations[:marker]
             feed = self.world.feeds[run.feed_key]
-            items = OutputItems(feed, chosen, now)
+            items = OutputItems(feed, chosen, now, self.runtime.variants)
             malformed = bool(set(_match_keys(run)) & self.runtime.faults.malformed_outputs)
             return OutputView(items, marker, malformed)
 
@@ -329,7 +345,8 @@ class Engine:
         with self.lock:
             run, now = self._run(uid), self.clock()
             feed = self.world.feeds[run.feed_key]
-            return [_truth(feed, it, it.status(now)) for it in run.iterations]
+            variants = self.runtime.variants
+            return [_truth(feed, it, it.status(now), variants) for it in run.iterations]
 
     def inputs(self, uid: str, offset: int, limit: int) -> list[dict[str, Any]]:
         """Return a page of a run's inputs (the sandbox runs one input per run).
@@ -356,6 +373,13 @@ class Engine:
             self.save()
             return added
 
+    def _api_object(self, run: Run, now: float) -> dict[str, Any]:
+        """The run object, as the variants in force show it."""
+        found = run.api_object(now)
+        if NO_MAX_RESULTS_ECHO in self.runtime.variants:
+            found["parameters"].pop("max_results", None)
+        return found
+
     def _run(self, uid: str) -> Run:
         run = self.runs.get(uid)
         if run is None:
@@ -374,6 +398,8 @@ class Engine:
         if refused is not None:  # LinkedIn's own refusal comes before any injected fault
             outcome, error = "FAILED", refused
         fresh = list(range(feed.newest_seq, cursor, -1))
+        if not fresh and outcome == "SUCCEEDED" and NO_DATA_FAILED in self.runtime.variants:
+            outcome, error = "FAILED", _no_data(kind.slug)
         limit = int(run.parameters["max_results"])
         finish = to_us(now + self.runtime.run_seconds)
         if run.iterations:
@@ -394,19 +420,25 @@ def _match_keys(run: Run) -> list[str]:
     return [*keys, run.identity_id, run.action_name]
 
 
-def _item(feed: Feed, seq: int, iteration: Iteration) -> dict[str, Any]:
-    return {**feed.record(seq), "extracted_at": iso_from_us(iteration.finish_us)}
+def _no_data(slug: str) -> dict[str, Any]:
+    """The ``last_error`` of an iteration that found nothing new (``no_data_failed``)."""
+    message = f"no new data available for {slug} since the previous extraction"
+    return {"label": "NO_DATA_AVAILABLE", "message": message, "params": {}}
 
 
-def _truth(feed: Feed, iteration: Iteration, status: str) -> dict[str, Any]:
+def _truth(
+    feed: Feed, iteration: Iteration, status: str, variants: frozenset[str]
+) -> dict[str, Any]:
     # A stopped iteration delivered nothing and lost nothing: its items come with the next one.
     halted = status == "STOPPED"
+    value = stamp(iteration.finish_us, variants)  # the items as the outputs serve them
+    delivered, dropped = ([], []) if halted else (iteration.delivered, iteration.dropped)
     return {
         "index": iteration.index,
         "extracted_at": iso_from_us(iteration.finish_us),
         "status": status,
-        "delivered": [] if halted else [_item(feed, seq, iteration) for seq in iteration.delivered],
-        "dropped": [] if halted else [_item(feed, seq, iteration) for seq in iteration.dropped],
+        "delivered": [stamped(feed.record(seq), value) for seq in delivered],
+        "dropped": [stamped(feed.record(seq), value) for seq in dropped],
     }
 
 

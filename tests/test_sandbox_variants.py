@@ -7,6 +7,8 @@ three outputs modes) and that without variants nothing changes.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import signal
 import subprocess
 import sys
@@ -19,7 +21,14 @@ import requests
 from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, Sandbox
 from edges_sandbox.cli import build_parser
 from edges_sandbox.clock import ManualClock
-from edges_sandbox.variants import MAX_RESULTS_MAXIMUM, NOT_INCREMENTAL_ACTIONS, VARIANTS
+from edges_sandbox.runtime import OUTPUTS_MODES
+from edges_sandbox.variants import (
+    EXTRACTED_AT_VARIANTS,
+    MAX_RESULTS_MAXIMUM,
+    NOT_INCREMENTAL_ACTIONS,
+    OFFSET_REFUSED,
+    VARIANTS,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -33,7 +42,8 @@ POST_URL = "https://www.linkedin.com/posts/someone_activity-7212345678901234567-
 THREAD_URL = "https://www.linkedin.com/messaging/thread/2-YWJjZGVmZ2hpams==/"
 ENGAGED, OTHER = ENGAGEMENT_IDENTITY_IDS
 CONNECTIONS_AT_START = 60  # the initial size of a connections feed
-EVERY_COMPATIBLE = sorted(VARIANTS)
+# Every variant but the extracted_at ones, of which at most one applies at a time.
+EVERY_COMPATIBLE = sorted(set(VARIANTS) - set(EXTRACTED_AT_VARIANTS))
 
 
 class Api:
@@ -120,6 +130,8 @@ def test_variants_are_checked_and_none_by_default() -> None:
     assert Sandbox(variants=["no_name", "no_name"]).variants == {"no_name"}
     with pytest.raises(ValueError, match="unknown variants: nope"):
         Sandbox(variants=["no_name", "nope"])
+    with pytest.raises(ValueError, match="at most one extracted_at variant"):
+        Sandbox(variants=["no_extracted_at", "epoch_ms_extracted_at"])
     with pytest.raises(TypeError, match="collection of names"):
         Sandbox(variants="no_name")
     sandbox = Sandbox()
@@ -136,6 +148,8 @@ def test_control_route_reads_and_replaces_the_variants(world: Callable[..., Api]
     assert api.sandbox.variants == {"no_name", "clamp_max_results"}
     unknown = requests.post(control, json={"variants": ["no_name", "nope"]}, timeout=5)
     assert "nope" in error_of(unknown, 400, "BAD_INPUT")
+    two_formats = {"variants": ["naive_extracted_at", "epoch_s_extracted_at"]}
+    error_of(requests.post(control, json=two_formats, timeout=5), 400, "BAD_INPUT")
     error_of(requests.post(control, json={"variants": "no_name"}, timeout=5), 400, "BAD_INPUT")
     error_of(requests.post(control, json={"names": []}, timeout=5), 400, "BAD_INPUT")
     assert api.sandbox.variants == {"no_name", "clamp_max_results"}
@@ -215,6 +229,114 @@ def test_clamp_max_results_echoes_and_caps(world: Callable[..., Api]) -> None:
     error_of(too_many, 400, "BAD_PARAMETERS")  # beyond the sandbox's limit: still refused
 
 
+def test_no_max_results_echo_shows_sync_mode_only(world: Callable[..., Api]) -> None:
+    api = world(variants=["no_max_results_echo"])
+    uid = api.launch(parameters={"sync_mode": "incremental", "max_results": 30})
+    full = api.launch(VIEWERS, parameters={"max_results": 5})
+    assert api.run(uid)["parameters"] == {"sync_mode": "incremental"}
+    assert api.run(full)["parameters"] == {"sync_mode": "full"}
+    listed = api.session.get(f"{api.base}/runs", params={"uid": uid}).json()
+    assert listed[0]["parameters"] == {"sync_mode": "incremental"}
+    api.clock.advance(RUN_SECONDS)
+    assert len(api.outputs(uid)) == 30  # the cap still applies, it is just not shown
+    assert api.continue_(uid).json()["parameters"] == {"sync_mode": "incremental"}
+
+
+def _as_iso(value: Any, variant: str | None) -> str:
+    """An ``extracted_at`` of a variant, back to the default ISO-8601 form."""
+    if variant == "epoch_ms_extracted_at":
+        assert isinstance(value, int)
+        seconds, millis = divmod(value, 1000)
+        moment = dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+        return moment.replace(microsecond=millis * 1000).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if variant == "epoch_s_extracted_at":
+        assert isinstance(value, float)
+        seconds, micros = divmod(round(value * 1_000_000), 1_000_000)
+        moment = dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+        return moment.replace(microsecond=micros).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if variant == "naive_extracted_at":
+        assert isinstance(value, str)
+        assert "T" not in value
+        assert not value.endswith("Z")
+        moment = dt.datetime.strptime(value, "%Y-%m-%d %H:%M:%S.%f")  # noqa: DTZ007 - naive
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert isinstance(value, str)
+    assert value.endswith("Z")
+    return value
+
+
+@pytest.mark.parametrize("preencode", [False, True], ids=["encoded", "preencoded"])
+@pytest.mark.parametrize("variant", [None, *EXTRACTED_AT_VARIANTS])
+def test_extracted_at_variants(
+    world: Callable[..., Api], variant: str | None, *, preencode: bool
+) -> None:
+    api = world(variants=[variant] if variant else [], preencode_outputs=preencode)
+    uid = api.launch(VIEWERS)
+    api.clock.advance(RUN_SECONDS + 0.123456)
+    api.sandbox.grow(3, action=VIEWERS, identity_id=ENGAGED)
+    api.continue_(uid)
+    api.clock.advance(RUN_SECONDS)
+    items = api.outputs(uid, limit=7)
+    truth = api.sandbox.ground_truth(uid)
+    assert items == truth[0]["delivered"] + truth[1]["delivered"]  # the oracle agrees
+    assert len(items) == 25 + 3
+    for item, iteration in zip(items, [truth[0]] * 25 + [truth[1]] * 3, strict=True):
+        if variant == "no_extracted_at":
+            assert "extracted_at" not in item
+        else:
+            expected = iteration["extracted_at"]
+            if variant == "epoch_ms_extracted_at":
+                expected = expected[:-4] + "000Z"  # whole milliseconds
+            assert _as_iso(item["extracted_at"], variant) == expected
+
+
+@pytest.mark.parametrize("variant", [None, *EXTRACTED_AT_VARIANTS])
+def test_extracted_at_pages_are_the_same_bytes_preencoded_or_not(
+    world: Callable[..., Api], variant: str | None
+) -> None:
+    pages = []
+    for preencode in (False, True):
+        api = world(variants=[variant] if variant else [], preencode_outputs=preencode)
+        uid = api.launch(LIKERS, inputs=[{"linkedin_post_url": POST_URL}])
+        api.clock.advance(RUN_SECONDS)
+        pages.append(api.session.get(f"{api.base}/runs/{uid}/outputs?limit=30").content)
+    assert pages[0] == pages[1]
+    assert len(json.loads(pages[0])) == 30
+
+
+def test_refuse_offset_keeps_cursor_paging(world: Callable[..., Api]) -> None:
+    api = world(variants=["refuse_offset"])
+    uid = api.launch()
+    api.clock.advance(RUN_SECONDS)
+    for query in ("offset=0", "offset=10&limit=5", "limit=5&offset="):
+        refused = api.session.get(f"{api.base}/runs/{uid}/outputs?{query}")
+        assert error_of(refused, 400, "BAD_PARAMETERS") == OFFSET_REFUSED
+        assert "X-Pagination-Next" in OFFSET_REFUSED
+    paged = api.outputs(uid, limit=7)
+    assert len(paged) == CONNECTIONS_AT_START
+    assert paged == api.sandbox.ground_truth(uid)[0]["delivered"]
+
+
+def test_no_data_failed_ends_an_empty_iteration_failed(world: Callable[..., Api]) -> None:
+    api = world(variants=["no_data_failed"])
+    uid = api.launch()
+    api.clock.advance(RUN_SECONDS)
+    assert api.status(uid) == "SUCCEEDED"
+    assert api.continue_(uid).status_code == 200
+    api.clock.advance(RUN_SECONDS)
+    run = api.run(uid)
+    assert run["status"] == "FAILED"
+    assert run["last_error"]["label"] == "NO_DATA_AVAILABLE"
+    assert run["last_error"]["message"]
+    assert run["output_count"] == CONNECTIONS_AT_START
+    api.sandbox.grow(4, action=CONNECTIONS, identity_id=ENGAGED)
+    assert api.continue_(uid).status_code == 200  # a FAILED run can be continued
+    api.clock.advance(RUN_SECONDS)
+    assert api.status(uid) == "SUCCEEDED"
+    assert api.run(uid)["last_error"] is None
+    assert len(api.outputs(uid)) == CONNECTIONS_AT_START + 4
+
+
 def test_posts_not_incremental_refuses_incremental_post_launches(
     world: Callable[..., Api],
 ) -> None:
@@ -245,6 +367,21 @@ def test_posts_not_incremental_refuses_incremental_post_launches(
 # --- in every world: run inputs, and finding runs again ------------------------------------
 
 
+def test_run_inputs_in_a_world_of_variants(world: Callable[..., Api]) -> None:
+    api = world(variants=EVERY_COMPATIBLE)
+    custom = {"partition": "messages/abc"}
+    uid = api.launch(MESSAGES, inputs=[{"linkedin_thread_url": THREAD_URL, "custom_data": custom}])
+    item = api.inputs(uid, limit=100, offset=0).json()[0]
+    assert (item["status"], item["custom_data"]) == ("CREATED", custom)
+    assert item["input_data"] == {"linkedin_thread_url": THREAD_URL}
+    api.clock.advance(RUN_SECONDS)
+    assert api.inputs(uid).json()[0]["output_count"] == 30
+    api.continue_(uid)
+    api.clock.advance(RUN_SECONDS)
+    failed = api.inputs(uid).json()[0]  # no_data_failed: nothing new
+    assert (failed["status"], failed["last_error"]["label"]) == ("FAILED", "NO_DATA_AVAILABLE")
+
+
 @pytest.mark.parametrize("variants", [[], EVERY_COMPATIBLE])
 def test_runs_of_an_action_newest_first(world: Callable[..., Api], variants: list[str]) -> None:
     api = world(variants=variants)
@@ -262,6 +399,40 @@ def test_runs_of_an_action_newest_first(world: Callable[..., Api], variants: lis
 
 
 # --- variants combine ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", OUTPUTS_MODES)
+@pytest.mark.parametrize("extracted_at", [None, *EXTRACTED_AT_VARIANTS])
+def test_all_variants_at_once_in_each_outputs_mode(
+    world: Callable[..., Api], mode: str, extracted_at: str | None
+) -> None:
+    chosen = EVERY_COMPATIBLE + ([extracted_at] if extracted_at else [])
+    api = world(variants=chosen, outputs_mode=mode)
+    error_of(api.post_launch(name="x"), 400, "BAD_PARAMETERS")
+    refused = api.post_launch(LIKERS, inputs=[{"linkedin_post_url": POST_URL}])
+    error_of(refused, 400, "BAD_PARAMETERS")
+    uid = api.launch(parameters={"sync_mode": "incremental", "max_results": 500})
+    run = api.run(uid)
+    assert (run["name"], run["parameters"]) == (None, {"sync_mode": "incremental"})
+    api.clock.advance(RUN_SECONDS)
+    assert api.continue_(uid).status_code == 200  # nothing new: NO_DATA_AVAILABLE
+    api.clock.advance(RUN_SECONDS)
+    assert api.run(uid)["last_error"]["label"] == "NO_DATA_AVAILABLE"
+    api.sandbox.grow(90, action=CONNECTIONS, identity_id=ENGAGED)
+    assert api.continue_(uid).status_code == 200
+    api.clock.advance(RUN_SECONDS)
+    truth = api.sandbox.ground_truth(uid)
+    assert [len(it["delivered"]) for it in truth] == [60, 0, MAX_RESULTS_MAXIMUM]
+    assert len(truth[2]["dropped"]) == 10
+    expected = {
+        "cumulative": truth[0]["delivered"] + truth[2]["delivered"],
+        "cumulative-newest": truth[2]["delivered"] + truth[0]["delivered"],
+        "latest": truth[2]["delivered"],
+    }[mode]
+    assert api.outputs(uid, limit=50) == expected
+    assert all(("extracted_at" in item) == (extracted_at != "no_extracted_at") for item in expected)
+    refused_offset = api.session.get(f"{api.base}/runs/{uid}/outputs?offset=0")
+    error_of(refused_offset, 400, "BAD_PARAMETERS")
 
 
 def test_without_variants_nothing_changes(world: Callable[..., Api]) -> None:
