@@ -100,8 +100,8 @@ Choices made where the Edges documentation is silent:
 * Persistence: with ``state_file`` the world, runs, iterations and counters are saved
   atomically after every mutation and loaded on start, so another process can continue a run.
   Faults, outputs mode, variants, extra identities, ``preencode_outputs`` and the request log
-  are not persisted (what a variant decided for a run, such as a clamped ``max_results``, is
-  part of the run and is).
+  are not persisted (what a variant decided for a run, such as a clamped ``max_results`` or
+  a wait for a slot, is part of the run and is).
 * Time is injectable (``clock=``); :class:`edges_sandbox.clock.ManualClock` is a clock that
   only moves when told to, for instant lifecycle tests.
 
@@ -131,6 +131,13 @@ and constants):
 * ``refuse_offset``: ``GET /v1/runs/{uid}/outputs`` with an ``offset`` parameter answers 400
   ``BAD_PARAMETERS`` "offset is no longer supported; use the cursor in X-Pagination-Next";
   cursor paging works as usual.
+* ``queue``: the workspace runs at most ``QUEUE_SLOTS`` (2) runs at a time, as Trial and
+  Bronze plans do. An iteration holds a slot while RUNNING; a launched or continued iteration
+  that finds both slots taken at its usual RUNNING mark stays QUEUED until one frees (first
+  come, first served), then runs for its usual 0.8 * ``run_seconds``; ``started_at`` is when
+  it got the slot. Planned from the injected clock when the iteration starts; a cancel frees
+  its slot at once and the waiting iterations move up. Hung runs hold their slots until
+  cancelled. The feed snapshot is still taken at the launch/continue call.
 * ``no_data_failed``: an iteration that finds no new item ends FAILED with ``last_error``
   ``{"label": "NO_DATA_AVAILABLE", "message": ..., "params": {}}`` (changelog 2026-06-22)
   instead of SUCCEEDED with no outputs; the run can still be continued.

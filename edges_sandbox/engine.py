@@ -14,8 +14,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
 
+from edges_sandbox import slots
 from edges_sandbox.catalog import ACTIONS
-from edges_sandbox.clock import Clock, iso, iso_from_us, to_us
+from edges_sandbox.clock import Clock, iso, iso_from_us
 from edges_sandbox.encoding import ItemEncoder
 from edges_sandbox.identities import USER_UID, WORKSPACE_UID, identity_type
 from edges_sandbox.runs import CONTINUABLE, DELIVERING, TERMINAL, Iteration, Run
@@ -24,6 +25,7 @@ from edges_sandbox.variants import (
     NO_DATA_FAILED,
     NO_MAX_RESULTS_ECHO,
     POSTS_NOT_INCREMENTAL,
+    QUEUE,
     Stamp,
     stamp,
     stamped,
@@ -241,6 +243,8 @@ class Engine:
             run, now = self._run(uid), self.clock()
             if run.status(now) not in TERMINAL:
                 run.current.stopped_at = now
+                if QUEUE in self.runtime.variants:  # a slot may free early
+                    slots.replan(self.runs.values(), now)
                 self.save()
             return self._api_object(run, now)
 
@@ -401,16 +405,20 @@ class Engine:
         if not fresh and outcome == "SUCCEEDED" and NO_DATA_FAILED in self.runtime.variants:
             outcome, error = "FAILED", _no_data(kind.slug)
         limit = int(run.parameters["max_results"])
-        finish = to_us(now + self.runtime.run_seconds)
-        if run.iterations:
-            finish = max(finish, run.current.finish_us + 1)
+        duration = self.runtime.run_seconds
+        delay = 0.0
+        if QUEUE in self.runtime.variants:
+            delay = slots.delay_for(self.runs.values(), now, duration)
         failed = outcome in {"FAILED", "INVALID"}
-        return Iteration(
-            index=len(run.iterations), continued=continued, t0=now,
-            duration=self.runtime.run_seconds, finish_us=finish, outcome=outcome, error=error,
+        iteration = Iteration(
+            index=len(run.iterations), continued=continued, t0=now, duration=duration,
+            finish_us=0, outcome=outcome, error=error,
             delivered=[] if failed else fresh[:limit], dropped=[] if failed else fresh[limit:],
             cursor_before=cursor, cursor_after=cursor if failed else feed.newest_seq,
+            delay=delay,
         )  # fmt: skip
+        iteration.finish_us = slots.finish_us(iteration, run.current if run.iterations else None)
+        return iteration
 
 
 def _match_keys(run: Run) -> list[str]:

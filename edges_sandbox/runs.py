@@ -8,6 +8,7 @@ at a given moment is derived from the time elapsed since then, so no background 
 from __future__ import annotations
 
 import dataclasses
+import math
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,8 @@ class Iteration:
         cursor_before: Newest sequence number already covered before it.
         cursor_after: Newest sequence number covered after it (if it is not stopped).
         stopped_at: Time of a cancel that interrupted it, if any.
+        delay: Seconds it stays QUEUED waiting for a free slot of the workspace (the ``queue``
+            variant) before its usual timeline goes on; ``math.inf`` while no slot is in sight.
     """
 
     index: int
@@ -59,6 +62,12 @@ class Iteration:
     cursor_before: int
     cursor_after: int
     stopped_at: float | None = None
+    delay: float = 0.0
+
+    @property
+    def running_from(self) -> float:
+        """When it enters (or would enter) RUNNING, in epoch seconds."""
+        return self.t0 + RUNNING_SHARE * self.duration + self.delay
 
     def status(self, now: float) -> str:
         """Return the status at ``now``.
@@ -73,7 +82,7 @@ class Iteration:
             return "SCHEDULED"
         if not self.continued and elapsed <= 0:
             return "CREATED"
-        if elapsed < RUNNING_SHARE * self.duration:
+        if elapsed < RUNNING_SHARE * self.duration + self.delay:
             return "QUEUED"
         if self.outcome == HANG or to_us(now) < self.finish_us:
             return "RUNNING"
@@ -81,7 +90,7 @@ class Iteration:
 
     def started_at(self, now: float) -> float | None:
         """Return when it entered RUNNING, if it did by ``now``."""
-        moment = self.t0 + RUNNING_SHARE * self.duration
+        moment = self.running_from
         reached = now >= moment and (self.stopped_at is None or self.stopped_at >= moment)
         return moment if reached else None
 
@@ -93,7 +102,9 @@ class Iteration:
 
     def updated_at(self, now: float) -> float:
         """Return the time of its latest status change up to ``now``."""
-        events = [self.t0 + RUNNING_SHARE * self.duration, self.finish_us / 1_000_000]
+        events = [self.running_from]
+        if math.isfinite(self.delay):  # else its finish is not planned yet
+            events.append(self.finish_us / 1_000_000)
         if self.continued:
             events.append(self.t0 + QUEUED_SHARE * self.duration)
         limit = now if self.stopped_at is None else min(now, self.stopped_at)

@@ -24,6 +24,7 @@ EPOCH_MS_EXTRACTED_AT = "epoch_ms_extracted_at"
 EPOCH_S_EXTRACTED_AT = "epoch_s_extracted_at"
 NAIVE_EXTRACTED_AT = "naive_extracted_at"
 REFUSE_OFFSET = "refuse_offset"
+QUEUE = "queue"
 NO_DATA_FAILED = "no_data_failed"
 POSTS_NOT_INCREMENTAL = "posts_not_incremental"
 
@@ -36,6 +37,7 @@ VARIANTS: dict[str, str] = {
     EPOCH_S_EXTRACTED_AT: "extracted_at is a number of epoch seconds (microsecond fraction)",
     NAIVE_EXTRACTED_AT: "extracted_at is 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC, no zone)",
     REFUSE_OFFSET: "outputs refuse the deprecated offset parameter (400 BAD_PARAMETERS)",
+    QUEUE: "the workspace runs at most 2 runs at a time; the others stay QUEUED",
     NO_DATA_FAILED: "an iteration with no new item ends FAILED with NO_DATA_AVAILABLE",
     POSTS_NOT_INCREMENTAL: "post actions refuse sync_mode incremental (400 BAD_PARAMETERS)",
 }
@@ -49,6 +51,8 @@ EXTRACTED_AT_VARIANTS = (
 # clamp_max_results: the largest max_results each action runs with (the docs say each action
 # has one, "0 <= x <= max_value", without listing them). The same for every action.
 MAX_RESULTS_MAXIMUM = 80
+# queue: runs a Trial or Bronze workspace executes at a time ("2 concurrent runs").
+QUEUE_SLOTS = 2
 # posts_not_incremental: the actions a newer continue page leaves out.
 NOT_INCREMENTAL_ACTIONS = frozenset(
     {

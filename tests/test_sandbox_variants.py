@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, Sandbox
+from edges_sandbox import DEFAULT_API_KEY, ENGAGEMENT_IDENTITY_IDS, Faults, Sandbox
 from edges_sandbox.cli import build_parser
 from edges_sandbox.clock import ManualClock
 from edges_sandbox.runtime import OUTPUTS_MODES
@@ -27,6 +27,7 @@ from edges_sandbox.variants import (
     MAX_RESULTS_MAXIMUM,
     NOT_INCREMENTAL_ACTIONS,
     OFFSET_REFUSED,
+    QUEUE_SLOTS,
     VARIANTS,
 )
 
@@ -315,6 +316,75 @@ def test_refuse_offset_keeps_cursor_paging(world: Callable[..., Api]) -> None:
     paged = api.outputs(uid, limit=7)
     assert len(paged) == CONNECTIONS_AT_START
     assert paged == api.sandbox.ground_truth(uid)[0]["delivered"]
+
+
+def test_queue_keeps_a_third_run_queued_until_a_slot_frees(world: Callable[..., Api]) -> None:
+    api = world(variants=["queue"])
+    assert QUEUE_SLOTS == 2
+    first, second = api.launch(), api.launch(VIEWERS)
+    third = api.launch(identity_ids=[OTHER])
+    api.clock.advance(0.2 * RUN_SECONDS)
+    assert [api.status(uid) for uid in (first, second, third)] == ["RUNNING", "RUNNING", "QUEUED"]
+    api.clock.advance(0.8 * RUN_SECONDS - 0.01)
+    assert api.status(third) == "QUEUED"
+    assert api.run(third)["started_at"] is None
+    api.clock.advance(0.01)  # the first two finish: the third runs for its usual 0.8 * S
+    assert [api.status(uid) for uid in (first, second, third)] == [
+        "SUCCEEDED",
+        "SUCCEEDED",
+        "RUNNING",
+    ]
+    started = api.run(third)["started_at"]
+    assert started == api.run(first)["finished_at"]
+    # A continue now (the third holds one slot) gets the other one at its usual time.
+    assert api.continue_(first).status_code == 200
+    fourth = api.launch(VIEWERS, identity_ids=[OTHER])
+    api.clock.advance(0.2 * RUN_SECONDS)
+    assert [api.status(uid) for uid in (first, third, fourth)] == ["RUNNING", "RUNNING", "QUEUED"]
+    api.clock.advance(0.6 * RUN_SECONDS)
+    assert api.status(third) == "SUCCEEDED"
+    assert api.status(fourth) == "RUNNING"
+    assert len(api.outputs(third)) == CONNECTIONS_AT_START
+    api.clock.advance(RUN_SECONDS)
+    assert {api.status(uid) for uid in (first, third, fourth)} == {"SUCCEEDED"}
+
+
+def test_queue_a_cancel_frees_a_slot_at_once(world: Callable[..., Api]) -> None:
+    api = world(variants=["queue"])
+    first, second, third = api.launch(), api.launch(VIEWERS), api.launch(identity_ids=[OTHER])
+    api.clock.advance(0.5 * RUN_SECONDS)
+    assert api.status(third) == "QUEUED"
+    api.cancel(first)
+    assert (api.status(first), api.status(third)) == ("STOPPED", "RUNNING")
+    api.clock.advance(0.8 * RUN_SECONDS)
+    assert (api.status(second), api.status(third)) == ("SUCCEEDED", "SUCCEEDED")
+
+
+def test_queue_hung_runs_block_the_workspace_until_cancelled(
+    world: Callable[..., Api], tmp_path: Path
+) -> None:
+    state = tmp_path / "sandbox.json"
+    api = world(variants=["queue"], state_file=state)
+    api.sandbox.faults = Faults(hang={ENGAGED})
+    hung = [api.launch(), api.launch(VIEWERS)]
+    waiting = api.launch(identity_ids=[OTHER])
+    api.clock.advance(1000)
+    assert api.status(waiting) == "QUEUED"
+    assert api.sandbox.ground_truth(waiting)[0]["status"] == "QUEUED"
+    api.sandbox.stop()
+    with Sandbox(clock=api.clock, state_file=state, variants=["queue"]) as again:
+        status = requests.get(
+            f"{again.base_url}/runs/{waiting}/status",
+            headers={"X-API-Key": DEFAULT_API_KEY},
+            timeout=5,
+        ).json()
+        assert status["status"] == "QUEUED"
+        assert status["started_at"] is None
+        again.engine.cancel(hung[0])
+        assert again.engine.run_object(waiting, light=True)["status"] == "RUNNING"
+        api.clock.advance(0.8 * RUN_SECONDS)
+        assert again.engine.run_object(waiting, light=True)["status"] == "SUCCEEDED"
+        assert again.engine.run_object(hung[1], light=True)["status"] == "RUNNING"
 
 
 def test_no_data_failed_ends_an_empty_iteration_failed(world: Callable[..., Api]) -> None:
