@@ -349,6 +349,27 @@ def test_queue_keeps_a_third_run_queued_until_a_slot_frees(world: Callable[..., 
     assert {api.status(uid) for uid in (first, third, fourth)} == {"SUCCEEDED"}
 
 
+def test_queue_keeps_a_continued_run_queued_too(world: Callable[..., Api]) -> None:
+    api = world(variants=["queue"])
+    first = api.launch()
+    api.clock.advance(RUN_SECONDS)
+    busy = [api.launch(VIEWERS), api.launch(identity_ids=[OTHER])]
+    assert api.continue_(first).status_code == 200
+    api.clock.advance(0.1 * RUN_SECONDS - 0.01)
+    assert api.status(first) == "SCHEDULED"  # as any continued run at first
+    api.clock.advance(0.01)
+    assert api.status(first) == "QUEUED"
+    api.clock.advance(0.1 * RUN_SECONDS)
+    assert [api.status(uid) for uid in busy] == ["RUNNING", "RUNNING"]
+    api.clock.advance(0.8 * RUN_SECONDS - 0.01)
+    assert api.status(first) == "QUEUED"
+    api.clock.advance(0.01)
+    assert [api.status(uid) for uid in (*busy, first)] == ["SUCCEEDED", "SUCCEEDED", "RUNNING"]
+    api.clock.advance(0.8 * RUN_SECONDS)
+    assert api.status(first) == "SUCCEEDED"
+    assert api.run(first)["started_at"] == api.run(busy[0])["finished_at"]
+
+
 def test_queue_a_cancel_frees_a_slot_at_once(world: Callable[..., Api]) -> None:
     api = world(variants=["queue"])
     first, second, third = api.launch(), api.launch(VIEWERS), api.launch(identity_ids=[OTHER])
