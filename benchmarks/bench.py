@@ -69,7 +69,7 @@ BUDGET_WINDOW_SECONDS = 60.0
 
 def _host(conn: Connection, run_seconds: float, options: dict[str, t.Any]) -> None:
     """Serve a sandbox and run the commands the benchmark sends (child process)."""
-    from tap_edges.sandbox import Sandbox  # noqa: PLC0415 (the child's own import)
+    from edges_sandbox import Sandbox  # noqa: PLC0415 (the child's own import)
 
     with Sandbox(run_seconds=run_seconds, **options) as sandbox:
         sandbox.max_results_limit = 10_000_000
@@ -271,7 +271,7 @@ class Workdir:
         identity_ids: list[str] | None = None,
     ) -> None:
         """Write a config (these identities, by default one; these posts) and a catalog."""
-        from tap_edges.sandbox import ENGAGEMENT_IDENTITY_IDS  # noqa: PLC0415
+        from edges_sandbox import ENGAGEMENT_IDENTITY_IDS  # noqa: PLC0415
 
         self.path, self.host = path, host
         self.config = {
@@ -420,7 +420,7 @@ def history(
     are measured: 5 new items (the first after the history), 5 new items again (the steady
     state) and nothing new.
     """
-    from tap_edges.sandbox.catalog import ACTIONS  # noqa: PLC0415
+    from edges_sandbox.catalog import ACTIONS  # noqa: PLC0415
 
     urls = post_urls(partitions)
     step = items // iterations
@@ -500,7 +500,7 @@ def budgeted(partitions: int, budget: int = 30, run_seconds: float = 2.0) -> dic
 
 def scale(identities: int, posts: int) -> list[tuple[str, dict[str, float]]]:
     """Figure 7: a first sync and a continuing one of identities x posts partitions."""
-    from tap_edges.sandbox import extra_identity_ids  # noqa: PLC0415
+    from edges_sandbox import extra_identity_ids  # noqa: PLC0415
 
     urls, ids = post_urls(posts), extra_identity_ids(identities)
     partitions = identities * posts

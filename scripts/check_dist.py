@@ -4,10 +4,10 @@
     .venv/bin/python scripts/check_dist.py --outdir /tmp/d  # elsewhere
 
 Steps: ``python -m build`` (sdist, then the wheel from it), ``twine check --strict``, the wheel
-holds the stream schemas and the sandbox, then the wheel alone is installed into a new venv and,
-from a folder outside the repo (so nothing is imported from the source tree), ``tap-edges
---about`` and a sync against the bundled sandbox must work. The release workflow runs this
-before it publishes, and a test runs it here.
+holds the stream schemas and the sandbox (``edges_sandbox``), then the wheel alone is installed
+into a new venv and, from a folder outside the repo (so nothing is imported from the source
+tree), ``tap-edges --about``, ``tap-edges-sandbox`` and a sync against the bundled sandbox must
+work. The release workflow runs this before it publishes, and a test runs it here.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ REQUIRED_IN_WHEEL = (
     "tap_edges/py.typed",
     "tap_edges/schemas/_common.json",
     "tap_edges/schemas/connections.json",
-    "tap_edges/sandbox/__init__.py",
+    "edges_sandbox/__init__.py",
 )
 FORBIDDEN_IN_WHEEL = ("tests/", "benchmarks/", "scripts/", ".github/")
 # One schema file per stream in the source tree (tap_edges is not importable here).
@@ -87,9 +87,11 @@ def install(wheel: Path, venv: Path) -> Path:
     run(sys.executable, "-m", "venv", venv)
     python = venv / "bin" / "python"
     run(python, "-m", "pip", "install", *QUIET_PIP, wheel)
-    where = run(python, "-c", "import tap_edges; print(tap_edges.__file__)", cwd=venv).strip()
-    if not Path(where).resolve().is_relative_to(venv.resolve()):
-        sys.exit(f"tap_edges was imported from {where}, not from the venv")
+    for package in ("tap_edges", "edges_sandbox"):
+        code = f"import {package}; print({package}.__file__)"
+        where = run(python, "-c", code, cwd=venv).strip()
+        if not Path(where).resolve().is_relative_to(venv.resolve()):
+            sys.exit(f"{package} was imported from {where}, not from the venv")
     return venv / "bin"
 
 
@@ -99,6 +101,14 @@ def check_about(bin_dir: Path, workdir: Path) -> None:
     if about["name"] != "tap-edges" or about["version"] != project_version():
         sys.exit(f"unexpected --about: {about['name']} {about['version']}")
     print(f"tap-edges --about: {about['name']} {about['version']}, {len(STREAMS)} streams")
+
+
+def check_sandbox_command(bin_dir: Path, workdir: Path) -> None:
+    """The wheel's ``tap-edges-sandbox`` command (``edges_sandbox.cli``) runs."""
+    usage = run(bin_dir / "tap-edges-sandbox", "serve", "--help", cwd=workdir)
+    if "--state-file" not in usage:
+        sys.exit(f"unexpected tap-edges-sandbox serve --help:\n{usage}")
+    print("tap-edges-sandbox serve --help from the wheel: OK")
 
 
 def check_sandbox_sync(bin_dir: Path, workdir: Path) -> None:
@@ -134,6 +144,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tap-edges-dist-") as tmp:
         bin_dir = install(wheel, Path(tmp) / "venv")
         check_about(bin_dir, Path(tmp))
+        check_sandbox_command(bin_dir, Path(tmp))
         check_sandbox_sync(bin_dir, Path(tmp))
     print("dist OK")
 

@@ -1,7 +1,8 @@
 """Every supported Edges action, as data.
 
 Adding an action takes one :class:`ActionSpec` here, one schema file in ``schemas/``, the
-sandbox's generator for its items (with its entry in ``sandbox/catalog.py``) and one README row.
+sandbox's generator for its items (with its entry in ``edges_sandbox/catalog.py``) and one
+README row.
 An action with a new kind of input also takes its setting: a property and an ``INPUT_FORMATS``
 entry in ``settings.py``, then the same setting in ``meltano.yml``, ``scripts/update_readme.py``
 and ``scripts/hub_definition.py`` (tests fail until each is done). For the analytics models,

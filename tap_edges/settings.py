@@ -202,6 +202,25 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="How long each sandbox run takes.",
     ),
     th.Property(
+        "sandbox_outputs_mode",
+        th.StringType,
+        default="cumulative",
+        allowed_values=["cumulative", "cumulative-newest", "latest"],
+        title="Sandbox outputs layout",
+        description="How the sandbox serves a continued run's outputs (Edges does not say): "
+        "every iteration oldest first (cumulative), newest first (cumulative-newest), or only "
+        "the newest iteration (latest).",
+    ),
+    th.Property(
+        "sandbox_variants",
+        th.ArrayType(th.StringType),
+        title="Sandbox API variants",
+        description="Other ways the sandbox answers what Edges' docs leave open, e.g. no_name, "
+        "clamp_max_results, no_max_results_echo, no_extracted_at, epoch_ms_extracted_at, "
+        "epoch_s_extracted_at, naive_extracted_at, refuse_offset, queue, no_data_failed, "
+        "posts_not_incremental (see the README).",
+    ),
+    th.Property(
         "sandbox_growth_per_minute",
         th.IntegerType,
         default=3,
@@ -335,7 +354,7 @@ def identity_ids(config: t.Mapping[str, t.Any]) -> tuple[str, ...]:
     configured = tuple(config.get("identity_ids") or ())
     if configured or not config.get("sandbox"):
         return configured
-    from tap_edges.sandbox import ENGAGEMENT_IDENTITY_IDS  # noqa: PLC0415 (only in sandbox mode)
+    from edges_sandbox import ENGAGEMENT_IDENTITY_IDS  # noqa: PLC0415 (only in sandbox mode)
 
     return tuple(ENGAGEMENT_IDENTITY_IDS)
 

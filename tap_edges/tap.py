@@ -140,13 +140,15 @@ class TapEdges(TapBase):
         """An API client: for the real API, or for the bundled sandbox started in-process."""
         with contextlib.ExitStack() as stack:
             if self.config.get("sandbox"):
-                from tap_edges.sandbox import Sandbox  # noqa: PLC0415
+                from edges_sandbox import Sandbox  # noqa: PLC0415
 
                 sandbox = stack.enter_context(
                     Sandbox(
                         state_file=self.config.get("sandbox_path", DEFAULT_SANDBOX_PATH),
                         run_seconds=float(self.config.get("sandbox_run_seconds", 3)),
                         growth_per_minute=float(self.config.get("sandbox_growth_per_minute", 3)),
+                        outputs_mode=str(self.config.get("sandbox_outputs_mode", "cumulative")),
+                        variants=list(self.config.get("sandbox_variants") or ()),
                     ),
                 )
                 base_url, api_key = sandbox.base_url, sandbox.api_key

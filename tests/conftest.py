@@ -7,7 +7,7 @@ import typing as t
 import pytest
 import requests
 
-from tap_edges.sandbox import DEFAULT_API_KEY
+from edges_sandbox import DEFAULT_API_KEY
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator

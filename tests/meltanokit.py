@@ -8,8 +8,8 @@ import subprocess
 import typing as t
 from pathlib import Path
 
+from edges_sandbox import Sandbox
 from tap_edges.actions import ACTIONS_BY_STREAM
-from tap_edges.sandbox import Sandbox
 from tap_edges.streams import derive_key
 
 ROOT = Path(__file__).resolve().parent.parent

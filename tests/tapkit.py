@@ -13,7 +13,7 @@ from pathlib import Path
 from tap_edges.actions import ACTIONS
 
 if t.TYPE_CHECKING:
-    from tap_edges.sandbox import Sandbox
+    from edges_sandbox import Sandbox
 
 TAP = str(Path(sys.executable).with_name("tap-edges"))
 POST_URLS = [
@@ -34,7 +34,7 @@ ACTION_OF_STREAM = {spec.stream: spec.action for spec in ACTIONS}
 
 def api_config(sandbox: Sandbox, **overrides: t.Any) -> dict[str, t.Any]:
     """A tap config pointing at a running sandbox, fast enough for tests."""
-    from tap_edges.sandbox import ENGAGEMENT_IDENTITY_IDS  # noqa: PLC0415
+    from edges_sandbox import ENGAGEMENT_IDENTITY_IDS  # noqa: PLC0415
 
     config: dict[str, t.Any] = {
         "api_url": sandbox.base_url,

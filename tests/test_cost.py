@@ -8,7 +8,7 @@ import typing as t
 import pytest
 from tapkit import OUTPUTS_MODES, TapRun, api_config, item_view, partitions_of, run_tap
 
-from tap_edges.sandbox import ENGAGEMENT_IDENTITY_IDS, Sandbox
+from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, Sandbox
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator

@@ -25,8 +25,8 @@ from tapkit import (
     tap_args,
 )
 
+from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, Faults, Sandbox
 from tap_edges.partitions import NAME_PREFIX
-from tap_edges.sandbox import ENGAGEMENT_IDENTITY_IDS, Faults, Sandbox
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator

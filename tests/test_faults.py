@@ -24,7 +24,7 @@ from tapkit import (
     tap_args,
 )
 
-from tap_edges.sandbox import ENGAGEMENT_IDENTITY_IDS, STANDARD_IDENTITY_ID, Faults, Sandbox
+from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, STANDARD_IDENTITY_ID, Faults, Sandbox
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator

@@ -14,9 +14,6 @@ from pathlib import Path
 import tap_edges
 
 PACKAGE = Path(tap_edges.__file__).parent
-# The bundled sandbox is a package of its own (it imports nothing from the tap; see the last
-# test), so a cycle among its modules is not the tap's. Its modules are left out of the graph.
-SANDBOX = "tap_edges.sandbox"
 
 
 def module_names() -> dict[str, Path]:
@@ -69,16 +66,8 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str]:
     return []
 
 
-def in_sandbox(module: str) -> bool:
-    return module == SANDBOX or module.startswith(f"{SANDBOX}.")
-
-
 def test_the_modules_import_one_another_without_a_cycle() -> None:
-    graph = {
-        name: {other for other in imported if not in_sandbox(other)}
-        for name, imported in import_graph().items()
-        if not in_sandbox(name)
-    }
+    graph = import_graph()
     assert graph["tap_edges.tap"] >= {"tap_edges.streams", "tap_edges.settings"}  # not vacuous
     cycle = find_cycle(graph)
     assert not cycle, f"import cycle: {' -> '.join(reversed(cycle))}"
@@ -88,12 +77,6 @@ def test_streams_depend_on_settings_not_on_the_tap() -> None:
     graph = import_graph()
     assert "tap_edges.settings" in graph["tap_edges.streams"]
     assert "tap_edges.tap" not in graph["tap_edges.streams"]
-
-
-def test_the_sandbox_imports_nothing_from_the_tap() -> None:
-    for name, imported in import_graph().items():
-        if in_sandbox(name):
-            assert all(in_sandbox(other) for other in imported), name
 
 
 def test_type_checking_lazy_and_relative_imports_count() -> None:

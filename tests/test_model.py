@@ -39,9 +39,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from tapkit import TAP, THREAD_URLS, api_config, tap_args
 
+from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, Faults, Sandbox
 from tap_edges.actions import ACTIONS_BY_STREAM
 from tap_edges.lifecycle import TERMINAL
-from tap_edges.sandbox import ENGAGEMENT_IDENTITY_IDS, Faults, Sandbox
 from tap_edges.streams import derive_key
 
 # A minute or more (dozens of real syncs): on the main Python only (scripts/test-other-pythons).

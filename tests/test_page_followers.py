@@ -16,7 +16,7 @@ from tapkit import (
     run_tap,
 )
 
-from tap_edges.sandbox import ENGAGEMENT_IDENTITY_IDS, Sandbox
+from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, Sandbox
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator

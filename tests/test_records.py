@@ -8,8 +8,8 @@ import typing as t
 import pytest
 from tapkit import TAP, api_config, run_tap, tap_args
 
+from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, Sandbox
 from tap_edges.actions import ACTIONS
-from tap_edges.sandbox import ENGAGEMENT_IDENTITY_IDS, Sandbox
 from tap_edges.sdk import needs_conforming
 from tap_edges.streams import load_schema
 

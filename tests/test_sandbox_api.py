@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from tap_edges.sandbox import (
+from edges_sandbox import (
     DEFAULT_API_KEY,
     ENGAGEMENT_IDENTITY_IDS,
     STANDARD_IDENTITY_ID,
     Sandbox,
 )
-from tap_edges.sandbox.clock import ManualClock
+from edges_sandbox.clock import ManualClock
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tap_edges.sandbox.catalog import ACTIONS
-from tap_edges.sandbox.world import World
+from edges_sandbox.catalog import ACTIONS
+from edges_sandbox.world import World
 
 NOW = 1_800_000_000.0
 POST = "https://www.linkedin.com/posts/edges-run_launch-activity-7200000000000000001-abcd"

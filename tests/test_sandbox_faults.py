@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tap_edges.sandbox import ENGAGEMENT_IDENTITY_IDS, Faults, Sandbox
-from tap_edges.sandbox.clock import ManualClock
+from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, Faults, Sandbox
+from edges_sandbox.clock import ManualClock
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

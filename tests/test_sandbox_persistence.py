@@ -12,8 +12,8 @@ from typing import Any
 
 import requests
 
-from tap_edges.sandbox import DEFAULT_API_KEY, ENGAGEMENT_IDENTITY_IDS, Sandbox
-from tap_edges.sandbox.clock import ManualClock
+from edges_sandbox import DEFAULT_API_KEY, ENGAGEMENT_IDENTITY_IDS, Sandbox
+from edges_sandbox.clock import ManualClock
 
 RUN_SECONDS = 10.0
 HEADERS = {"X-API-Key": DEFAULT_API_KEY}

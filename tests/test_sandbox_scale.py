@@ -6,15 +6,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tap_edges.sandbox import (
+from edges_sandbox import (
     ENGAGEMENT_IDENTITY_IDS,
     STANDARD_IDENTITY_ID,
     Sandbox,
     extra_identity_ids,
 )
-from tap_edges.sandbox.clock import ManualClock
-from tap_edges.sandbox.runs import Run
-from tap_edges.sandbox.runtime import OUTPUTS_MODES
+from edges_sandbox.clock import ManualClock
+from edges_sandbox.runs import Run
+from edges_sandbox.runtime import OUTPUTS_MODES
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

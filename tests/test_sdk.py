@@ -41,7 +41,6 @@ if t.TYPE_CHECKING:
 
 SDK = f"singer-sdk {importlib.metadata.version('singer-sdk')}"
 PACKAGE = Path(tap_edges.__file__).parent
-SANDBOX = "tap_edges.sandbox"  # a package of its own, not the tap's code
 METHODS = (types.FunctionType, property, functools.cached_property, classmethod, staticmethod)
 
 
@@ -317,9 +316,9 @@ def test_the_checks_fail_when_the_sdk_changes() -> None:
 
 
 def tap_modules() -> list[str]:
-    """Every module of the tap but tap_edges.sdk (and the bundled sandbox, which is apart)."""
+    """Every module of the tap but tap_edges.sdk."""
     found = pkgutil.walk_packages([str(PACKAGE)], prefix="tap_edges.")
-    return [m.name for m in found if m.name != "tap_edges.sdk" and not m.name.startswith(SANDBOX)]
+    return [m.name for m in found if m.name != "tap_edges.sdk"]
 
 
 @pytest.mark.parametrize("module", tap_modules())

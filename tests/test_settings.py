@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
+from edges_sandbox import ENGAGEMENT_IDENTITY_IDS
 from tap_edges.actions import ACTIONS_BY_STREAM
-from tap_edges.sandbox import ENGAGEMENT_IDENTITY_IDS
 from tap_edges.settings import StreamSettings, identity_ids, max_results_for, stream_settings
 from tap_edges.tap import TapEdges
 

@@ -18,7 +18,7 @@ import yaml
 from meltanokit import ROOT, install_plugins, meltano
 from tapkit import COMPANY_PAGE_URLS, POST_URLS, TAP, THREAD_URLS
 
-from tap_edges.sandbox import ENGAGEMENT_IDENTITY_IDS, Sandbox
+from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, Sandbox
 from tap_edges.settings import CONFIG_SCHEMA, REDACTED, SETTING_NAMES
 
 if t.TYPE_CHECKING:
@@ -56,6 +56,8 @@ def expected_settings(sandbox: Sandbox, workdir: Path) -> dict[str, t.Any]:
         "sandbox": False,
         "sandbox_path": str(workdir / "unused-world.json"),
         "sandbox_run_seconds": 2,
+        "sandbox_outputs_mode": "latest",
+        "sandbox_variants": ["queue", "refuse_offset"],
         "sandbox_growth_per_minute": 7,
     }
 

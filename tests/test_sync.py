@@ -23,7 +23,7 @@ from tapkit import (
     tap_args,
 )
 
-from tap_edges.sandbox import Sandbox
+from edges_sandbox import Sandbox
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator

@@ -7,16 +7,16 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from tap_edges.sandbox.engine import Engine
-from tap_edges.sandbox.faults import GarbageAnswer, lost_answer
-from tap_edges.sandbox.identities import identity_object, identity_objects
-from tap_edges.sandbox.paging import outputs_page
-from tap_edges.sandbox.validation import parse_launch
-from tap_edges.sandbox.wire import ApiError, Request, Response, int_param, not_found
+from edges_sandbox.engine import Engine
+from edges_sandbox.faults import GarbageAnswer, lost_answer
+from edges_sandbox.identities import identity_object, identity_objects
+from edges_sandbox.paging import outputs_page
+from edges_sandbox.validation import parse_launch
+from edges_sandbox.wire import ApiError, Request, Response, int_param, not_found
 
 if TYPE_CHECKING:
-    from tap_edges.sandbox.faults import RequestGate
-    from tap_edges.sandbox.runtime import Runtime
+    from edges_sandbox.faults import RequestGate
+    from edges_sandbox.runtime import Runtime
 
 Handler = Callable[[Engine, Request, "tuple[str, ...]"], Response]
 UID = r"([^/]+)"
@@ -26,7 +26,9 @@ def launch(engine: Engine, request: Request, args: tuple[str, ...]) -> Response:
     """``POST /v1/actions/{action}/run/async``."""
     body = request.json_object()
     runtime = engine.runtime
-    validated = parse_launch(args[0], body, runtime.max_results_limit, runtime.extra_identities)
+    validated = parse_launch(
+        args[0], body, runtime.max_results_limit, runtime.extra_identities, runtime.variants
+    )
     return Response(201, engine.launch(validated))
 
 
@@ -52,6 +54,13 @@ def run_status(engine: Engine, _request: Request, args: tuple[str, ...]) -> Resp
 def run_outputs(engine: Engine, request: Request, args: tuple[str, ...]) -> Response:
     """``GET /v1/runs/{uid}/outputs``."""
     return outputs_page(engine, request, args[0])
+
+
+def run_inputs(engine: Engine, request: Request, args: tuple[str, ...]) -> Response:
+    """``GET /v1/runs/{uid}/inputs`` with ``limit`` (1..100, default 100)/``offset`` paging."""
+    limit = int_param(request, "limit", 100, 1, 100)
+    offset = int_param(request, "offset", 0, 0, None)
+    return Response(200, engine.inputs(args[0], offset, limit))
 
 
 def cancel_run(engine: Engine, _request: Request, args: tuple[str, ...]) -> Response:
@@ -88,6 +97,7 @@ ROUTES: tuple[tuple[str, re.Pattern[str], Handler], ...] = tuple(
         ("GET", rf"/runs/{UID}", get_run),
         ("GET", rf"/runs/{UID}/status", run_status),
         ("GET", rf"/runs/{UID}/outputs", run_outputs),
+        ("GET", rf"/runs/{UID}/inputs", run_inputs),
         ("POST", rf"/runs/{UID}/cancel", cancel_run),
         ("POST", rf"/runs/{UID}/continue", continue_run),
         ("GET", "/identities", list_identities),

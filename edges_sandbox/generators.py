@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tap_edges.sandbox.people import (
+from edges_sandbox.people import (
     COMPANIES,
     DEGREES,
     TITLES,

@@ -11,11 +11,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tap_edges.sandbox.runs import HANG
-from tap_edges.sandbox.wire import ApiError
+from edges_sandbox.runs import HANG
+from edges_sandbox.wire import ApiError
 
 if TYPE_CHECKING:
-    from tap_edges.sandbox.clock import Clock
+    from edges_sandbox.clock import Clock
 
 WINDOW_SECONDS = 60.0
 SET_FIELDS = ("partial", "hang", "invalid", "malformed_outputs")

@@ -12,11 +12,12 @@ import binascii
 import json
 from typing import TYPE_CHECKING, Any
 
-from tap_edges.sandbox.validation import bad_parameters
-from tap_edges.sandbox.wire import Request, Response, int_param
+from edges_sandbox.validation import bad_parameters
+from edges_sandbox.variants import OFFSET_REFUSED, REFUSE_OFFSET
+from edges_sandbox.wire import Request, Response, int_param
 
 if TYPE_CHECKING:
-    from tap_edges.sandbox.engine import Engine, OutputView
+    from edges_sandbox.engine import Engine, OutputView
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
@@ -66,9 +67,15 @@ def outputs_page(engine: Engine, request: Request, uid: str) -> Response:
         engine: The engine.
         request: The request (``limit``, ``cursor`` or the deprecated ``offset``).
         uid: The run uid.
+
+    Raises:
+        ApiError: 400 ``BAD_PARAMETERS`` for an invalid parameter or cursor, or for any
+            ``offset`` under the ``refuse_offset`` variant.
     """
     limit = int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     if "offset" in request.query:
+        if REFUSE_OFFSET in engine.runtime.variants:
+            raise bad_parameters(OFFSET_REFUSED)
         # Deprecated offset paging: no cursor, no X-Pagination-Next header.
         offset = int_param(request, "offset", 0, 0, None)
         view = engine.outputs(uid, None)

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from tap_edges.sandbox.encoding import JsonBytes
-from tap_edges.sandbox.wire import JSON_TYPE, ApiError, Request, Response
+from edges_sandbox.encoding import JsonBytes
+from edges_sandbox.wire import JSON_TYPE, ApiError, Request, Response
 
 HOST = "127.0.0.1"
 CONTROL_PREFIX = "/_sandbox/"

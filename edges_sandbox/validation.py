@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tap_edges.sandbox.catalog import ACTIONS, ActionKind
-from tap_edges.sandbox.identities import identity_type
-from tap_edges.sandbox.wire import ApiError
+from edges_sandbox.catalog import ACTIONS, ActionKind
+from edges_sandbox.identities import identity_type
+from edges_sandbox.variants import NO_NAME, NOT_INCREMENTAL_ACTIONS, POSTS_NOT_INCREMENTAL
+from edges_sandbox.variants import max_results as run_max_results
+from edges_sandbox.wire import ApiError
 
 MAX_RESULTS_DEFAULT = 100
 MAX_RESULTS_LIMIT = 1000
@@ -51,6 +53,7 @@ def parse_launch(
     body: dict[str, Any],
     max_results_limit: int = MAX_RESULTS_LIMIT,
     extra_identities: int = 0,
+    variants: frozenset[str] = frozenset(),
 ) -> Launch:
     """Validate a launch body for an action.
 
@@ -59,6 +62,8 @@ def parse_launch(
         body: The decoded JSON body.
         max_results_limit: Largest ``parameters.max_results`` accepted.
         extra_identities: Number of extra engagement identities the sandbox holds.
+        variants: The API variants in force (``no_name``, ``clamp_max_results`` and
+            ``posts_not_incremental`` change what is accepted or stored).
 
     Returns:
         The validated launch.
@@ -69,20 +74,45 @@ def parse_launch(
     kind = ACTIONS.get(slug)
     if kind is None:
         raise ApiError(404, "STATUS_404", f"action {slug} not found")
+    if NO_NAME in variants and "name" in body:
+        # The strict reading: the launch body schema has no name property at all.
+        msg = "body must NOT have additional properties (name)"
+        raise bad_parameters(msg)
     the_input = _input(kind, body.get("inputs"))
     name = body.get("name")
     if name is not None and (not isinstance(name, str) or len(name) > NAME_LIMIT):
         msg = "name must be a string of at most 255 characters"
         raise bad_input(msg)
+    identity_id = _identity(body.get("identity_ids"), extra_identities)
+    parameters = _parameters(body.get("parameters"), max_results_limit)
+    if POSTS_NOT_INCREMENTAL in variants and parameters["sync_mode"] == "incremental":
+        refuse_incremental(slug)
+    parameters["max_results"] = run_max_results(parameters["max_results"], variants)
     return Launch(
         kind=kind,
-        identity_id=_identity(body.get("identity_ids"), extra_identities),
+        identity_id=identity_id,
         input=the_input,
         input_value=the_input.get(kind.input_field) if kind.input_field else None,
-        parameters=_parameters(body.get("parameters"), max_results_limit),
+        parameters=parameters,
         callback=_callback(body.get("callback")),
         name=name,
     )
+
+
+def refuse_incremental(slug: str) -> None:
+    """Refuse incremental sync for an action a newer docs page does not list as continuable.
+
+    Only the ``posts_not_incremental`` variant calls this.
+
+    Args:
+        slug: The action slug.
+
+    Raises:
+        ApiError: 400 ``BAD_PARAMETERS`` for the post actions.
+    """
+    if slug in NOT_INCREMENTAL_ACTIONS:
+        msg = f"parameters/sync_mode: incremental sync is not supported for action {slug}"
+        raise bad_parameters(msg)
 
 
 def _input(kind: ActionKind, inputs: object) -> dict[str, Any]:

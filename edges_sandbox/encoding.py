@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 import msgspec
 
 if TYPE_CHECKING:
-    from tap_edges.sandbox.engine import OutputItems
-    from tap_edges.sandbox.generators import Record
+    from edges_sandbox.engine import OutputItems
+    from edges_sandbox.generators import Record
+    from edges_sandbox.variants import Stamp
 
 
 class JsonBytes(bytes):
@@ -41,13 +42,16 @@ class ItemEncoder:
             limit: Largest number of items.
         """
         chunks: list[bytes] = []
-        suffixes: dict[str, bytes] = {}
+        suffixes: dict[Stamp, bytes] = {}
         for record, extracted_at in items.pieces(offset, offset + limit):
             suffix = suffixes.get(extracted_at)
             if suffix is None:
-                suffix = b'"extracted_at":' + msgspec.json.encode(extracted_at) + b"}"
+                suffix = _suffix(extracted_at)
                 suffixes[extracted_at] = suffix
-            chunks.extend((b",", self._head(record), suffix))
+            head = self._head(record)
+            if extracted_at is None and len(record):  # no extracted_at: drop the comma
+                head = head[:-1]
+            chunks.extend((b",", head, suffix))
         if not chunks:
             return JsonBytes(b"[]")
         chunks[0] = b"["
@@ -63,3 +67,10 @@ class ItemEncoder:
         head = encoded[:-1] + (b"," if len(record) else b"")
         self._encoded[id(record)] = (record, head)
         return head
+
+
+def _suffix(extracted_at: Stamp) -> bytes:
+    """The end of an item after its record's members: its ``extracted_at``, if any, and ``}``."""
+    if extracted_at is None:
+        return b"}"
+    return b'"extracted_at":' + msgspec.json.encode(extracted_at) + b"}"

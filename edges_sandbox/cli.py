@@ -8,9 +8,10 @@ import sys
 import threading
 from typing import TYPE_CHECKING
 
-from tap_edges.sandbox.emulator import Sandbox
-from tap_edges.sandbox.identities import DEFAULT_API_KEY
-from tap_edges.sandbox.runtime import OUTPUTS_MODES
+from edges_sandbox.emulator import Sandbox
+from edges_sandbox.identities import DEFAULT_API_KEY
+from edges_sandbox.runtime import OUTPUTS_MODES
+from edges_sandbox.variants import VARIANTS
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -33,6 +34,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--extra-identities", type=int, default=0, help="extra engagement identities (benchmarks)"
     )
+    serve.add_argument(
+        "--variant",
+        dest="variants",
+        action="append",
+        choices=sorted(VARIANTS),
+        default=[],
+        metavar="NAME",
+        help=f"an API variant (repeatable): {', '.join(VARIANTS)}",
+    )
     return parser
 
 
@@ -54,6 +64,7 @@ def serve(args: argparse.Namespace) -> int:
         port=args.port,
         growth_per_minute=args.growth_per_minute,
         extra_identities=args.extra_identities,
+        variants=args.variants,
     )
     done = threading.Event()
 

@@ -6,21 +6,22 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from tap_edges.sandbox.api import handle_api
-from tap_edges.sandbox.control import handle_control
-from tap_edges.sandbox.engine import Engine
-from tap_edges.sandbox.faults import Faults, RequestGate
-from tap_edges.sandbox.identities import DEFAULT_API_KEY, identity_objects
-from tap_edges.sandbox.runtime import Runtime
-from tap_edges.sandbox.server import SandboxServer
-from tap_edges.sandbox.store import Store
+from edges_sandbox.api import handle_api
+from edges_sandbox.control import handle_control
+from edges_sandbox.engine import Engine
+from edges_sandbox.faults import Faults, RequestGate
+from edges_sandbox.identities import DEFAULT_API_KEY, identity_objects
+from edges_sandbox.runtime import Runtime
+from edges_sandbox.server import SandboxServer
+from edges_sandbox.store import Store
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from pathlib import Path
     from types import TracebackType
 
-    from tap_edges.sandbox.clock import Clock
-    from tap_edges.sandbox.wire import Request, Response
+    from edges_sandbox.clock import Clock
+    from edges_sandbox.wire import Request, Response
 
 
 class Sandbox:
@@ -43,6 +44,7 @@ class Sandbox:
         *,
         extra_identities: int = 0,
         preencode_outputs: bool = False,
+        variants: Iterable[str] = (),
     ) -> None:
         """Configure the sandbox (nothing is started or read yet).
 
@@ -60,11 +62,14 @@ class Sandbox:
                 benchmarks with many partitions (uids: :func:`extra_identity_ids`).
             preencode_outputs: Serve output pages joined from items encoded once each (for
                 benchmarks: the same bytes, without the cost of encoding every page).
+            variants: API variants, the other readings of what the Edges docs leave open
+                (names in :data:`edges_sandbox.variants.VARIANTS`); none by default.
         """
         self._runtime = Runtime(api_key=api_key, run_seconds=run_seconds)
         self._runtime.set_outputs_mode(outputs_mode)
         self.extra_identities = extra_identities
         self._runtime.preencode_outputs = preencode_outputs
+        self._runtime.set_variants(variants)
         self._clock: Clock = clock or time.time
         self._store = Store(state_file)
         self._seed, self._growth, self._port = seed, growth_per_minute, port
@@ -205,6 +210,19 @@ class Sandbox:
     @outputs_mode.setter
     def outputs_mode(self, value: str) -> None:
         self._runtime.set_outputs_mode(value)
+
+    @property
+    def variants(self) -> frozenset[str]:
+        """The API variants in force (not persisted; may be changed at runtime).
+
+        Assigning a collection of names replaces them all; changes apply to the next
+        requests, and each run keeps what was decided when its iteration started.
+        """
+        return self._runtime.variants
+
+    @variants.setter
+    def variants(self, value: Iterable[str]) -> None:
+        self._runtime.set_variants(value)
 
     def grow(
         self,

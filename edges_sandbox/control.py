@@ -1,4 +1,4 @@
-"""The ``/_sandbox/`` control routes: grow the world, read ground truth, faults, request log.
+"""The ``/_sandbox/`` control routes: grow the world, ground truth, faults, variants, requests.
 
 They need no API key, are not counted by budgets or faults and are not logged.
 """
@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tap_edges.sandbox.wire import ApiError, Request, Response
+from edges_sandbox.wire import ApiError, Request, Response
 
 if TYPE_CHECKING:
-    from tap_edges.sandbox.emulator import Sandbox
+    from edges_sandbox.emulator import Sandbox
 
 GROW_FIELDS = ("n", "action", "identity_id", "input")
+SETTINGS = ("faults", "outputs-mode", "variants")
 
 
 def handle_control(sandbox: Sandbox, request: Request) -> Response:
@@ -43,15 +44,34 @@ def _dispatch(sandbox: Sandbox, request: Request) -> Response:
     if (method, name) == ("DELETE", "requests"):
         sandbox.clear_request_log()
         return Response(204)
-    if name == "faults" and method in ("GET", "POST"):
-        if method == "POST":
+    if name in SETTINGS and method in ("GET", "POST"):
+        return _setting(sandbox, name, request)
+    raise ApiError(404, "STATUS_404", f"no sandbox control route {method} {request.path}")
+
+
+def _setting(sandbox: Sandbox, name: str, request: Request) -> Response:
+    """``GET`` reads a setting, ``POST`` changes it and answers the new value."""
+    post = request.method == "POST"
+    if name == "faults":
+        if post:
             sandbox.set_faults(**request.json_object())
         return Response(200, sandbox.faults.to_json())
-    if name == "outputs-mode" and method in ("GET", "POST"):
-        if method == "POST":
+    if name == "outputs-mode":
+        if post:
             sandbox.outputs_mode = str(request.json_object().get("outputs_mode"))
         return Response(200, {"outputs_mode": sandbox.outputs_mode})
-    raise ApiError(404, "STATUS_404", f"no sandbox control route {method} {request.path}")
+    if post:
+        sandbox.variants = _variants_arg(request)
+    return Response(200, {"variants": sorted(sandbox.variants)})
+
+
+def _variants_arg(request: Request) -> list[str]:
+    body = request.json_object()
+    names = body.get("variants")
+    if set(body) != {"variants"} or not isinstance(names, list):
+        msg = 'the body must be {"variants": [names]}'
+        raise TypeError(msg)
+    return names
 
 
 def _grow_args(request: Request) -> dict[str, Any]:

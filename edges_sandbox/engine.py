@@ -14,19 +14,29 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
 
-from tap_edges.sandbox.catalog import ACTIONS
-from tap_edges.sandbox.clock import Clock, iso, iso_from_us, to_us
-from tap_edges.sandbox.encoding import ItemEncoder
-from tap_edges.sandbox.identities import USER_UID, WORKSPACE_UID, identity_type
-from tap_edges.sandbox.runs import CONTINUABLE, DELIVERING, TERMINAL, Iteration, Run
-from tap_edges.sandbox.validation import Launch, bad_parameters
-from tap_edges.sandbox.wire import not_found
-from tap_edges.sandbox.world import Feed, World
+from edges_sandbox import slots
+from edges_sandbox.catalog import ACTIONS
+from edges_sandbox.clock import Clock, iso, iso_from_us
+from edges_sandbox.encoding import ItemEncoder
+from edges_sandbox.identities import USER_UID, WORKSPACE_UID, identity_type
+from edges_sandbox.runs import CONTINUABLE, DELIVERING, TERMINAL, Iteration, Run
+from edges_sandbox.validation import Launch, bad_parameters, refuse_incremental
+from edges_sandbox.variants import (
+    NO_DATA_FAILED,
+    NO_MAX_RESULTS_ECHO,
+    POSTS_NOT_INCREMENTAL,
+    QUEUE,
+    Stamp,
+    stamp,
+    stamped,
+)
+from edges_sandbox.wire import not_found
+from edges_sandbox.world import Feed, World
 
 if TYPE_CHECKING:
-    from tap_edges.sandbox.generators import Record
-    from tap_edges.sandbox.runtime import Runtime
-    from tap_edges.sandbox.store import Store
+    from edges_sandbox.generators import Record
+    from edges_sandbox.runtime import Runtime
+    from edges_sandbox.store import Store
 
 STATE_VERSION = 1
 SORTABLE = frozenset(
@@ -42,18 +52,25 @@ class OutputItems(Sequence[dict[str, Any]]):
     Paging a run with a million items must not build a million items per page.
     """
 
-    def __init__(self, feed: Feed, chosen: list[Iteration], now: float) -> None:
+    def __init__(
+        self,
+        feed: Feed,
+        chosen: list[Iteration],
+        now: float,
+        variants: frozenset[str] = frozenset(),
+    ) -> None:
         """Index the items of the chosen iterations, oldest iteration first.
 
         Args:
             feed: The run's feed.
             chosen: The iterations whose items are served.
             now: Current time (an iteration delivers only once finished).
+            variants: The API variants in force (they may change ``extracted_at``).
         """
         self._feed = feed
         # Not Iteration.served (a copy): a million-item iteration is read once per page.
         self._parts = [
-            (iso_from_us(it.finish_us), it.delivered if it.status(now) in DELIVERING else [])
+            (stamp(it.finish_us, variants), it.delivered if it.status(now) in DELIVERING else [])
             for it in chosen
         ]
 
@@ -73,12 +90,14 @@ class OutputItems(Sequence[dict[str, Any]]):
             index += len(self)
         for extracted_at, seqs in self._parts:
             if 0 <= index < len(seqs):
-                return {**self._feed.record(seqs[index]), "extracted_at": extracted_at}
+                return stamped(self._feed.record(seqs[index]), extracted_at)
             index -= len(seqs)
         raise IndexError(index)
 
-    def pieces(self, start: int, stop: int) -> Iterator[tuple[Record, str]]:
+    def pieces(self, start: int, stop: int) -> Iterator[tuple[Record, Stamp]]:
         """Yield the record and ``extracted_at`` of the items ``start`` to ``stop`` (excluded).
+
+        An ``extracted_at`` of ``None`` means the items have no such key.
 
         Args:
             start: Index of the first item (0 or more).
@@ -197,6 +216,8 @@ class Engine:
             if run.parameters.get("sync_mode") != "incremental":
                 msg = "run was not launched with sync_mode incremental"
                 raise bad_parameters(msg)
+            if POSTS_NOT_INCREMENTAL in self.runtime.variants:
+                refuse_incremental(run.action_name)
             if identity_type(run.identity_id, self.runtime.extra_identities) != "engagement":
                 msg = f"identity {run.identity_id} is not an engagement identity"
                 raise bad_parameters(msg)
@@ -207,7 +228,7 @@ class Engine:
                 raise bad_parameters(msg_0)
             run.iterations.append(self._iteration(run, now, continued=True))
             self.save()
-            return run.api_object(now)
+            return self._api_object(run, now)
 
     def cancel(self, uid: str) -> dict[str, Any]:
         """Stop a run's current iteration unless it is already terminal.
@@ -222,8 +243,10 @@ class Engine:
             run, now = self._run(uid), self.clock()
             if run.status(now) not in TERMINAL:
                 run.current.stopped_at = now
+                if QUEUE in self.runtime.variants:  # a slot may free early
+                    slots.replan(self.runs.values(), now)
                 self.save()
-            return run.api_object(now)
+            return self._api_object(run, now)
 
     def run_object(self, uid: str, *, light: bool = False) -> dict[str, Any]:
         """Return a run object (or the light status object).
@@ -234,7 +257,7 @@ class Engine:
         """
         with self.lock:
             run, now = self._run(uid), self.clock()
-            return run.status_object(now) if light else run.api_object(now)
+            return run.status_object(now) if light else self._api_object(run, now)
 
     def list_runs(
         self,
@@ -271,8 +294,8 @@ class Engine:
                         key=lambda run: _sort_key(_static(run, field)),
                         reverse=spec.startswith("-"),
                     )
-                return [run.api_object(now) for run in runs[offset:end]]
-            objects = [run.api_object(now) for run in runs]
+                return [self._api_object(run, now) for run in runs[offset:end]]
+            objects = [self._api_object(run, now) for run in runs]
         wanted = filters.get("status")
         if wanted:
             objects = [obj for obj in objects if obj["status"] in wanted]
@@ -313,7 +336,7 @@ class Engine:
             else:
                 chosen = run.iterations[:marker]
             feed = self.world.feeds[run.feed_key]
-            items = OutputItems(feed, chosen, now)
+            items = OutputItems(feed, chosen, now, self.runtime.variants)
             malformed = bool(set(_match_keys(run)) & self.runtime.faults.malformed_outputs)
             return OutputView(items, marker, malformed)
 
@@ -326,7 +349,20 @@ class Engine:
         with self.lock:
             run, now = self._run(uid), self.clock()
             feed = self.world.feeds[run.feed_key]
-            return [_truth(feed, it, it.status(now)) for it in run.iterations]
+            variants = self.runtime.variants
+            return [_truth(feed, it, it.status(now), variants) for it in run.iterations]
+
+    def inputs(self, uid: str, offset: int, limit: int) -> list[dict[str, Any]]:
+        """Return a page of a run's inputs (the sandbox runs one input per run).
+
+        Args:
+            uid: The run uid.
+            offset: Number of inputs to skip.
+            limit: Largest number of inputs to return.
+        """
+        with self.lock:
+            run, now = self._run(uid), self.clock()
+            return [run.input_object(now)][offset : offset + limit]
 
     def grow(self, n: int, selector: dict[str, str | None], distinct: int | None = None) -> int:
         """Add ``n`` new items to matching feeds (see :meth:`World.grow`).
@@ -340,6 +376,13 @@ class Engine:
             added = self.world.grow(n, self.clock(), selector, distinct)
             self.save()
             return added
+
+    def _api_object(self, run: Run, now: float) -> dict[str, Any]:
+        """The run object, as the variants in force show it."""
+        found = run.api_object(now)
+        if NO_MAX_RESULTS_ECHO in self.runtime.variants:
+            found["parameters"].pop("max_results", None)
+        return found
 
     def _run(self, uid: str) -> Run:
         run = self.runs.get(uid)
@@ -359,17 +402,23 @@ class Engine:
         if refused is not None:  # LinkedIn's own refusal comes before any injected fault
             outcome, error = "FAILED", refused
         fresh = list(range(feed.newest_seq, cursor, -1))
+        if not fresh and outcome == "SUCCEEDED" and NO_DATA_FAILED in self.runtime.variants:
+            outcome, error = "FAILED", _no_data(kind.slug)
         limit = int(run.parameters["max_results"])
-        finish = to_us(now + self.runtime.run_seconds)
-        if run.iterations:
-            finish = max(finish, run.current.finish_us + 1)
+        duration = self.runtime.run_seconds
+        delay = 0.0
+        if QUEUE in self.runtime.variants:
+            delay = slots.delay_for(self.runs.values(), now, duration)
         failed = outcome in {"FAILED", "INVALID"}
-        return Iteration(
-            index=len(run.iterations), continued=continued, t0=now,
-            duration=self.runtime.run_seconds, finish_us=finish, outcome=outcome, error=error,
+        iteration = Iteration(
+            index=len(run.iterations), continued=continued, t0=now, duration=duration,
+            finish_us=0, outcome=outcome, error=error,
             delivered=[] if failed else fresh[:limit], dropped=[] if failed else fresh[limit:],
             cursor_before=cursor, cursor_after=cursor if failed else feed.newest_seq,
+            delay=delay,
         )  # fmt: skip
+        iteration.finish_us = slots.finish_us(iteration, run.current if run.iterations else None)
+        return iteration
 
 
 def _match_keys(run: Run) -> list[str]:
@@ -379,19 +428,25 @@ def _match_keys(run: Run) -> list[str]:
     return [*keys, run.identity_id, run.action_name]
 
 
-def _item(feed: Feed, seq: int, iteration: Iteration) -> dict[str, Any]:
-    return {**feed.record(seq), "extracted_at": iso_from_us(iteration.finish_us)}
+def _no_data(slug: str) -> dict[str, Any]:
+    """The ``last_error`` of an iteration that found nothing new (``no_data_failed``)."""
+    message = f"no new data available for {slug} since the previous extraction"
+    return {"label": "NO_DATA_AVAILABLE", "message": message, "params": {}}
 
 
-def _truth(feed: Feed, iteration: Iteration, status: str) -> dict[str, Any]:
+def _truth(
+    feed: Feed, iteration: Iteration, status: str, variants: frozenset[str]
+) -> dict[str, Any]:
     # A stopped iteration delivered nothing and lost nothing: its items come with the next one.
     halted = status == "STOPPED"
+    value = stamp(iteration.finish_us, variants)  # the items as the outputs serve them
+    delivered, dropped = ([], []) if halted else (iteration.delivered, iteration.dropped)
     return {
         "index": iteration.index,
         "extracted_at": iso_from_us(iteration.finish_us),
         "status": status,
-        "delivered": [] if halted else [_item(feed, seq, iteration) for seq in iteration.delivered],
-        "dropped": [] if halted else [_item(feed, seq, iteration) for seq in iteration.dropped],
+        "delivered": [stamped(feed.record(seq), value) for seq in delivered],
+        "dropped": [stamped(feed.record(seq), value) for seq in dropped],
     }
 
 

@@ -4,10 +4,10 @@ Start it with ``Sandbox(...).start()`` (or ``with Sandbox() as sb:``) or from th
 ``tap-edges-sandbox serve``. It is a real HTTP server (stdlib ``ThreadingHTTPServer``, bound to
 127.0.0.1 only) serving the endpoints documented in ``edges-api.md``:
 ``POST /v1/actions/{action}/run/async``, ``GET /v1/runs``, ``GET /v1/runs/{uid}``,
-``GET /v1/runs/{uid}/status``, ``GET /v1/runs/{uid}/outputs``, ``POST /v1/runs/{uid}/cancel``,
-``POST /v1/runs/{uid}/continue``, ``GET /v1/identities`` and ``GET /v1/identities/{uid}``, for
-the seven actions linkedin-extract-connections, -messages, -profile-viewers, -post-commenters,
--post-likers, -post-reposters and -page-followers.
+``GET /v1/runs/{uid}/status``, ``GET /v1/runs/{uid}/outputs``, ``GET /v1/runs/{uid}/inputs``,
+``POST /v1/runs/{uid}/cancel``, ``POST /v1/runs/{uid}/continue``, ``GET /v1/identities`` and
+``GET /v1/identities/{uid}``, for the seven actions linkedin-extract-connections, -messages,
+-profile-viewers, -post-commenters, -post-likers, -post-reposters and -page-followers.
 
 Choices made where the Edges documentation is silent:
 
@@ -58,6 +58,13 @@ Choices made where the Edges documentation is silent:
   offset paging without that header.
 * ``GET /v1/runs``: repeated-key filters ``uid``, ``status``, ``action_name``; ``limit`` 1..100
   (default 10), ``offset``; repeatable ``sort`` (``-`` = descending, default ``created_at``).
+* ``GET /v1/runs/{uid}/inputs``: ``limit`` 1..100 (default 100), ``offset``; the run's one
+  input: ``uid`` (derived from the run uid), ``status`` (the run's, but INVALID shows as
+  BLOCKED and PARTIAL_SUCCEEDED as SUCCEEDED, which the input enum lacks), ``input_data`` (the
+  launch's input without ``custom_data``), ``custom_data`` (``{}`` if none), ``last_error``
+  (``null``, or ``{has_failed, message, scope, label, error_ref, params,
+  validation_errors}`` from the run's), ``output_count``, ``retry_count`` 0 and the run's
+  current timestamps.
 * Rate limits and faults (:class:`Faults`) apply to ``/v1/runs*`` only: 429 ``STATUS_429``
   with ``Retry-After`` (seconds), ``X-RateLimit-Type`` (e.g. ``/v1/runs/outputs``) and
   ``X-RateLimit-Remaining`` (sent on every ``/v1/runs*`` answer while a budget is set); 5xx
@@ -87,20 +94,65 @@ Choices made where the Edges documentation is silent:
   streams and some engaged people are connections.
 * Control routes under ``/_sandbox/`` (no key, loopback only, neither counted nor logged):
   ``POST grow``, ``GET ground-truth?run_uid=``, ``GET|DELETE requests``, ``GET|POST faults``,
-  ``GET|POST outputs-mode``.
+  ``GET|POST outputs-mode``, ``GET|POST variants`` (body ``{"variants": [names]}``, replacing
+  them all). Ground truth items are the items as the outputs serve them (variants included);
+  each iteration's own ``extracted_at`` there stays ISO-8601.
 * Persistence: with ``state_file`` the world, runs, iterations and counters are saved
   atomically after every mutation and loaded on start, so another process can continue a run.
-  Faults, outputs mode, extra identities, ``preencode_outputs`` and the request log are not
-  persisted.
-* Time is injectable (``clock=``); :class:`tap_edges.sandbox.clock.ManualClock` is a clock that
+  Faults, outputs mode, variants, extra identities, ``preencode_outputs`` and the request log
+  are not persisted (what a variant decided for a run, such as a clamped ``max_results`` or
+  a wait for a slot, is part of the run and is).
+* Time is injectable (``clock=``); :class:`edges_sandbox.clock.ManualClock` is a clock that
   only moves when told to, for instant lifecycle tests.
+
+API variants: the choices above are one reading of the docs. ``Sandbox(variants=[...])``,
+``serve --variant NAME`` (repeatable) or ``POST /_sandbox/variants`` switch on other readings
+(none by default). They combine freely, and with every outputs mode, except that at most one
+``extracted_at`` variant applies at a time; changes apply to the next requests, and an
+iteration keeps what was decided when it started (:mod:`edges_sandbox.variants` holds the names
+and constants):
+
+* ``no_name``: the launch body is validated strictly without a ``name`` property: a body
+  holding ``name`` (even ``null``) gets 400 ``BAD_PARAMETERS`` "body must NOT have additional
+  properties (name)"; runs then have ``name: null``.
+* ``clamp_max_results``: every action's largest ``max_results`` is ``MAX_RESULTS_MAXIMUM``
+  (80). A launch asking for more (up to the usual 1000, default 100) is accepted, and the run
+  works with 80: its ``parameters.max_results`` shows 80 and each iteration delivers at most
+  80 items (the older excess is dropped, as with any cap).
+* ``no_max_results_echo``: run objects' ``parameters`` omit ``max_results`` (only
+  ``sync_mode`` and what else the launch sent); the cap still applies.
+* ``no_extracted_at``: output items carry no ``extracted_at`` at all.
+* ``epoch_ms_extracted_at``: ``extracted_at`` is an integer of epoch milliseconds (the
+  iteration's finish time, truncated).
+* ``epoch_s_extracted_at``: ``extracted_at`` is a JSON number of epoch seconds with a
+  microsecond fraction (e.g. ``1750000010.123456``).
+* ``naive_extracted_at``: ``extracted_at`` is ``"YYYY-MM-DD HH:MM:SS.ffffff"``, UTC without a
+  zone.
+* ``refuse_offset``: ``GET /v1/runs/{uid}/outputs`` with an ``offset`` parameter answers 400
+  ``BAD_PARAMETERS`` "offset is no longer supported; use the cursor in X-Pagination-Next";
+  cursor paging works as usual.
+* ``queue``: the workspace runs at most ``QUEUE_SLOTS`` (2) runs at a time, as Trial and
+  Bronze plans do. An iteration holds a slot while RUNNING; a launched or continued iteration
+  that finds both slots taken at its usual RUNNING mark stays QUEUED until one frees (first
+  come, first served), then runs for its usual 0.8 * ``run_seconds``; ``started_at`` is when
+  it got the slot. Planned from the injected clock when the iteration starts; a cancel frees
+  its slot at once and the waiting iterations move up. Hung runs hold their slots until
+  cancelled. The feed snapshot is still taken at the launch/continue call.
+* ``no_data_failed``: an iteration that finds no new item ends FAILED with ``last_error``
+  ``{"label": "NO_DATA_AVAILABLE", "message": ..., "params": {}}`` (changelog 2026-06-22)
+  instead of SUCCEEDED with no outputs; the run can still be continued.
+* ``posts_not_incremental``: post commenters, likers and reposters refuse incremental
+  (``NOT_INCREMENTAL_ACTIONS``, as a newer continue page lists only connections, messages,
+  profile viewers and page followers): a launch with ``sync_mode: incremental`` gets 400
+  ``BAD_PARAMETERS`` "parameters/sync_mode: incremental sync is not supported for action
+  <slug>", and so does a continue of such a run launched before.
 """
 
 from __future__ import annotations
 
-from tap_edges.sandbox.emulator import Sandbox
-from tap_edges.sandbox.faults import Faults
-from tap_edges.sandbox.identities import (
+from edges_sandbox.emulator import Sandbox
+from edges_sandbox.faults import Faults
+from edges_sandbox.identities import (
     DEFAULT_API_KEY,
     ENGAGEMENT_IDENTITY_IDS,
     STANDARD_IDENTITY_ID,

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from tap_edges.sandbox.faults import Faults
-from tap_edges.sandbox.validation import MAX_RESULTS_LIMIT
+from edges_sandbox.faults import Faults
+from edges_sandbox.validation import MAX_RESULTS_LIMIT
+from edges_sandbox.variants import parse_variants
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 OUTPUTS_MODES = ("cumulative", "cumulative-newest", "latest")
 
@@ -23,9 +28,11 @@ class Runtime:
         max_results_limit: Largest ``parameters.max_results`` a launch may ask for (1000 like
             Edges; benchmarks raise it to get huge batches).
         extra_identities: Number of extra engagement identities (see
-            :func:`tap_edges.sandbox.identities.extra_identity_ids`).
+            :func:`edges_sandbox.identities.extra_identity_ids`).
         preencode_outputs: Serve output pages joined from items encoded once each (for
             benchmarks; the bytes served are the same).
+        variants: The API variants in force (see :mod:`edges_sandbox.variants`); none by
+            default.
     """
 
     api_key: str
@@ -35,6 +42,7 @@ class Runtime:
     max_results_limit: int = MAX_RESULTS_LIMIT
     extra_identities: int = 0
     preencode_outputs: bool = False
+    variants: frozenset[str] = frozenset()
 
     def set_outputs_mode(self, mode: str) -> None:
         """Switch the outputs mode.
@@ -49,3 +57,11 @@ class Runtime:
             msg = f"outputs_mode must be one of {', '.join(OUTPUTS_MODES)}"
             raise ValueError(msg)
         self.outputs_mode = mode
+
+    def set_variants(self, names: Iterable[str]) -> None:
+        """Replace the API variants in force.
+
+        Args:
+            names: Variant names (see :data:`edges_sandbox.variants.VARIANTS`).
+        """
+        self.variants = parse_variants(names)

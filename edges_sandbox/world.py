@@ -15,9 +15,9 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from tap_edges.sandbox.catalog import ACTIONS, ActionKind
-from tap_edges.sandbox.generators import ItemContext, Record
-from tap_edges.sandbox.people import stable_int
+from edges_sandbox.catalog import ACTIONS, ActionKind
+from edges_sandbox.generators import ItemContext, Record
+from edges_sandbox.people import stable_int
 
 MAX_LAZY_ITEMS_PER_CATCH_UP = 5000
 

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import TypeVar
 
-from tap_edges.sandbox.clock import iso_from_us
+from edges_sandbox.clock import iso_from_us
 
 T = TypeVar("T")
 

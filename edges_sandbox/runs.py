@@ -8,17 +8,22 @@ at a given moment is derived from the time elapsed since then, so no background 
 from __future__ import annotations
 
 import dataclasses
+import math
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from tap_edges.sandbox.clock import iso, to_us
-from tap_edges.sandbox.identities import USER_UID, WORKSPACE_UID
+from edges_sandbox.clock import iso, to_us
+from edges_sandbox.identities import USER_UID, WORKSPACE_UID
 
 TERMINAL = frozenset(
     {"INVALID", "BLOCKED", "STOPPED", "FAILED", "PARTIAL_SUCCEEDED", "SUCCEEDED"},
 )
 CONTINUABLE = TERMINAL - {"INVALID"}
 DELIVERING = frozenset({"SUCCEEDED", "PARTIAL_SUCCEEDED"})
+# The input status enum has no INVALID nor PARTIAL_SUCCEEDED: a run's one input shows these.
+INPUT_STATUS = {"INVALID": "BLOCKED", "PARTIAL_SUCCEEDED": "SUCCEEDED"}
+INPUT_NAMESPACE = uuid.UUID("5f0e2d53-6b1a-4c4e-9a53-1d0c2f6e7a10")
 HANG = "HANG"
 QUEUED_SHARE = 0.1  # a continued iteration is SCHEDULED for this share of run_seconds
 RUNNING_SHARE = 0.2  # and RUNNING from this share on (launches are QUEUED before that)
@@ -41,6 +46,8 @@ class Iteration:
         cursor_before: Newest sequence number already covered before it.
         cursor_after: Newest sequence number covered after it (if it is not stopped).
         stopped_at: Time of a cancel that interrupted it, if any.
+        delay: Seconds it stays QUEUED waiting for a free slot of the workspace (the ``queue``
+            variant) before its usual timeline goes on; ``math.inf`` while no slot is in sight.
     """
 
     index: int
@@ -55,6 +62,12 @@ class Iteration:
     cursor_before: int
     cursor_after: int
     stopped_at: float | None = None
+    delay: float = 0.0
+
+    @property
+    def running_from(self) -> float:
+        """When it enters (or would enter) RUNNING, in epoch seconds."""
+        return self.t0 + RUNNING_SHARE * self.duration + self.delay
 
     def status(self, now: float) -> str:
         """Return the status at ``now``.
@@ -69,7 +82,7 @@ class Iteration:
             return "SCHEDULED"
         if not self.continued and elapsed <= 0:
             return "CREATED"
-        if elapsed < RUNNING_SHARE * self.duration:
+        if elapsed < RUNNING_SHARE * self.duration + self.delay:
             return "QUEUED"
         if self.outcome == HANG or to_us(now) < self.finish_us:
             return "RUNNING"
@@ -77,7 +90,7 @@ class Iteration:
 
     def started_at(self, now: float) -> float | None:
         """Return when it entered RUNNING, if it did by ``now``."""
-        moment = self.t0 + RUNNING_SHARE * self.duration
+        moment = self.running_from
         reached = now >= moment and (self.stopped_at is None or self.stopped_at >= moment)
         return moment if reached else None
 
@@ -89,7 +102,9 @@ class Iteration:
 
     def updated_at(self, now: float) -> float:
         """Return the time of its latest status change up to ``now``."""
-        events = [self.t0 + RUNNING_SHARE * self.duration, self.finish_us / 1_000_000]
+        events = [self.running_from]
+        if math.isfinite(self.delay):  # else its finish is not planned yet
+            events.append(self.finish_us / 1_000_000)
         if self.continued:
             events.append(self.t0 + QUEUED_SHARE * self.duration)
         limit = now if self.stopped_at is None else min(now, self.stopped_at)
@@ -184,6 +199,41 @@ class Run:
             "started_at": light["started_at"],
             "finished_at": light["finished_at"],
             "synced_at": None,
+            "created_at": light["created_at"],
+            "updated_at": light["updated_at"],
+        }
+
+    def input_object(self, now: float) -> dict[str, Any]:
+        """Return the run's one input as ``GET /v1/runs/{uid}/inputs`` lists it.
+
+        Its uid is derived from the run uid, so it is the same after a restart.
+
+        Args:
+            now: Current time (epoch seconds).
+        """
+        light = self.status_object(now)
+        status = INPUT_STATUS.get(light["status"], light["status"])
+        error = self.last_error(now)
+        if error is not None:
+            error = {
+                "has_failed": status in {"FAILED", "BLOCKED"},
+                "message": error.get("message"),
+                "scope": "input",
+                "label": error.get("label"),
+                "error_ref": None,
+                "params": error.get("params") or {},
+                "validation_errors": [],
+            }
+        return {
+            "uid": str(uuid.uuid5(INPUT_NAMESPACE, self.uid)),
+            "status": status,
+            "input_data": {k: v for k, v in self.input.items() if k != "custom_data"},
+            "custom_data": self.input.get("custom_data") or {},
+            "last_error": error,
+            "output_count": self.output_count(now),
+            "retry_count": 0,
+            "started_at": light["started_at"],
+            "finished_at": light["finished_at"],
             "created_at": light["created_at"],
             "updated_at": light["updated_at"],
         }

@@ -12,12 +12,12 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tap_edges.sandbox import generators
+from edges_sandbox import generators
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from tap_edges.sandbox.generators import ItemContext, Record
+    from edges_sandbox.generators import ItemContext, Record
 
 POST_URL = re.compile(r"^https://(?:(www|[a-z]{2})\.)?linkedin\.com/(posts|feed)/[\w%-]+")
 THREAD_URL = generators.THREAD_ID
