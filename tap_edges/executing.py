@@ -132,8 +132,9 @@ class Executor:
             if answer is None:
                 return
             step, run = answer
-            if step.grown is not None:
+            if step.grown is not None or step.unnamed:
                 self.logger.log(step.level, "%s: %s.", tr.partition.label, step.reason)
+            if step.grown is not None:
                 limit = step.grown.max_results  # Edges takes no more for this action
                 old = dataclasses.replace(old, grown=step.grown, cap_limit=limit)
             tr.keep(old)
