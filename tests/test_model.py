@@ -36,10 +36,19 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from tapkit import TAP, THREAD_URLS, api_config, tap_args
 
 from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, Faults, Sandbox
+from edges_sandbox.variants import (
+    CLAMP_MAX_RESULTS,
+    EXTRACTED_AT_VARIANTS,
+    NO_DATA_FAILED,
+    NO_MAX_RESULTS_ECHO,
+    NO_NAME,
+    QUEUE,
+    REFUSE_OFFSET,
+)
 from tap_edges.actions import ACTIONS_BY_STREAM
 from tap_edges.lifecycle import TERMINAL
 from tap_edges.streams import derive_key
@@ -51,6 +60,16 @@ EXAMPLES = int(os.environ.get("TAP_EDGES_MODEL_EXAMPLES", "3"))
 STEPS = int(os.environ.get("TAP_EDGES_MODEL_STEPS", "8"))
 STREAM_OF_ACTION = {spec.action: spec.stream for spec in ACTIONS_BY_STREAM.values()}
 Key = tuple[str, str, str | None, str]
+# The API variants the model draws its world from (edges-api.md §11: what the docs leave open);
+# at most one form of extracted_at at a time.
+WORLD_VARIANTS = (
+    NO_NAME,
+    CLAMP_MAX_RESULTS,
+    NO_MAX_RESULTS_ECHO,
+    REFUSE_OFFSET,
+    QUEUE,
+    NO_DATA_FAILED,
+)
 
 
 def item_key(stream: str, identity: str, value: str | None, item: dict[str, t.Any]) -> Key:
@@ -96,7 +115,14 @@ class Delivery(RuleBasedStateMachine):
             self.sandbox.stop()
             shutil.rmtree(self.workdir, ignore_errors=True)
 
-    # -- what happens to the world, the network and the config -------------------------
+    # -- which world Edges is, what happens to it, the network and the config ----------
+
+    @initialize(
+        variants=st.sets(st.sampled_from(WORLD_VARIANTS), max_size=3),
+        extracted_at=st.sampled_from([None, *EXTRACTED_AT_VARIANTS]),
+    )
+    def world(self, variants: set[str], extracted_at: str | None) -> None:
+        self.sandbox.variants = sorted(variants | ({extracted_at} if extracted_at else set()))
 
     @rule(n=st.integers(min_value=0, max_value=9))
     def grow(self, n: int) -> None:
