@@ -23,8 +23,8 @@ import typing as t
 
 from tap_edges import errors, reading
 from tap_edges.adopting import adopt_lost_launches
-from tap_edges.executing import Executor
-from tap_edges.lifecycle import Caps, Step
+from tap_edges.executing import Executor, Planned
+from tap_edges.lifecycle import Caps
 from tap_edges.partitions import Partition, PartitionKey, Tracked
 from tap_edges.polling import Poller, by_uid
 from tap_edges.sending import Sender
@@ -110,14 +110,14 @@ class RunCoordinator:
         known = by_uid(self.client.list_runs(uids)) if uids else {}
         lost = [tr for tr in tracked if tr.bookmark.pending_launch]
         adopt_lost_launches(self._sender, lost, known, self._executor.taken(), self.logger)
-        planned: list[tuple[Tracked, Step, Run | None]] = []
+        planned: list[Planned] = []
         for tr in tracked:
             if tr.error is None:
                 run = known.get(tr.bookmark.run_uid or "")
                 self._guarded(tr, self._executor.plan, tr, run, planned)
         self.flush()  # every launch and continue is in the state before any is sent
-        for tr, step, run in planned:
-            self._guarded(tr, self._executor.execute, tr, step, run)
+        for one in planned:
+            self._guarded(one.tr, self._executor.execute, one)
         self.flush()
 
     def _guarded(self, tr: Tracked, work: Callable[..., None], *args: t.Any) -> None:  # noqa: ANN401

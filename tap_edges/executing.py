@@ -51,6 +51,15 @@ if t.TYPE_CHECKING:
 MAX_STEPS = 4
 
 
+class Planned(t.NamedTuple):
+    """A partition's step, the run it was decided on, and its bookmark before the step."""
+
+    tr: Tracked
+    step: Step
+    run: Run | None
+    before: Bookmark
+
+
 @dataclasses.dataclass
 class Executor:
     """Plans and sends every partition's step as the sync starts."""
@@ -71,16 +80,14 @@ class Executor:
         """The runs the partitions of this sync own."""
         return {uid for tr in self.tracked.values() if (uid := tr.bookmark.run_uid)}
 
-    def plan(
-        self, tr: Tracked, run: Run | None, planned: list[tuple[Tracked, Step, Run | None]]
-    ) -> None:
+    def plan(self, tr: Tracked, run: Run | None, planned: list[Planned]) -> None:
         """Decide; write what will be sent into the bookmark (not flushed yet)."""
         bookmark = tr.bookmark
         if bookmark.run_uid is not None and run is None and bookmark.pending_launch is None:
             run = self.poller.get_run_or_none(bookmark.run_uid)  # confirm before a launch
         step = decide(bookmark, run, self._wanted(tr))
         self._write_ahead(tr, step, run)
-        planned.append((tr, step, run))
+        planned.append(Planned(tr, step, run, bookmark))
 
     def _write_ahead(self, tr: Tracked, step: Step, run: Run | None) -> None:
         """Log the step, and put a launch's token or a continue's start in the bookmark."""
@@ -112,9 +119,9 @@ class Executor:
                 else "reading it (it is continued next sync)",
             )
 
-    def execute(self, tr: Tracked, step: Step, run: Run | None) -> None:
+    def execute(self, planned: Planned) -> None:
         """Send the step's request; let the lifecycle decide what an answer leads to."""
-        old = tr.bookmark
+        tr, step, run, old = planned  # old: the bookmark before anything was written ahead
         for _ in range(MAX_STEPS):
             if step.action in {Action.WAIT, Action.READ} and run is not None:
                 tr.track(run, self.clock())

@@ -220,6 +220,32 @@ def test_a_full_batch_is_healed_by_a_larger_relaunch(
         assert "launching a fresh run" not in fourth.stderr
 
 
+def test_a_grown_cap_edges_refuses_keeps_the_old_run_and_is_not_asked_again(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Rows 15 and 22 of the lifecycle: Edges refuses a cap adaptive growth asked for."""
+    identity = ENGAGEMENT_IDENTITY_IDS[0]
+    config = api_config(sandbox, identity_ids=[identity], **SMALL)
+    config["max_results_per_stream"] = {"connections": 600}  # grows to 1200: Edges takes 1000
+    state = run_tap(config, tmp_path).last_state
+    sandbox.grow(n=700, action="linkedin-extract-connections")
+    full = run_tap(config, tmp_path, state=state)  # a full continued batch: grow to 1200
+    assert "relaunches it with max_results 1200" in full.stderr
+    sandbox.grow(n=2, action="linkedin-extract-connections")
+    refused = run_tap(config, tmp_path, state=full.last_state)
+    assert refused.returncode == 0, refused.stderr
+    assert refused.stderr.count("Edges refused max_results 1200; staying at 600") == 1
+    sandbox.grow(n=2, action="linkedin-extract-connections")
+    sandbox.clear_request_log()
+    after = run_tap(config, tmp_path, state=refused.last_state)
+    assert after.returncode == 0, after.stderr
+    assert request_count(sandbox, "POST", "/run/async") == 0  # the refused cap is not asked again
+    runs = [r for r in sandbox.runs() if r["action_name"] == "linkedin-extract-connections"]
+    assert len(runs) == 1  # the partition stayed on its run
+    assert len(refused.records("connections")) == 2  # the refused sync continued the old run
+    assert len(after.records("connections")) == 2
+
+
 def _blocked_on_stdout(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/wchan", encoding="ascii") as wchan:  # noqa: PTH123
