@@ -3,11 +3,11 @@
 Adding an action takes one :class:`ActionSpec` here, one schema file in ``schemas/``, the
 sandbox's generator for its items (with its entry in ``edges_sandbox/catalog.py``) and one
 README row.
-An action with a new kind of input also takes its setting: a property and an ``INPUT_FORMATS``
-entry in ``settings.py``, then the same setting in ``meltano.yml``, ``scripts/update_readme.py``
-and ``scripts/hub_definition.py`` (tests fail until each is done). For the analytics models,
-its table also needs a staging model in ``transform/models/staging/``, a branch in
-``engagements.sql`` and ``transform/tests/engagements_tie_out.sql``, and its kind in
+An action with a new kind of input also takes its setting: a property in ``settings.py`` and an
+``INPUT_FORMATS`` entry in ``checks.py``, then the same setting in ``meltano.yml``,
+``scripts/update_readme.py`` and ``scripts/hub_definition.py`` (tests fail until each is done).
+For the analytics models, its table also needs a staging model in ``transform/models/staging/``,
+a branch in ``engagements.sql`` and ``transform/tests/engagements_tie_out.sql``, and its kind in
 ``tests/dbtkit.py``.
 """
 

@@ -20,6 +20,7 @@ from singer_sdk.helpers.capabilities import (
 
 from tap_edges import errors
 from tap_edges.actions import ACTIONS
+from tap_edges.checks import config_problems
 from tap_edges.client import EdgesClient, check_identities
 from tap_edges.coordinator import RunCoordinator
 from tap_edges.pacing import RateBudget
@@ -29,7 +30,6 @@ from tap_edges.settings import (
     DEFAULT_API_URL,
     DEFAULT_CEILING,
     DEFAULT_SANDBOX_PATH,
-    config_problems,
     identity_ids,
     settings_in_effect,
     stream_settings,

@@ -14,7 +14,8 @@ from singer_sdk.helpers import capabilities
 from tapkit import TAP
 
 from tap_edges.actions import ACTIONS
-from tap_edges.settings import MELTANO_KINDS, config_problems
+from tap_edges.checks import config_problems
+from tap_edges.settings import MELTANO_KINDS
 from tap_edges.tap import TapEdges
 
 INPUT_SETTINGS = sorted({str(a.input_setting) for a in ACTIONS if a.input_setting})

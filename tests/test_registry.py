@@ -9,8 +9,9 @@ from importlib.resources import files
 import pytest
 
 from tap_edges.actions import ACTIONS, ACTIONS_BY_STREAM, ActionSpec, failure_hint
+from tap_edges.checks import INPUT_FORMATS
 from tap_edges.partitions import Partition
-from tap_edges.settings import CONFIG_SCHEMA, INPUT_FORMATS
+from tap_edges.settings import CONFIG_SCHEMA
 from tap_edges.streams import derive_key, load_schema
 from tap_edges.tap import TapEdges
 
