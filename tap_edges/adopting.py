@@ -16,7 +16,6 @@ from tap_edges.sending import started
 
 if t.TYPE_CHECKING:
     import logging
-    from collections.abc import Container
 
     from tap_edges.model import Launching, Run
     from tap_edges.partitions import Tracked
@@ -27,7 +26,7 @@ def adopt_lost_launches(
     sender: Sender,
     pending: list[Tracked],
     known: dict[str, Run],
-    taken: Container[str],
+    taken: set[str],
     logger: logging.Logger,
 ) -> None:
     """Adopt the runs of the partitions' pending launches, where Edges made them.
@@ -39,7 +38,7 @@ def adopt_lost_launches(
         sender: The sender (it looks the runs up).
         pending: The partitions with a launch pending.
         known: The runs known so far, by uid (adopted runs are added).
-        taken: The runs other partitions own.
+        taken: The runs other partitions own (adopted runs are added).
         logger: Where to say what was adopted.
     """
     by_action: dict[str, dict[str, Tracked]] = collections.defaultdict(dict)
@@ -73,13 +72,14 @@ def _adopt_unnamed(  # noqa: PLR0913
     launch: Launching,
     *,
     known: dict[str, Run],
-    taken: Container[str],
+    taken: set[str],
     logger: logging.Logger,
 ) -> None:
     """Rows 27-29 for a launch an earlier sync sent without a name."""
     found = sender.find_unnamed(tr.partition, launch, taken)
     if found.run is not None:
         _adopt(tr, found.run, known, logger)
+        taken.add(found.run.uid)  # no other partition's
     elif found.candidates:
         logger.warning(
             "%s: a launch without a name lost its answer and %d runs could be it (%s): "

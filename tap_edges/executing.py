@@ -24,6 +24,7 @@ from tap_edges.lifecycle import (
     decide,
     wanted_max_results,
 )
+from tap_edges.model import Launching
 from tap_edges.sending import (
     Gone,
     Refused,
@@ -143,7 +144,8 @@ class Executor:
                 self.logger.log(step.level, "%s: %s.", tr.partition.label, step.reason)
             if step.grown is not None:
                 limit = step.grown.max_results  # Edges takes no more for this action
-                old = dataclasses.replace(old, grown=step.grown, cap_limit=limit)
+                pending = None if isinstance(old.pending, Launching) else old.pending
+                old = dataclasses.replace(old, grown=step.grown, cap_limit=limit, pending=pending)
             tr.keep(old)
             if step.action in {Action.LAUNCH, Action.CONTINUE}:
                 self._write_ahead(tr, step, run)

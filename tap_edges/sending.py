@@ -147,9 +147,10 @@ class Sender:
         found = find_unnamed(
             partition.identity_id, partition.input_value, pending.sent_at, runs, taken
         )
-        if partition.input_value is None or len(found.candidates) <= 1:
+        if partition.input_value is None or not found.candidates:
             return found
-        # Several runs of the action: their inputs tell the partition's apart.
+        # Run objects do not show inputs: the runs' inputs tell the partition's apart (even
+        # one run: it may be another partition's).
         shown = [
             dataclasses.replace(run, input_values=input_values(self.client.run_inputs(run.uid)))
             for run in runs

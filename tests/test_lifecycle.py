@@ -163,6 +163,19 @@ def test_a_launch_refused_for_its_name_is_sent_again_without_it(
         assert (step.max_results, step.level) == (CAP, logging.WARNING)
 
 
+def test_a_grown_cap_refused_after_a_killed_sync_stays_on_the_old_run() -> None:
+    """Row 15 when an earlier sync wrote the grown launch ahead and was killed before sending.
+
+    Its launch was not found (row 2 launched again, at the grown cap): the refusal must still
+    leave the partition on its consumed old run, not launch a second run at the old cap.
+    """
+    killed = dataclasses.replace(CONSUMED, pending=Launching("0" * 16, 200))
+    launch = Step(Action.LAUNCH, "has no run yet", 200)
+    refusal = Refusal(400, "BAD_PARAMETERS: max_results must be <= 100")
+    step = after_launch_refused(killed, run(), launch, CAP, refusal)
+    assert (step.action, step.max_results) == (Action.CONTINUE, CAP)
+
+
 @pytest.mark.parametrize(
     ("row", "now", "applied"),
     [

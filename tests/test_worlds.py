@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import json
+import secrets
 import typing as t
 
 import pytest
@@ -30,6 +31,8 @@ from tap_edges.actions import ACTIONS
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
+
+    import requests
 
 ONE_OF_EACH = {
     "identity_ids": ENGAGEMENT_IDENTITY_IDS[:1],
@@ -157,3 +160,61 @@ def test_post_actions_edges_will_not_run_incrementally_fail_alone(tmp_path: Path
         assert "Traceback" not in run.stderr
         for stream in ("connections", "messages", "profile_viewers", "page_followers"):
             assert run.records(stream), stream
+
+
+def test_a_lost_launch_without_a_name_is_adopted_by_its_own_partition_only(
+    tmp_path: Path, http: requests.Session
+) -> None:
+    """Two messages partitions wrote launches without names ahead; only the second was sent.
+
+    Run objects show no identity nor input: the run must be told apart by its inputs, and a run
+    adopted by one partition is no other partition's.
+    """
+    identity = ENGAGEMENT_IDENTITY_IDS[0]
+    action = "linkedin-extract-messages"
+    with Sandbox(run_seconds=0.3, variants=["no_name"]) as sandbox:
+        sent_at = "2000-01-01T00:00:00Z"  # before the sandbox's runs
+        launched = http.post(
+            f"{sandbox.base_url}/actions/{action}/run/async",
+            json={
+                "inputs": [{"linkedin_thread_url": THREAD_URLS[1]}],
+                "identity_ids": [identity],
+                "parameters": {"sync_mode": "incremental", "max_results": 100},
+            },
+            timeout=10,
+        ).json()["run_uid"]
+        partitions = [
+            {
+                "context": {"identity_id": identity, "linkedin_thread_url": url},
+                "edges_pending": {
+                    "op": "launch",
+                    "token": secrets.token_hex(8),
+                    "max_results": 100,
+                    "named": False,
+                    "sent_at": sent_at,
+                },
+            }
+            for url in THREAD_URLS
+        ]
+        state = {
+            "bookmarks": {
+                "messages": {"partitions": partitions},
+                "_edges_api": {"names": "refused"},
+            }
+        }
+        config = api_config(
+            sandbox,
+            identity_ids=[identity],
+            thread_urls=THREAD_URLS,
+            post_urls=[],
+            company_page_urls=[],
+        )
+        run = run_tap(config, tmp_path, state=state)
+        assert run.returncode == 0, run.stderr
+        owners = {
+            p["context"]["linkedin_thread_url"]: p["edges_run_uid"]
+            for p in run.last_state["bookmarks"]["messages"]["partitions"]
+        }
+        assert owners[THREAD_URLS[1]] == launched
+        assert owners[THREAD_URLS[0]] != launched  # its own run, launched now
+        assert len({r["uid"] for r in sandbox.runs() if r["action_name"] == action}) == 2

@@ -9,7 +9,7 @@ import typing as t
 
 from tap_edges.lifecycle.caps import sent_cap
 from tap_edges.lifecycle.vocabulary import Action, Step, is_terminal
-from tap_edges.model import Continuing, Grown
+from tap_edges.model import Continuing, Grown, Launching
 
 if t.TYPE_CHECKING:
     from tap_edges.model import Run
@@ -148,7 +148,9 @@ def after_launch_refused(
         return Step(Action.FAIL, "could not be launched", step.max_results)
     cap = sent_cap(bookmark, run) or configured
     grown = Grown(setting=configured, max_results=cap)
-    instead = decide(dataclasses.replace(bookmark, grown=grown), run, cap)
+    # A launch an earlier sync wrote ahead (and never sent) was this one: the old run stands.
+    pending = None if isinstance(bookmark.pending, Launching) else bookmark.pending
+    instead = decide(dataclasses.replace(bookmark, grown=grown, pending=pending), run, cap)
     why = f"Edges refused max_results {step.max_results}; staying at {cap} for this action"
     return dataclasses.replace(instead, reason=why, level=logging.WARNING, grown=grown)
 
