@@ -22,6 +22,8 @@ _ISO = re.compile(
     r"\s*(Z|z|UTC|[+-]\d{2}(?::?\d{2})?)?"
 )
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+# A day alone does not tell an iteration from the next one the same day: not a time to compare.
+_DAY = re.compile(r"\s*\d{4}-\d{2}-\d{2}\s*")
 # Epoch values above these are milliseconds (or microseconds): 1e11 seconds is the year 5138,
 # 1e11 milliseconds is 1973.
 _MILLIS, _MICROS = 1e11, 1e14
@@ -133,7 +135,8 @@ def time_reader(stand_in: str | None = None) -> Callable[[dict[str, t.Any]], dt.
         nonlocal last
         value = item_time(item)
         if value != last[0] or value is None:
-            at = parse_time(value)
+            day = isinstance(value, str) and _DAY.fullmatch(value) is not None
+            at = None if day else parse_time(value)
             # an ISO string in UTC already is kept as Edges wrote it
             if at is None:
                 last = (value, None, stand_in)

@@ -10,6 +10,7 @@ from tap_edges import errors
 from tap_edges.model import Expected
 from tap_edges.outputs import read_new
 from tap_edges.positions import item_key, new_positions, pages_from
+from tap_edges.times import parse_time
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -132,3 +133,15 @@ def test_other_errors_on_offset_are_not_taken_for_a_refusal(status: int) -> None
 
     with pytest.raises(errors.APIError):
         list(pages_from(t.cast("t.Any", Failing(people("a"))), "r", 0, {}))
+
+
+@pytest.mark.parametrize("order", ["oldest", "newest", "latest"])
+def test_items_dated_by_the_day_alone_are_not_taken_for_emitted_ones(order: str) -> None:
+    """Two iterations the same day, ``extracted_at`` a date alone: the second's items are new."""
+    day = [{"name": n, "extracted_at": "2026-11-28"} for n in ("a", "b")]
+    later = [{"name": n, "extracted_at": "2026-11-28"} for n in ("c",)]
+    first, layout = read(Outputs([dict(item) for item in day]), None)
+    mark = None if layout.get("dated") is False else parse_time("2026-11-28")
+    served = {"oldest": day + later, "newest": later + day, "latest": later}[order]
+    second, _ = read(Outputs([dict(item) for item in served]), layout, mark)
+    assert sorted(item["name"] for item in first + second) == ["a", "b", "c"]
