@@ -8,6 +8,8 @@ import subprocess
 import typing as t
 from pathlib import Path
 
+from filelock import FileLock
+
 from edges_sandbox import Sandbox
 from tap_edges.actions import ACTIONS_BY_STREAM
 from tap_edges.streams import derive_key
@@ -18,21 +20,33 @@ SETUP = ROOT / "scripts" / "setup-meltano"
 STREAMS = tuple(ACTIONS_BY_STREAM)
 INSTALL_TIMEOUT = 1200
 RUN_TIMEOUT = 300
+PLUGIN_KINDS = ("extractors", "loaders", "utilities")
 
 Key = tuple[str, ...]
 
 
-def install_plugins(*plugins: str) -> None:
-    """Install Meltano (own venv) and these plugins with the project's own setup script."""
-    done = subprocess.run(
-        [str(SETUP), *plugins],
-        capture_output=True,
-        text=True,
-        timeout=INSTALL_TIMEOUT,
-        check=False,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, f"{SETUP} failed:\n{done.stdout}\n{done.stderr}"
+def install_plugins(session_dir: Path, *plugins: str) -> None:
+    """Install Meltano (own venv) and these plugins with the project's own setup script.
+
+    Each plugin once per test session, whichever xdist worker asks first (``session_dir`` is
+    shared by all of them): ``meltano install`` reinstalls the editable tap-edges in place, which
+    would pull it from under a pipeline that another test is running.
+    """
+    with FileLock(session_dir / "meltano-install.lock"):
+        missing = [p for p in plugins if not (session_dir / f"meltano-installed-{p}").exists()]
+        if not missing:
+            return
+        done = subprocess.run(
+            [str(SETUP), *missing],
+            capture_output=True,
+            text=True,
+            timeout=INSTALL_TIMEOUT,
+            check=False,
+            cwd=ROOT,
+        )
+        assert done.returncode == 0, f"{SETUP} failed:\n{done.stdout}\n{done.stderr}"
+        for plugin in missing:
+            (session_dir / f"meltano-installed-{plugin}").touch()
 
 
 def plugin_python(kind: str, name: str) -> Path:
@@ -40,15 +54,32 @@ def plugin_python(kind: str, name: str) -> Path:
     return ROOT / ".meltano" / kind / name / "venv" / "bin" / "python"
 
 
+def system_dir(workdir: Path) -> Path:
+    """A Meltano system folder (``.meltano``) of the test's own, holding the repo's plugins.
+
+    Meltano keeps a run's files in ``.meltano/run/<plugin>/`` (discovery rewrites tap-edges'
+    ``tap.properties.json`` there in place), so tests running at once must not share it; the
+    plugins' venvs, which they may share, are the repo's (installed once per session), linked in.
+    """
+    folder = workdir / ".meltano"
+    folder.mkdir(exist_ok=True)
+    for kind in PLUGIN_KINDS:
+        link = folder / kind
+        if not link.is_symlink():
+            link.symlink_to(ROOT / ".meltano" / kind, target_is_directory=True)
+    return folder
+
+
 def project_env(workdir: Path, **settings: str) -> dict[str, str]:
     """Environment for Meltano in the repo's project, with state and sandbox in ``workdir``.
 
-    Plugin venvs are the repo's (installed once per session); the system database (Meltano's
-    state) and the sandbox world are the test's own. The tap's other settings are the `demo`
-    environment's.
+    Plugin venvs are the repo's (installed once per session); the system folder (run files,
+    logs), the system database (Meltano's state) and the sandbox world are the test's own. The
+    tap's other settings are the `demo` environment's.
     """
     env = {
         **os.environ,
+        "MELTANO_SYS_DIR_ROOT": str(system_dir(workdir)),
         "MELTANO_DATABASE_URI": f"sqlite:///{workdir / 'meltano.db'}",
         "MELTANO_ENVIRONMENT": "demo",
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",

@@ -54,8 +54,8 @@ WINDOW = dt.timedelta(days=30)
 
 
 @pytest.fixture(scope="session")
-def dbt_plugins() -> None:
-    install_plugins("tap-edges", "target-duckdb", "dbt-duckdb")
+def dbt_plugins(session_dir: Path) -> None:
+    install_plugins(session_dir, "tap-edges", "target-duckdb", "dbt-duckdb")
 
 
 def dump(database: Path) -> tuple[Tables, Tables]:

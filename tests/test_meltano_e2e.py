@@ -58,9 +58,9 @@ Tables = dict[str, list[dict[str, t.Any]]]
 
 
 @pytest.fixture(scope="session")
-def meltano_plugins() -> None:
+def meltano_plugins(session_dir: Path) -> None:
     """Meltano and the plugins, installed once per session (reused from .meltano/)."""
-    install_plugins("tap-edges", "target-duckdb", "target-postgres", "dbt-postgres")
+    install_plugins(session_dir, "tap-edges", "target-duckdb", "target-postgres", "dbt-postgres")
 
 
 @pytest.fixture(scope="session")

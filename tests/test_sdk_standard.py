@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 from tapkit import COMPANY_PAGE_URLS, POST_URLS, THREAD_URLS
 
@@ -24,8 +25,11 @@ SANDBOX_CONFIG = {
     "runs_requests_per_minute": 6000,
 }
 
-TestTapEdges = get_tap_test_class(
-    TapEdges,
-    config=SANDBOX_CONFIG,
-    suite_config=SuiteConfig(max_records_limit=None),
+# The suite's tests read one sync, made once per class: they stay on one xdist worker.
+TestTapEdges = pytest.mark.xdist_group("sdk-standard")(
+    get_tap_test_class(
+        TapEdges,
+        config=SANDBOX_CONFIG,
+        suite_config=SuiteConfig(max_records_limit=None),
+    )
 )

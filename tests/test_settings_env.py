@@ -15,7 +15,7 @@ import typing as t
 
 import pytest
 import yaml
-from meltanokit import ROOT, install_plugins, meltano
+from meltanokit import ROOT, install_plugins, meltano, system_dir
 from tapkit import COMPANY_PAGE_URLS, POST_URLS, TAP, THREAD_URLS
 
 from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, Sandbox
@@ -163,14 +163,15 @@ def test_sandbox_settings_from_the_environment_act(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def meltano_jsonl() -> None:
-    install_plugins("tap-edges", "target-jsonl")
+def meltano_jsonl(session_dir: Path) -> None:
+    install_plugins(session_dir, "tap-edges", "target-jsonl")
 
 
 def meltano_env(workdir: Path, settings: dict[str, t.Any]) -> dict[str, str]:
     """The `prod` environment, with every tap setting from a variable and output in workdir."""
     return {
         **clean_environ(),
+        "MELTANO_SYS_DIR_ROOT": str(system_dir(workdir)),
         "MELTANO_DATABASE_URI": f"sqlite:///{workdir / 'meltano.db'}",
         "MELTANO_ENVIRONMENT": "prod",
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
