@@ -34,6 +34,10 @@ if t.TYPE_CHECKING:
 
     import requests
 
+# Dozens of real syncs, and nothing in them depends on the Python version: on the main Python
+# only (scripts/test-other-pythons leaves slow tests out).
+pytestmark = pytest.mark.slow
+
 ONE_OF_EACH = {
     "identity_ids": ENGAGEMENT_IDENTITY_IDS[:1],
     "post_urls": POST_URLS[:1],
