@@ -17,6 +17,10 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
+# Many real syncs whose behaviour does not depend on the Python version: on the main Python
+# only (scripts/test-other-pythons leaves slow tests out).
+pytestmark = pytest.mark.slow
+
 POSTS = 50
 POST_STREAMS = ("post_commenters", "post_likers", "post_reposters")
 

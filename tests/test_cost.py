@@ -14,6 +14,10 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
+# Many real syncs whose behaviour does not depend on the Python version: on the main Python
+# only (scripts/test-other-pythons leaves slow tests out).
+pytestmark = pytest.mark.slow
+
 HISTORY = 1100  # more than two 500-item pages
 ONE = {
     "identity_ids": ENGAGEMENT_IDENTITY_IDS[:1],

@@ -34,6 +34,10 @@ if t.TYPE_CHECKING:
 
     import requests
 
+# Many real syncs whose behaviour does not depend on the Python version: on the main Python
+# only (scripts/test-other-pythons leaves slow tests out).
+pytestmark = pytest.mark.slow
+
 SMALL: dict[str, list[str]] = {
     "post_urls": [],
     "thread_urls": [],

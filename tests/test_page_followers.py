@@ -22,6 +22,10 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
+# Many real syncs whose behaviour does not depend on the Python version: on the main Python
+# only (scripts/test-other-pythons leaves slow tests out).
+pytestmark = pytest.mark.slow
+
 STREAM = "page_followers"
 ACTION = "linkedin-extract-page-followers"
 NOT_ADMIN_PAGE = "https://www.linkedin.com/company/not-admin-initech/"

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 
     import requests
 
+# Many real syncs whose behaviour does not depend on the Python version: on the main Python
+# only (scripts/test-other-pythons leaves slow tests out).
+pytestmark = pytest.mark.slow
+
 RUN_SECONDS = 10.0
 CONNECTIONS = "linkedin-extract-connections"
 COMMENTERS = "linkedin-extract-post-commenters"

@@ -34,6 +34,10 @@ from edges_sandbox.variants import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+# Many real syncs whose behaviour does not depend on the Python version: on the main Python
+# only (scripts/test-other-pythons leaves slow tests out).
+pytestmark = pytest.mark.slow
+
 RUN_SECONDS = 10.0
 CONNECTIONS = "linkedin-extract-connections"
 VIEWERS = "linkedin-extract-profile-viewers"
