@@ -80,14 +80,6 @@ def _adopt_unnamed(  # noqa: PLR0913
     if found.run is not None:
         _adopt(tr, found.run, known, logger)
         taken.add(found.run.uid)  # no other partition's
-    elif found.candidates:
-        logger.warning(
-            "%s: a launch without a name lost its answer and %d runs could be it (%s): "
-            "launching again; one of them may be a duplicate run.",
-            tr.partition.label,
-            len(found.candidates),
-            ", ".join(found.candidates),
-        )
 
 
 def _adopt(tr: Tracked, run: Run, known: dict[str, Run], logger: logging.Logger) -> None:

@@ -140,24 +140,31 @@ class EdgesClient:
         found: dict[str, dict[str, t.Any]] = {}
         pages = count // LIST_RUNS_MAX + FIND_EXTRA_PAGES
         for page in range(pages):
-            params = {
-                "action_name": action,
-                "sort": "-created_at",
-                "limit": str(LIST_RUNS_MAX),
-                "offset": str(page * LIST_RUNS_MAX),
-            }
-            runs = self._json_list(self.http.request("GET", "/runs", params=params), "/runs")
+            runs = self.recent_runs(action, page)
             for run in runs:
-                key = wanted(str(run.get("name") or "")) if isinstance(run, dict) else None
+                key = wanted(str(run.get("name") or ""))
                 if key is not None:
                     found.setdefault(key, run)
             if len(found) >= count or len(runs) < LIST_RUNS_MAX:
                 break
         return found
 
-    def recent_runs(self, action: str) -> list[dict[str, t.Any]]:
-        """``GET /runs?action_name=...&sort=-created_at``: the action's newest 100 runs."""
-        params = {"action_name": action, "sort": "-created_at", "limit": str(LIST_RUNS_MAX)}
+    def recent_runs(self, action: str, page: int = 0) -> list[dict[str, t.Any]]:
+        """``GET /runs?action_name=...&sort=-created_at``: a page of the action's newest runs.
+
+        Args:
+            action: The action slug.
+            page: Which page of 100 runs (0: the newest).
+
+        Returns:
+            The run objects of the page (anything that is not an object left out).
+        """
+        params = {
+            "action_name": action,
+            "sort": "-created_at",
+            "limit": str(LIST_RUNS_MAX),
+            "offset": str(page * LIST_RUNS_MAX),
+        }
         runs = self._json_list(self.http.request("GET", "/runs", params=params), "/runs")
         return [run for run in runs if isinstance(run, dict)]
 

@@ -18,6 +18,7 @@ import msgspec
 
 from tap_edges import errors
 from tap_edges.model import Batch
+from tap_edges.retries import TOO_MANY
 from tap_edges.times import time_reader
 
 if t.TYPE_CHECKING:
@@ -25,8 +26,6 @@ if t.TYPE_CHECKING:
 
     from tap_edges.client import EdgesClient
     from tap_edges.model import Expected
-
-TOO_MANY = 429
 
 
 def item_key(item: dict[str, t.Any]) -> str:

@@ -19,6 +19,7 @@ from tap_edges import errors
 from tap_edges.lifecycle import Unnamed, continue_applied, find_unnamed
 from tap_edges.model import Continuing, Launched, Launching, Run, input_values
 from tap_edges.partitions import token_of
+from tap_edges.retries import TOO_MANY
 
 if t.TYPE_CHECKING:
     import logging
@@ -28,7 +29,6 @@ if t.TYPE_CHECKING:
     from tap_edges.partitions import Partition
     from tap_edges.state import Bookmark
 
-TOO_MANY = 429
 MAX_INPUT_LOOKUPS = 10  # GET /runs/{uid}/inputs per lost launch without a name, at most
 
 
@@ -141,24 +141,33 @@ class Sender:
             taken: The runs other partitions own.
 
         Returns:
-            The run to adopt, or the candidates when not exactly one.
+            The run to adopt, or the candidates when not exactly one (said in a WARNING: the
+            caller launches again).
         """
         runs = [run for run in map(Run.from_json, self.client.recent_runs(partition.action)) if run]
         found = find_unnamed(
             partition.identity_id, partition.input_value, pending.sent_at, runs, taken
         )
-        if partition.input_value is None or not found.candidates:
-            return found
-        # Run objects do not show inputs: the runs' inputs tell the partition's apart (even
-        # one run: it may be another partition's).
-        shown = [
-            dataclasses.replace(run, input_values=input_values(self.client.run_inputs(run.uid)))
-            for run in runs
-            if run.uid in found.candidates[:MAX_INPUT_LOOKUPS]
-        ]
-        return find_unnamed(
-            partition.identity_id, partition.input_value, pending.sent_at, shown, taken
-        )
+        if partition.input_value is not None and found.candidates:
+            # Run objects do not show inputs: the runs' inputs tell the partition's apart (even
+            # one run: it may be another partition's).
+            shown = [
+                dataclasses.replace(run, input_values=input_values(self.client.run_inputs(run.uid)))
+                for run in runs
+                if run.uid in found.candidates[:MAX_INPUT_LOOKUPS]
+            ]
+            found = find_unnamed(
+                partition.identity_id, partition.input_value, pending.sent_at, shown, taken
+            )
+        if found.run is None and found.candidates:
+            self.logger.warning(
+                "%s: a launch without a name lost its answer and %d runs could be it (%s): "
+                "launching again; one of them may be a duplicate run.",
+                partition.label,
+                len(found.candidates),
+                ", ".join(found.candidates),
+            )
+        return found
 
     def launch(
         self, partition: Partition, pending: Launching, taken: Container[str] = ()
@@ -213,16 +222,7 @@ class Sender:
         """The run a launch whose answer was lost started, if Edges made it."""
         if pending.named:
             return self.find_launched(partition.action, {pending.token}).get(pending.token)
-        found = self.find_unnamed(partition, pending, taken)
-        if found.run is None and found.candidates:
-            self.logger.warning(
-                "%s: a launch without a name lost its answer and %d runs could be it (%s): "
-                "launching again; one of them may be a duplicate run.",
-                partition.label,
-                len(found.candidates),
-                ", ".join(found.candidates),
-            )
-        return found.run
+        return self.find_unnamed(partition, pending, taken).run
 
     def continue_run(self, partition: Partition, before: Run) -> Outcome:
         """Continue the run; after a failure without a clear answer, look whether it applied.
