@@ -113,6 +113,11 @@ def find_unnamed(
         if input_value is not None and run.input_values and input_value not in run.input_values:
             continue
         matches.append(run)
+    if len(matches) > 1 and since is not None:
+        # The clock-skew margin also takes in runs made just before the launch (an earlier
+        # sync's, whose state was never committed): one made after it is the launch's own.
+        after = [run for run in matches if (made := parse_time(run.created_at)) and made >= since]
+        matches = after if len(after) == 1 else matches
     if len(matches) == 1:
         return Unnamed(matches[0], (matches[0].uid,))
     return Unnamed(None, tuple(run.uid for run in matches))
