@@ -61,3 +61,19 @@ def _signal_handlers_restored(_first_signal_handlers: dict[int, t.Any]) -> Itera
     for signum, handler in _first_signal_handlers.items():
         if handler is not None:
             signal.signal(signum, handler)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the longest tests first: the e2e tests, then the slow ones, then the rest.
+
+    With ``--dist loadgroup`` the workers take tests in this order, so a 90-second Meltano and
+    dbt pipeline starts at once and overlaps the short tests instead of running alone at the
+    end of the session. The sort is stable: within each kind, the collection order stays.
+    """
+
+    def kind(item: pytest.Item) -> int:
+        if item.get_closest_marker("e2e"):
+            return 0
+        return 1 if item.get_closest_marker("slow") else 2
+
+    items.sort(key=kind)
