@@ -125,7 +125,9 @@ def pages_of_the_new_items(sandbox: Sandbox, mode: str, *, offset_tried: bool) -
     return sum(-(-total // OUTPUTS_PAGE_SIZE) + offset_tried for total in totals)
 
 
-@pytest.mark.parametrize(("mode", "variants"), UNDATED_WORLDS, ids="-".join)
+@pytest.mark.parametrize(
+    ("mode", "variants"), UNDATED_WORLDS, ids=[f"{m}-{'+'.join(v)}" for m, v in UNDATED_WORLDS]
+)
 def test_without_extracted_at_a_sync_reads_only_the_pages_of_the_new_items(
     mode: str, variants: tuple[str, ...], tmp_path: Path
 ) -> None:

@@ -9,7 +9,7 @@ import pytest
 from tap_edges import errors
 from tap_edges.model import Expected
 from tap_edges.outputs import read_new
-from tap_edges.positions import item_key, new_positions, pages_from
+from tap_edges.positions import item_key, learn_order, new_positions, pages_from, shortcut
 from tap_edges.times import parse_time
 
 if t.TYPE_CHECKING:
@@ -145,3 +145,120 @@ def test_items_dated_by_the_day_alone_are_not_taken_for_emitted_ones(order: str)
     served = {"oldest": day + later, "newest": later + day, "latest": later}[order]
     second, _ = read(Outputs([dict(item) for item in served]), layout, mark)
     assert sorted(item["name"] for item in first + second) == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize(
+    ("case", "layout", "seen", "new", "taken"),
+    [
+        (
+            "nothing learned (a state from before the shortcuts)",
+            {"first": "a", "last": "b"},
+            3,
+            None,
+            None,
+        ),
+        ("oldest first", {"order": "oldest", "first": "a", "last": "b"}, 3, None, "oldest"),
+        ("oldest first, output_count known", {"order": "oldest", "last": "b"}, 3, 2, "oldest"),
+        ("oldest first, a new run", {"order": "oldest", "first": "a", "last": "b"}, 0, None, None),
+        ("oldest first, no boundary kept", {"order": "oldest"}, 3, None, None),
+        ("newest first", {"order": "newest", "first": "a", "last": "b"}, 3, 2, "newest"),
+        ("newest first, output_count unclear", {"order": "newest", "first": "a"}, 3, None, None),
+        ("newest first, no first key", {"order": "newest", "last": "b"}, 3, 2, None),
+        ("newest iteration only: read it all", {"order": "latest", "first": "a"}, 3, 2, None),
+        ("a layout none of these", {"order": None, "first": "a", "last": "b"}, 3, 2, None),
+    ],
+)
+def test_shortcut(
+    case: str, layout: dict[str, t.Any], seen: int, new: int | None, taken: str | None
+) -> None:
+    assert shortcut(layout, seen, new) == taken, case
+
+
+@pytest.mark.parametrize(
+    ("total", "new", "seen", "before", "learned"),
+    [
+        pytest.param(5, [3, 4], 3, None, "oldest", id="new items after the old ones"),
+        pytest.param(5, [0, 1], 3, None, "newest", id="new items before the old ones"),
+        pytest.param(2, [0, 1], 3, "oldest", "latest", id="none of the old ones served"),
+        pytest.param(5, [0, 1, 4], 2, "oldest", None, id="new items on both sides"),
+        pytest.param(5, [], 5, "newest", "newest", id="nothing new: kept"),
+        pytest.param(4, [0, 1, 2, 3], 0, "oldest", "oldest", id="a new run: kept"),
+    ],
+)
+def test_learn_order(
+    total: int, new: list[int], seen: int, before: str | None, learned: str | None
+) -> None:
+    assert learn_order(total, new, seen, before) == learned
+
+
+def serve(order: str, old: list[dict[str, t.Any]], new: list[dict[str, t.Any]]) -> list[t.Any]:
+    served = {"oldest": old + new, "newest": new + old, "latest": new}[order]
+    return [dict(item) for item in served]  # Edges serves the stored items again
+
+
+def learned_layout(order: str, offset: bool = True) -> tuple[dict[str, t.Any], list[t.Any]]:
+    """Two reads of a run (10 items, then 10 more): the layout is learned."""
+    old, older = people(*"abcdefghij"), people(*"klmnopqrst")
+    _, layout = read(Outputs(serve(order, [], old), offset=offset), None)
+    _, layout = read(Outputs(serve(order, old, older), offset=offset), layout)
+    assert layout["order"] == order
+    return layout, (older if order == "latest" else serve(order, old, older))
+
+
+@pytest.mark.parametrize(
+    ("order", "offset", "served_as", "requests", "fell_back"),
+    [
+        ("oldest", True, "oldest", [("offset", 19)], False),
+        (
+            "oldest",
+            False,
+            "oldest",
+            [("offset", 19), *(("cursor", s) for s in range(0, 22, 3))],
+            False,
+        ),
+        ("newest", True, "newest", [("cursor", 0)], False),
+        ("latest", True, "latest", [("cursor", 0)], False),
+        # Edges changed how it lays out the outputs: the shortcut's check fails, all is read
+        (
+            "oldest",
+            True,
+            "newest",
+            [("offset", 19), *(("cursor", s) for s in range(0, 22, 3))],
+            True,
+        ),
+        ("oldest", True, "latest", [("offset", 19), ("cursor", 0)], True),
+        ("newest", True, "oldest", [*(("cursor", s) for s in range(0, 22, 3))], True),
+        ("newest", True, "latest", [("cursor", 0)], True),
+        ("latest", True, "oldest", [*(("cursor", s) for s in range(0, 12, 3))], False),
+    ],
+)
+def test_a_shortcut_reads_only_the_new_items_pages_and_checks_its_boundary(
+    order: str, offset: bool, served_as: str, requests: list[tuple[str, int]], fell_back: bool
+) -> None:
+    layout, history = learned_layout(order, offset=offset)
+    layout["count"] = "total"  # what output_count counts, as the sandbox's teaches the tap
+    new = people("u", "v")
+    served = serve(served_as, history if served_as != "latest" else [], new)
+    outputs = Outputs(served, offset=offset)
+    reasons: list[str] = []
+    expected = Expected(
+        mark=None,
+        layout=layout,
+        count_before=len(history),
+        count_now=len(history) + 2,
+        stand_in="2026-11-28T10:00:00Z",
+    )
+    reading = read_new(t.cast("t.Any", outputs), "r", expected, print, reasons.append)
+    got = []
+    while True:
+        try:
+            got.append(next(reading)["name"])
+        except StopIteration as done:  # noqa: PERF203 (the batch is the return value)
+            batch = done.value
+            break
+    assert got == ["u", "v"]  # the new ones, once: none lost, none twice
+    assert outputs.requests == requests
+    assert bool(reasons) == fell_back, reasons
+    assert batch.layout["order"] == served_as  # learned again after a fallback
+    if not offset:
+        assert batch.layout["offset"] is False
