@@ -8,6 +8,7 @@ layout lets a sync read only the pages that hold new items (see :func:`read_new`
 
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 
 from tap_edges import positions
@@ -80,6 +81,10 @@ def _read_dated(
         if batch.mismatch is None:
             return batch
         fallback(batch.mismatch)
+        if (batch.layout or {}).get("offset") is False:  # learned by the shortcut: kept
+            expected = dataclasses.replace(
+                expected, layout={**(expected.layout or {}), "offset": False}
+            )
     return (yield from _full_read(client, run_uid, expected, skip))
 
 

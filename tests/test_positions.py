@@ -26,7 +26,7 @@ class Outputs:
     def output_pages(self, run_uid: str) -> Iterator[list[t.Any]]:
         for start in range(0, max(len(self.items), 1), self.page):
             self.requests.append(("cursor", start))
-            yield self.items[start : start + self.page]
+            yield fresh(self.items[start : start + self.page])
 
     def output_pages_from(self, run_uid: str, offset: int) -> Iterator[list[t.Any]]:
         self.requests.append(("offset", offset))
@@ -35,7 +35,12 @@ class Outputs:
                 method="GET", path="/v1/runs/r/outputs", status=400, label="BAD_PARAMETERS"
             )
         for start in range(offset, len(self.items), self.page):
-            yield self.items[start : start + self.page]
+            yield fresh(self.items[start : start + self.page])
+
+
+def fresh(page: list[t.Any]) -> list[t.Any]:
+    """Items as a new answer holds them (the tap writes into the ones it reads)."""
+    return [dict(item) if isinstance(item, dict) else item for item in page]
 
 
 def people(*names: str) -> list[dict[str, t.Any]]:
@@ -262,3 +267,19 @@ def test_a_shortcut_reads_only_the_new_items_pages_and_checks_its_boundary(
     assert batch.layout["order"] == served_as  # learned again after a fallback
     if not offset:
         assert batch.layout["offset"] is False
+
+
+@pytest.mark.parametrize("dated", [True, False], ids=["dated", "undated"])
+def test_an_offset_refused_by_a_shortcut_that_falls_back_is_remembered(dated: bool) -> None:
+    """Else the next sync pays one request to learn the refusal again."""
+    stamp = {"extracted_at": "2026-11-28T10:00:00Z"} if dated else {}
+    old = [{**item, **stamp} for item in people("a", "b", "c")]
+    new = people("d", "e")
+    layout: dict[str, t.Any] = {"order": "oldest", "seen": 5, "dated": dated}  # seen is wrong
+    if not dated:
+        layout.update(first=item_key(old[0]), last=item_key(old[-1]))
+    outputs = Outputs(old + new, offset=False)
+    got, learned = read(outputs, layout, parse_time("2026-11-28T10:00:00Z") if dated else None)
+    assert [item["name"] for item in got] == ["d", "e"]
+    assert outputs.requests[0] == ("offset", 4)  # the shortcut, refused
+    assert learned["offset"] is False
