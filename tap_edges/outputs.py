@@ -8,6 +8,7 @@ layout lets a sync read only the pages that hold new items (see :func:`read_new`
 
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 
 from tap_edges import positions
@@ -55,7 +56,9 @@ def read_new(
     if expected.new == 0:
         return Batch(newest=expected.mark, layout=expected.layout)
     if (expected.layout or {}).get("dated") is False:
-        return (yield from positions.read_by_position(client, run_uid, expected, skip))
+        batch = yield from positions.read_by_position(client, run_uid, expected, skip, fallback)
+        _learn_count(t.cast("dict[str, t.Any]", batch.layout), expected, batch.count)
+        return batch
     batch = yield from _read_dated(client, run_uid, expected, skip, fallback)
     positions.learn_dating(batch)
     return batch
@@ -78,6 +81,10 @@ def _read_dated(
         if batch.mismatch is None:
             return batch
         fallback(batch.mismatch)
+        if (batch.layout or {}).get("offset") is False:  # learned by the shortcut: kept
+            expected = dataclasses.replace(
+                expected, layout={**(expected.layout or {}), "offset": False}
+            )
     return (yield from _full_read(client, run_uid, expected, skip))
 
 
@@ -214,6 +221,13 @@ def _learn(expected: Expected, scan: _Scan, first: int, last: int) -> dict[str, 
         layout["order"] = "oldest"
     elif new and total > new:
         layout["order"] = None
+    _learn_count(layout, expected, new)
+    layout["seen"] = total
+    return layout
+
+
+def _learn_count(layout: dict[str, t.Any], expected: Expected, new: int) -> None:
+    """What ``output_count`` counts, as a read of ``new`` items shows it (else kept)."""
     now, before = expected.count_now, expected.count_before
     if now is not None and before is not None and now == before + new and now != new:
         layout["count"] = "total"
@@ -221,5 +235,3 @@ def _learn(expected: Expected, scan: _Scan, first: int, last: int) -> dict[str, 
         layout["count"] = "iteration"
     elif now is not None and now not in {new, (before or 0) + new}:
         layout["count"] = None
-    layout["seen"] = total
-    return layout

@@ -5,8 +5,10 @@ the deprecated ``offset`` on outputs. Without times, the new items of a continue
 found by where the items read last time sit now: the state keeps the keys of the first and
 last items read (a hash of each item) and how many there were; the new items are the ones
 around that block (before it: newest first; after it: oldest first), or all of them when none
-of the old ones is served (newest iteration only). Without ``offset``, the pages before a
-position are read with cursors and skipped.
+of the old ones is served (newest iteration only). Once a read of every page has shown where
+they go, a sync reads only the pages that can hold new items, and checks the boundary first
+(:func:`shortcut`); when the check fails, every page is read, as the first time. Without
+``offset``, the pages before a position are read with cursors and skipped.
 """
 
 from __future__ import annotations
@@ -63,17 +65,22 @@ def read_by_position(
     run_uid: str,
     expected: Expected,
     skip: Callable[[object], None],
+    fallback: Callable[[str], None],
 ) -> Generator[dict[str, t.Any], None, Batch]:
     """Yield the run's new items, told from old ones by the boundary kept in the state.
 
-    Every page is read (the old block's place is not known before), and the run's items are
-    held in memory until it is found.
+    With the layout learned, only the pages that can hold new items are read (see
+    :func:`shortcut`): oldest first, from the last item read before (checked to be it); newest
+    first, until the first item read before. Otherwise (and when that check fails) every page
+    is read and the run's items are held in memory until the old block is found; a sync that
+    reads every page learns the layout.
 
     Args:
         client: The API client.
         run_uid: The run.
         expected: What the state says (the boundary keys and the count read last time).
         skip: Called with each item that is not a JSON object.
+        fallback: Called with the reason when a shortcut's boundary check fails.
 
     Yields:
         The new items, in the order Edges gave them.
@@ -81,27 +88,142 @@ def read_by_position(
     Returns:
         The batch, its layout updated to the items read now.
     """
-    items: list[dict[str, t.Any]] = []
-    for page in client.output_pages(run_uid):
-        for item in page:
-            if isinstance(item, dict):
-                items.append(item)
-            else:
-                skip(item)
-    keys = [item_key(item) for item in items]
     layout = dict(expected.layout or {})
     batch = Batch(newest=expected.mark, layout=layout, positional=True)
     read = time_reader(expected.stand_in)
-    for index in new_positions(keys, layout.get("first"), layout.get("last"), expected.seen):
-        item = items[index]
+    order = shortcut(layout, expected.seen, expected.new)
+    if order == "oldest":
+        after = _after_last(client, run_uid, expected, layout, skip)
+        if isinstance(after, list):
+            if after:  # keyed before it is emitted (the stream adds fields to its records)
+                layout["last"] = item_key(after[-1])
+            layout["seen"] = expected.seen + len(after)
+            yield from _emit(batch, after, read)
+            return batch
+        fallback(after)
+    keys: list[str] = []
+    items: list[dict[str, t.Any]] = []
+    for page in client.output_pages(run_uid):
+        start = len(keys)
+        for item in _objects(page, skip):
+            keys.append(item_key(item))
+            items.append(item)
+        if order == "newest" and layout["first"] in keys[start:]:
+            at = keys.index(layout["first"], start)
+            if at == expected.new:
+                yield from _emit(batch, items[:at], read)
+                layout.update(first=keys[0], seen=expected.seen + at)
+                return batch
+            fallback(f"{at} new item(s) where output_count says {expected.new}")
+            order = None
+    if order == "newest":
+        fallback("the first item read before was not found")
+    positions = new_positions(keys, layout.get("first"), layout.get("last"), expected.seen)
+    yield from _emit(batch, [items[index] for index in positions], read)
+    if keys:
+        layout["order"] = learn_order(len(keys), positions, expected.seen, layout.get("order"))
+        layout.update(first=keys[0], last=keys[-1], seen=len(keys), dated=False)
+    return batch
+
+
+def shortcut(layout: dict[str, t.Any], seen: int, new: int | None) -> str | None:
+    """The shortcut a positional read may take: ``oldest``, ``newest``, or None (read all).
+
+    Oldest first, the item at the boundary is read first: found where it was, the items after
+    it are new. Newest first, finding the first item read before tells nothing when Edges has
+    turned to appending (it is then first again, and every new item after it would be lost):
+    only ``output_count`` can tell, so that shortcut is taken only when its meaning is known.
+
+    Args:
+        layout: The partition's outputs layout.
+        seen: How many items were read last time from this run (0: none, a new run).
+        new: How many new items ``output_count`` promises, if it can tell.
+
+    Returns:
+        The learned order when its boundary is kept (``last`` for oldest first, ``first`` for
+        newest first); None otherwise, and for the newest iteration only (every item is new).
+    """
+    order = str(layout.get("order"))
+    boundary = _BOUNDARY.get(order)
+    if order == "newest" and new is None:
+        return None
+    return order if seen and boundary and layout.get(boundary) else None
+
+
+_BOUNDARY = {"oldest": "last", "newest": "first"}  # the key a shortcut checks the boundary with
+
+
+def learn_order(total: int, new: range | list[int], seen: int, before: object) -> object:
+    """The outputs layout a full positional read shows (what it cannot tell is kept).
+
+    Args:
+        total: Items served now.
+        new: The positions of the new items among them (:func:`new_positions`).
+        seen: Items served at the last read of this run (0: a new run).
+        before: The layout learned before.
+
+    Returns:
+        ``oldest``, ``newest``, ``latest``, None (none of these), or ``before``.
+    """
+    count = len(new)
+    if not seen or not count:
+        return before  # a new run, or nothing new: the layout does not show
+    if count == total:
+        return "latest"  # the run served items before, and none of them now
+    if list(new) == list(range(count)):
+        return "newest"
+    if list(new) == list(range(total - count, total)):
+        return "oldest"
+    return None
+
+
+def _after_last(
+    client: EdgesClient,
+    run_uid: str,
+    expected: Expected,
+    layout: dict[str, t.Any],
+    skip: Callable[[object], None],
+) -> list[dict[str, t.Any]] | str:
+    """Oldest first: the items after the last one read before, or why they cannot be trusted.
+
+    Reads from that item's position on; it must be the first item read, and the items after
+    it as many as ``output_count`` says are new (when it says). Only the new items are held.
+    """
+    boundary: str | None = None
+    after: list[dict[str, t.Any]] = []
+    for page in pages_from(client, run_uid, expected.seen - 1, layout):
+        for item in _objects(page, skip):
+            if boundary is None:
+                boundary = item_key(item)
+                if boundary != layout["last"]:
+                    return "the last item read before is not where it was"
+            else:
+                after.append(item)
+    if boundary is None:
+        return "the outputs hold fewer items than before"
+    if expected.new not in (None, len(after)):
+        return f"{len(after)} new item(s) where output_count says {expected.new}"
+    return after
+
+
+def _objects(page: list[t.Any], skip: Callable[[object], None]) -> Iterator[dict[str, t.Any]]:
+    for item in page:
+        if isinstance(item, dict):
+            yield item
+        else:
+            skip(item)
+
+
+def _emit(
+    batch: Batch, items: list[dict[str, t.Any]], read: Callable[[dict[str, t.Any]], t.Any]
+) -> Iterator[dict[str, t.Any]]:
+    """Yield the new items, counting them and keeping the newest time they carry."""
+    for item in items:
         at = read(item)
         batch.count += 1
         if at is not None and (batch.newest is None or at > batch.newest):
             batch.newest = at
         yield item
-    if keys:
-        layout.update(first=keys[0], last=keys[-1], seen=len(keys), dated=False)
-    return batch
 
 
 def new_positions(keys: list[str], first: object, last: object, seen: int) -> range | list[int]:

@@ -9,6 +9,7 @@ import pytest
 from tapkit import OUTPUTS_MODES, TapRun, api_config, item_view, partitions_of, run_tap
 
 from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, Sandbox
+from tap_edges.client import OUTPUTS_PAGE_SIZE
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -94,3 +95,65 @@ def test_a_state_that_misplaces_the_new_items_falls_back(tmp_path: Path) -> None
         run = sync(sandbox, tmp_path, state)
         assert len(run.records()) == 2 * 5  # the first 3 new items would be missed
         assert run.stderr.count("reading all its outputs") == 2
+
+
+UNDATED_WORLDS = [
+    (mode, variants)
+    for mode in OUTPUTS_MODES
+    for variants in (("no_extracted_at",), ("no_extracted_at", "refuse_offset"))
+]
+ORDER_OF_MODE = {"cumulative": "oldest", "cumulative-newest": "newest", "latest": "latest"}
+
+
+def delivered(sandbox: Sandbox, *, newest: bool = False) -> list[dict[str, t.Any]]:
+    """The items Edges delivered to every run (or in each run's newest iteration only)."""
+    truths = [sandbox.ground_truth(run["uid"]) for run in sandbox.runs()]
+    iterations = [it for truth in truths for it in (truth[-1:] if newest else truth)]
+    return [item for it in iterations for item in it["delivered"]]
+
+
+def pages_of_the_new_items(sandbox: Sandbox, mode: str, *, offset_tried: bool) -> int:
+    """The output requests a sync needs when a few items are new: one page per partition.
+
+    Oldest first without ``offset``, cursors cannot skip: every page up to the new items is
+    read (and dropped), plus the refused offset the first time.
+    """
+    if mode != "cumulative" or "refuse_offset" not in sandbox.variants:
+        return len(sandbox.runs())
+    truths = [sandbox.ground_truth(run["uid"]) for run in sandbox.runs()]
+    totals = [sum(len(it["delivered"]) for it in truth) for truth in truths]
+    return sum(-(-total // OUTPUTS_PAGE_SIZE) + offset_tried for total in totals)
+
+
+@pytest.mark.parametrize(
+    ("mode", "variants"), UNDATED_WORLDS, ids=[f"{m}-{'+'.join(v)}" for m, v in UNDATED_WORLDS]
+)
+def test_without_extracted_at_a_sync_reads_only_the_pages_of_the_new_items(
+    mode: str, variants: tuple[str, ...], tmp_path: Path
+) -> None:
+    """Items told apart by position: each loads once, and a sync reads the new items' pages."""
+    with Sandbox(run_seconds=0.3, outputs_mode=mode, variants=variants) as sandbox:
+        sandbox.max_results_limit = 2000
+        first = sync(sandbox, tmp_path, None)
+        sandbox.grow(n=HISTORY)
+        learned = sync(sandbox, tmp_path, first.last_state)  # reads everything: it learns
+        records, state = first.records() + learned.records(), learned.last_state
+        pages, wanted = [], []
+        for number in range(3):
+            sandbox.grow(n=5)
+            run = sync(sandbox, tmp_path, state)
+            new = delivered(sandbox, newest=True)
+            assert item_view(run.records(), new) == item_view(new, new)  # the new ones only
+            assert "reading all its outputs" not in run.stderr
+            records += run.records()
+            pages.append(output_requests(sandbox))
+            wanted.append(pages_of_the_new_items(sandbox, mode, offset_tried=number == 0))
+            state = run.last_state
+        nothing = sync(sandbox, tmp_path, state)
+        pages.append(output_requests(sandbox))
+        wanted.append(0)  # output_count says nothing is new
+        assert nothing.records() == []
+        assert pages == wanted
+        every = delivered(sandbox)
+        assert item_view(records, every) == item_view(every, every)  # each item loaded once
+        assert {p["edges_outputs"]["order"] for p in partitions_of(state)} == {ORDER_OF_MODE[mode]}
