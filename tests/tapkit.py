@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import subprocess
 import sys
 import typing as t
 from pathlib import Path
+
+from forktap import run_tap_command
 
 from tap_edges.actions import ACTIONS
 
@@ -94,16 +95,8 @@ def run_tap(  # noqa: PLR0913
 ) -> TapRun:
     """Run the installed ``tap-edges`` command with a config (and state) and capture it."""
     command = [TAP, *tap_args(config, workdir, state=state), *args]
-    done = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        cwd=workdir,
-        env={**os.environ, **(env or {})},
-    )
-    return TapRun(done.returncode, done.stdout, done.stderr)
+    code, stdout, stderr = run_tap_command(command, workdir, {**os.environ, **(env or {})}, timeout)
+    return TapRun(code, stdout, stderr)
 
 
 def tap_args(
