@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from pgserver import USER, _Cluster, free_port, install_postgres  # noqa: E402
+from pgserver import USER, _Cluster, free_port, install_postgres
 
 
 def start(root: Path) -> str:
@@ -44,7 +44,7 @@ def stop(root: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """start DIR | stop DIR."""
+    """Start DIR | stop DIR."""
     action, root = argv[0], Path(argv[1]).resolve()
     if action == "start":
         print(start(root))

@@ -16,7 +16,9 @@ whichever run asks; Meltano refuses an overlapping ``meltano run`` of the same s
 Settings (environment): ``EDGES_WORKSPACES`` (the workspaces file), ``EDGES_MELTANO_ENVIRONMENT``
 (default ``cluster``, whose system database must be PostgreSQL: ``MELTANO_DATABASE_URI``),
 ``EDGES_LOADER`` (default ``target-postgres``, connection in ``TARGET_POSTGRES_*``, which the
-dbt profile reads too), ``EDGES_DBT_EXECUTABLE`` (default: Meltano's dbt-postgres utility).
+dbt profile reads too), ``EDGES_DBT_EXECUTABLE`` (default: Meltano's dbt-postgres utility),
+``EDGES_DBT_TARGET_DIR`` (dbt's target folders, one per workspace; default orchestrate/.dbt),
+``EDGES_MAX_CONCURRENT`` (steps at once in ``all_workspaces``; default: one per workspace).
 """
 
 import json
@@ -199,7 +201,8 @@ def models_asset(workspace: Workspace, project: DbtProject) -> dg.AssetsDefiniti
     def build(context: AssetExecutionContext, dbt: DbtCli) -> Any:  # noqa: ANN401
         # Its own target path: dbt's partial parse is reused from one build to the next (the
         # pool keeps two builds of a workspace from sharing it).
-        target_path = DBT_TARGET_PATH.parent / workspace.name
+        targets = Path(setting("EDGES_DBT_TARGET_DIR", str(DBT_TARGET_PATH.parent)))
+        target_path = targets / workspace.name
         build_args = ["build", "--vars", json.dumps(variables)]
         yield from dbt.cli(build_args, context=context, target_path=target_path).stream()
 

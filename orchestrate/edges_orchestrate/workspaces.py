@@ -118,7 +118,9 @@ def parse(raw: dict[str, t.Any]) -> Workspace:
     if not raw.get("identity_ids"):
         msg = f"workspace {name}: at least one identity_ids entry"
         raise ValueError(msg)
-    values = {key: tuple(value) if key in INPUTS else value for key, value in raw.items()}
+    values: dict[str, t.Any] = {
+        key: tuple(value) if key in INPUTS else value for key, value in raw.items()
+    }
     return Workspace(**values)
 
 
