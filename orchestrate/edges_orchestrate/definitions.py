@@ -18,7 +18,9 @@ Settings (environment): ``EDGES_WORKSPACES`` (the workspaces file), ``EDGES_MELT
 ``EDGES_LOADER`` (default ``target-postgres``, connection in ``TARGET_POSTGRES_*``, which the
 dbt profile reads too), ``EDGES_DBT_EXECUTABLE`` (default: Meltano's dbt-postgres utility),
 ``EDGES_DBT_TARGET_DIR`` (dbt's target folders, one per workspace; default orchestrate/.dbt),
-``EDGES_MAX_CONCURRENT`` (steps at once in ``all_workspaces``; default: one per workspace).
+``EDGES_MAX_CONCURRENT`` (steps at once in ``all_workspaces``; default: one per workspace),
+``EDGES_MELTANO_PROJECT`` (the Meltano project whose extractors the workspaces are; default
+this repository's).
 """
 
 import json
@@ -126,7 +128,7 @@ def tables_asset(
             command=[sys.executable, "-m", "edges_orchestrate.meltano_pipes"],
             context=context,
             env=env,
-            cwd=str(ROOT),
+            cwd=setting("EDGES_MELTANO_PROJECT", str(ROOT)),
             extras={
                 "command": [str(MELTANO), "run", workspace.extractor, loader],
                 "state_id": state_id,
