@@ -154,6 +154,8 @@ class Cluster:
 
     def meltano_runs(self, state_id: str) -> list[tuple[str, str, str]]:
         """Meltano's job records of a state ID: (state, started, ended), oldest first."""
+        if not self.server.psql(self.system_db, "SELECT to_regclass('runs')").strip():
+            return []  # Meltano has not created its tables yet
         sql = (
             "SELECT state, started_at, coalesce(ended_at::text, '') FROM runs "  # noqa: S608
             f"WHERE job_name = '{state_id}' ORDER BY started_at"
