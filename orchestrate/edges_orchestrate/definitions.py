@@ -25,6 +25,7 @@ this repository's).
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,28 @@ def meltano_env(
     env["MELTANO_ENVIRONMENT"] = environment
     env["MELTANO_SEND_ANONYMOUS_USAGE_STATS"] = "false"
     return env
+
+
+def migrate_system_database() -> None:
+    """Bring Meltano's system database to its schema once, before syncs start side by side.
+
+    Every ``meltano run`` migrates a system database that is behind; several starting at once
+    on a fresh PostgreSQL race to create the same tables and all but one fail.
+
+    Raises:
+        RuntimeError: When Meltano cannot.
+    """
+    done = subprocess.run(
+        [str(MELTANO), "upgrade", "database"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=setting("EDGES_MELTANO_PROJECT", str(ROOT)),
+        env={**os.environ, "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false"},
+    )
+    if done.returncode != 0:
+        msg = f"meltano upgrade database failed:\n{done.stderr[-3000:]}"
+        raise RuntimeError(msg)
 
 
 def tables_asset(

@@ -16,7 +16,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from edges_orchestrate.definitions import all_workspaces_job, defs, setting, workspaces_file
+from edges_orchestrate.definitions import (
+    all_workspaces_job,
+    defs,
+    migrate_system_database,
+    setting,
+    workspaces_file,
+)
 from edges_orchestrate.workspaces import Workspace, load
 
 
@@ -47,6 +53,7 @@ def report(result: dg.ExecuteJobResult, workspaces: list[Workspace]) -> dict[str
             "new_rows": rows,
             "sync": sync,
             "error": failure_text(error) if error else None,
+            "log_tail": log_tail(error) if error else None,
             "dbt": "ok" if dbt_step in succeeded else "failed" if dbt_step in failed else "skipped",
         }
     return found
@@ -58,6 +65,13 @@ def failure_text(event: dg.DagsterEvent) -> str:
     if data.user_failure_data is not None and data.user_failure_data.description:
         return data.user_failure_data.description
     return data.error.message.strip() if data.error else "failed"
+
+
+def log_tail(event: dg.DagsterEvent) -> str | None:
+    """The end of Meltano's log a failed sync attached, if any."""
+    data = event.step_failure_data.user_failure_data
+    tail = data.metadata.get("log tail") if data is not None else None
+    return str(tail.value).strip("`\n") if tail is not None else None
 
 
 def line(name: str, outcome: dict[str, t.Any]) -> str:
@@ -89,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         for key in defs.resolve_asset_graph().get_all_asset_keys()
         if key.path[0] in {w.name for w in chosen} and not (args.no_dbt and key.path[1] != "tables")
     ]
+    migrate_system_database()
     with dg.DagsterInstance.get() as instance:
         result = dg.execute_job(
             dg.reconstructable(all_workspaces_job),
@@ -100,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Dagster run {result.run_id}: {'succeeded' if result.success else 'FAILED'}")
     for name, outcome in outcomes.items():
         print(line(name, outcome))
+    for name, outcome in outcomes.items():
+        if outcome["log_tail"]:
+            print(f"\n== {name}: the end of Meltano's log\n{outcome['log_tail']}")
     if args.json:
         args.json.write_text(json.dumps({"run_id": result.run_id, **outcomes}), encoding="utf-8")
     ok = result.success and all(o["status"] == "ok" for o in outcomes.values())
