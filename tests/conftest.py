@@ -24,6 +24,16 @@ if t.TYPE_CHECKING:
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The end-to-end tests first (stable otherwise): the longest start before the short ones.
+
+    ``--dist loadgroup`` hands tests to the workers in this order, so the few minutes-long
+    pipelines (Meltano, the Dagster code location) run beside the many short tests instead of
+    after them, at the end of the session.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+
+
 @pytest.fixture
 def http() -> Iterator[requests.Session]:
     """An HTTP session that sends the sandbox's default API key."""
