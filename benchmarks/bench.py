@@ -2,8 +2,8 @@
 
 Run from the repository root after ``./scripts/test`` (or ``pip install -e .[dev]``)::
 
-    .venv/bin/python benchmarks/bench.py            # about fifteen minutes
-    .venv/bin/python benchmarks/bench.py --quick    # smaller figures, about six minutes
+    .venv/bin/python benchmarks/bench.py            # about twenty minutes
+    .venv/bin/python benchmarks/bench.py --quick    # smaller figures, about nine minutes
 
 It prints machine-independent figures (ratios and counts, rather than seconds):
 
