@@ -186,11 +186,13 @@ def last_batch(tables: Tables) -> str:
     return max(str(row["_sdc_batched_at"]) for rows in tables.values() for row in rows)
 
 
-def kill_tap_mid_sync(name: str, cluster: Cluster, after: float = 4, timeout: float = 120) -> int:
+def kill_tap_mid_sync(
+    name: str, cluster: Cluster, after: float = 4, timeout: float = 120
+) -> dict[str, str]:
     """SIGKILL a workspace's tap (and its children) ``after`` seconds into its sync.
 
     Found by its Meltano run folder; with runs that take longer than ``after``, it dies
-    between continuing its Edges runs and reading them. Returns how many processes died.
+    between continuing its Edges runs and reading them. Returns the tap's environment.
     """
     folder = f"{system_dir(cluster.workdir)}/run/tap-edges--{name}/"
     deadline = time.monotonic() + timeout
@@ -201,10 +203,10 @@ def kill_tap_mid_sync(name: str, cluster: Cluster, after: float = 4, timeout: fl
                 continue  # not the tap, or Meltano's discovery before the sync
             time.sleep(max(0.0, process.info["create_time"] + after - time.time()))
             with contextlib.suppress(psutil.NoSuchProcess):
-                victims = [process, *process.children(recursive=True)]
-                for victim in victims:
+                environment: dict[str, str] = process.environ()
+                for victim in [process, *process.children(recursive=True)]:
                     victim.send_signal(signal.SIGKILL)
-                return len(victims)
+                return environment
         time.sleep(0.2)
     pytest.fail(f"{name}'s tap never started")
 
@@ -247,7 +249,13 @@ def test_three_workspaces_in_parallel(
         assert grow_world(tmp_path, GROWTH, world=cluster.world(name)) > 0
     # Gamma's runs take longer this time, so its sync can be killed in the middle.
     second_run = cluster.start("--no-dbt", TAP_EDGES__GAMMA_SANDBOX_RUN_SECONDS="8")
-    assert kill_tap_mid_sync("gamma", cluster) >= 1
+    seen = kill_tap_mid_sync("gamma", cluster)
+    # Gamma's tap saw its own key and settings, none of the other workspaces'.
+    assert seen["EDGES_GAMMA_API_KEY"]
+    assert "EDGES_ALPHA_API_KEY" not in seen
+    assert "EDGES_BETA_API_KEY" not in seen
+    assert not [k for k in seen if k.startswith(("TAP_EDGES__ALPHA_", "TAP_EDGES__BETA_"))]
+    assert seen["TAP_EDGES__GAMMA_SANDBOX_RUN_SECONDS"] == "8"
     code, second = cluster.finish(second_run)
     assert code == 1, second
     assert second["gamma"]["status"] == "failed"

@@ -27,6 +27,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ TRANSFORM = ROOT / "transform"
 MELTANO = ROOT / ".venv-meltano" / "bin" / "meltano"
 MELTANO_DBT = ROOT / ".meltano" / "utilities" / "dbt-postgres" / "venv" / "bin" / "dbt"
 WORKSPACE_TAG = "edges/workspace"
+MIGRATE_ATTEMPTS = 4
 DBT_TARGET_PATH = ORCHESTRATE / ".dbt" / "target"
 # Meltano's dbt-postgres utility (meltano.yml: dbt-core~=1.11.0).
 DBT_VERSION = "1.11"
@@ -105,22 +107,27 @@ def migrate_system_database() -> None:
     """Bring Meltano's system database to its schema once, before syncs start side by side.
 
     Every ``meltano run`` migrates a system database that is behind; several starting at once
-    on a fresh PostgreSQL race to create the same tables and all but one fail.
+    on a fresh PostgreSQL race to create the same tables and all but one fail. Two of these
+    upgrades can race the same way (two runs started together): the loser tries again, and
+    finds the database migrated.
 
     Raises:
         RuntimeError: When Meltano cannot.
     """
-    done = subprocess.run(
-        [str(MELTANO), "upgrade", "database"],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=setting("EDGES_MELTANO_PROJECT", str(ROOT)),
-        env={**os.environ, "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false"},
-    )
-    if done.returncode != 0:
-        msg = f"meltano upgrade database failed:\n{done.stderr[-3000:]}"
-        raise RuntimeError(msg)
+    for attempt in range(MIGRATE_ATTEMPTS):
+        done = subprocess.run(
+            [str(MELTANO), "upgrade", "database"],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=setting("EDGES_MELTANO_PROJECT", str(ROOT)),
+            env={**os.environ, "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false"},
+        )
+        if done.returncode == 0:
+            return
+        time.sleep(1 + attempt)
+    msg = f"meltano upgrade database failed:\n{done.stderr[-3000:]}"
+    raise RuntimeError(msg)
 
 
 def tables_asset(
@@ -150,11 +157,14 @@ def tables_asset(
         invocation = pipes_subprocess_client.run(
             command=[sys.executable, "-m", "edges_orchestrate.meltano_pipes"],
             context=context,
+            # The Pipes client adds its own process's environment to this one: the variables
+            # this workspace must not see are named for the Pipes process to drop.
             env=env,
             cwd=setting("EDGES_MELTANO_PROJECT", str(ROOT)),
             extras={
                 "command": [str(MELTANO), "run", workspace.extractor, loader],
                 "state_id": state_id,
+                "unset": sorted(set(os.environ) - set(env)),
                 "tables": {table: key.to_user_string() for table, key in keys.items()},
             },
         )

@@ -7,12 +7,17 @@ reports it: on success as each table's materialization metadata (new rows of tha
 sync's partitions, possible losses, the state ID), always as a custom message the asset reads
 to fail visibly, with the summary attached, when Meltano did not succeed.
 
+Meltano runs in the environment the asset chose: the Pipes client passes its own process's
+environment on, so the asset names the variables to drop (other workspaces' keys, every
+``TAP_EDGES_*`` variable but the workspace's own), and Pipes' own variables go too.
+
 Meltano's own exit code is reported, not passed on: this process exits 0 once it has reported,
 so the asset, not Pipes, words the failure.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import typing as t
@@ -24,12 +29,22 @@ from edges_orchestrate.summary import Summary, parse_line
 TAIL_LINES = 40
 
 
-def run_meltano(command: list[str]) -> tuple[int, Summary | None, list[str]]:
+def meltano_environment(unset: list[str]) -> dict[str, str]:
+    """This process's environment without what the workspace must not see, nor Pipes' own."""
+    dropped = set(unset)
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name not in dropped and not name.startswith("DAGSTER_PIPES_")
+    }
+
+
+def run_meltano(command: list[str], env: dict[str, str]) -> tuple[int, Summary | None, list[str]]:
     """Run Meltano, echoing its log; its exit code, the tap's summary and the log's tail."""
     summary: Summary | None = None
     tail: list[str] = []
     with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1, env=env
     ) as process:
         for line in t.cast("t.IO[str]", process.stdout):
             sys.stderr.write(line)
@@ -70,7 +85,8 @@ def main() -> int:
     with open_dagster_pipes() as pipes:
         command = [str(part) for part in t.cast("list[str]", pipes.extras["command"])]
         pipes.log.info(f"running {' '.join(command[1:])}")
-        returncode, summary, tail = run_meltano(command)
+        env = meltano_environment(t.cast("list[str]", pipes.extras["unset"]))
+        returncode, summary, tail = run_meltano(command, env)
         report(pipes, returncode, summary, tail)
     return 0
 
