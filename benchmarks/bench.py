@@ -2,8 +2,8 @@
 
 Run from the repository root after ``./scripts/test`` (or ``pip install -e .[dev]``)::
 
-    .venv/bin/python benchmarks/bench.py            # about fifteen minutes
-    .venv/bin/python benchmarks/bench.py --quick    # smaller figures, about six minutes
+    .venv/bin/python benchmarks/bench.py            # about twenty minutes
+    .venv/bin/python benchmarks/bench.py --quick    # smaller figures, about nine minutes
 
 It prints machine-independent figures (ratios and counts, rather than seconds):
 
@@ -26,6 +26,10 @@ It prints machine-independent figures (ratios and counts, rather than seconds):
 7. 5,000 partitions (100 identities x 50 posts): peak RSS, CPU time per partition and sync,
    and the size of the last STATE message per partition, for the first sync and a continuing
    one.
+8. N workspaces (8 x 50 partitions; --quick 4 x 20) through the Dagster code location at once
+   on this machine (orchestrate/, benchmarks/orchestrated.py): wall time divided by the slowest
+   workspace run alone (goal <= 1.5), and peak RSS per workspace (every process of the run,
+   Dagster's step workers, Meltano, taps and targets, divided by N) and of the largest process.
 
 The tap is the installed ``tap-edges`` command, run as a subprocess exactly as an orchestrator
 would; its stdout is read through a pipe. ``bench.py bare ...`` is the reference loop.
@@ -611,7 +615,25 @@ def figures(quick: bool) -> dict[str, Callable[[], None]]:  # noqa: FBT001
                 found,
             )
 
-    return {"1": first, "2": second, "4": fourth, "5": fifth, "6": sixth, "7": seventh}
+    def eighth() -> None:
+        from orchestrated import orchestrated  # noqa: PLC0415 - needs the orchestrator's venv
+
+        count, posts, alone = (4, 20, 1) if quick else (8, 50, 2)
+        report(
+            f"8. {count} workspaces x {posts} partitions through Dagster at once: "
+            f"wall/slowest alone (of {alone}) (goal <= 1.5), peak RSS",
+            orchestrated(count, post_urls(posts), run_seconds, alone),
+        )
+
+    return {
+        "1": first,
+        "2": second,
+        "4": fourth,
+        "5": fifth,
+        "6": sixth,
+        "7": seventh,
+        "8": eighth,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -136,15 +136,19 @@ def record_key(stream: str, record: dict[str, t.Any]) -> Key:
 
 
 def expected_keys(
-    workdir: Path, state: dict[str, t.Any], iteration: int | None = None
+    workdir: Path,
+    state: dict[str, t.Any],
+    iteration: int | None = None,
+    world: Path | None = None,
 ) -> dict[str, set[Key]]:
     """Primary keys of the items the sandbox delivered, per stream (one iteration, or all).
 
     Reads the sandbox world the tap left behind (a second ``Sandbox`` on the same file) and
     turns each delivered item into the record the tap makes of it: the item plus its
-    partition's context, with the derived key where the stream has one.
+    partition's context, with the derived key where the stream has one. ``world``: the sandbox
+    world file, when not the test's one.
     """
-    truth = Sandbox(state_file=sandbox_path(workdir))
+    truth = Sandbox(state_file=world or sandbox_path(workdir))
     expected: dict[str, set[Key]] = {stream: set() for stream in STREAMS}
     contexts = partition_contexts(state)
     assert sorted(contexts) == sorted(run["uid"] for run in truth.runs())
@@ -161,17 +165,17 @@ def expected_keys(
     return expected
 
 
-def iteration_indexes(workdir: Path) -> list[int]:
+def iteration_indexes(workdir: Path, world: Path | None = None) -> list[int]:
     """The iteration indexes the sandbox's runs went through, in order."""
-    truth = Sandbox(state_file=sandbox_path(workdir))
+    truth = Sandbox(state_file=world or sandbox_path(workdir))
     return sorted(
         {int(it["index"]) for run in truth.runs() for it in truth.ground_truth(run["uid"])}
     )
 
 
-def grow_world(workdir: Path, n: int) -> int:
+def grow_world(workdir: Path, n: int, world: Path | None = None) -> int:
     """Give every feed of the test's sandbox world ``n`` new items; return how many in all."""
-    return Sandbox(state_file=sandbox_path(workdir)).grow(n=n)
+    return Sandbox(state_file=world or sandbox_path(workdir)).grow(n=n)
 
 
 def keys_by_stream(tables: dict[str, list[dict[str, t.Any]]]) -> dict[str, list[Key]]:

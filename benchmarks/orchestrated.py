@@ -1,0 +1,234 @@
+"""Figure 8 of bench.py: many workspaces through the Dagster code location at once.
+
+N sandbox workspaces, each its own world with P post partitions (post_commenters only), run by
+``python -m edges_orchestrate.run --no-dbt`` (job ``all_workspaces``, multiprocess executor,
+Meltano's state in PostgreSQL, loads into PostgreSQL): once all together, then each of the
+first few alone on fresh worlds and state. The figure is the wall time of all together divided
+by the slowest alone (goal <= 1.5: the workspaces wait on Edges, not on each other), with the
+peak RSS of the process tree per workspace and of its largest process, and the CPU time of
+all together divided by the cores (when it nears the wall time, the cores are the limit).
+
+Needs ``scripts/setup-orchestrate`` (run here) and PostgreSQL (started here as the tests do).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import typing as t
+from pathlib import Path
+
+import psutil
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "orchestrate")]
+
+from pgserver import PostgresServer, running_server  # noqa: E402
+
+from edges_orchestrate.workspaces import Workspace, meltano_file  # noqa: E402
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
+PYTHON = ROOT / ".venv-orchestrate" / "bin" / "python"
+PLUGIN_KINDS = ("extractors", "loaders", "utilities")
+IDENTITY = "11111111-1111-4111-8111-111111111111"
+
+
+def bench_workspaces(count: int, urls: list[str]) -> list[Workspace]:
+    """``count`` sandbox workspaces with the same posts (each its own world)."""
+    return [
+        Workspace(
+            name=f"bench{i}",
+            api_key_env="EDGES_BENCH_API_KEY",
+            identity_ids=(IDENTITY,),
+            post_urls=tuple(urls),
+            runs_requests_per_minute=100_000,
+            sandbox=True,
+        )
+        for i in range(count)
+    ]
+
+
+def make_project(folder: Path, workspaces: list[Workspace]) -> Path:
+    """A copy of the repo's Meltano project whose workspaces are these; the repo's plugins."""
+    (folder / "orchestrate").mkdir(parents=True)
+    shutil.copy(ROOT / "meltano.yml", folder / "meltano.yml")
+    (folder / "orchestrate" / "meltano-workspaces.yml").write_text(
+        meltano_file(workspaces), encoding="utf-8"
+    )
+    entries = [
+        {
+            "name": w.name,
+            "api_key_env": w.api_key_env,
+            "identity_ids": list(w.identity_ids),
+            "post_urls": list(w.post_urls),
+            "runs_requests_per_minute": w.runs_requests_per_minute,
+            "sandbox": True,
+        }
+        for w in workspaces
+    ]
+    path = folder / "workspaces.yml"
+    path.write_text(yaml.safe_dump({"workspaces": entries}), encoding="utf-8")
+    system = folder / ".meltano"
+    system.mkdir()
+    for kind in PLUGIN_KINDS:
+        (system / kind).symlink_to(ROOT / ".meltano" / kind, target_is_directory=True)
+    return path
+
+
+def _rss_mb(process: psutil.Process) -> float:
+    try:
+        return float(process.memory_info().rss) / 2**20
+    except psutil.Error:  # gone meanwhile
+        return 0.0
+
+
+def _children(process: psutil.Process) -> list[psutil.Process]:
+    try:
+        return list(process.children(recursive=True))
+    except psutil.Error:
+        return []
+
+
+class TreeMemory:
+    """Polls the RSS of a process and its descendants: peak of the sum, peak of any one."""
+
+    def __init__(self, pid: int) -> None:
+        """Start polling ``pid``'s tree."""
+        self.peak_total_mb = 0.0
+        self.peak_one_mb = 0.0
+        self._root = psutil.Process(pid)
+        self._done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self._done.is_set():
+            sizes = [_rss_mb(p) for p in [self._root, *_children(self._root)]]
+            self.peak_total_mb = max(self.peak_total_mb, sum(sizes))
+            self.peak_one_mb = max(self.peak_one_mb, *sizes)
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        """Stop polling."""
+        self._done.set()
+        self.thread.join()
+
+
+def run_orchestrator(env: dict[str, str], *args: str) -> tuple[float, float, TreeMemory]:
+    """One ``edges_orchestrate.run``: its wall time, CPU time and memory; it must succeed.
+
+    The CPU time is the whole tree's (``wait4``: every descendant is waited for by its parent,
+    Dagster's step workers, Meltano, the taps and targets), user and system.
+    """
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [str(PYTHON), "-m", "edges_orchestrate.run", "--no-dbt", *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=ROOT,
+        )
+        memory = TreeMemory(process.pid)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        memory.stop()
+        if process.returncode != 0:
+            log.seek(0)
+            sys.stderr.write(log.read().decode("utf-8", "replace")[-6000:])
+            msg = f"edges_orchestrate.run {' '.join(args)} exited {process.returncode}"
+            raise RuntimeError(msg)
+    return wall, usage.ru_utime + usage.ru_stime, memory
+
+
+def cluster_env(
+    folder: Path, server: PostgresServer, tag: str, workspaces: list[Workspace], run_seconds: float
+) -> dict[str, str]:
+    """Environment of one measurement: its own system database, warehouse, worlds, instance."""
+    for database in (f"meltano_{tag}", f"warehouse_{tag}"):
+        server.create_database(database)
+    home = folder / f"dagster-{tag}"
+    home.mkdir()
+    shutil.copy(ROOT / "orchestrate" / "dagster.yaml", home / "dagster.yaml")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("TAP_EDGES")},
+        "DAGSTER_HOME": str(home),
+        "EDGES_WORKSPACES": str(folder / "workspaces.yml"),
+        "EDGES_MELTANO_PROJECT": str(folder),
+        "EDGES_MAX_CONCURRENT": str(len(workspaces)),
+        "EDGES_BENCH_API_KEY": "edges-sandbox-key",
+        "MELTANO_PROJECT_ROOT": str(folder),
+        "MELTANO_SYS_DIR_ROOT": str(folder / ".meltano"),
+        "MELTANO_DATABASE_URI": (
+            f"postgresql+psycopg://{server.user}@{server.host}:{server.port}/meltano_{tag}"
+        ),
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "TARGET_POSTGRES_HOST": server.host,
+        "TARGET_POSTGRES_PORT": str(server.port),
+        "TARGET_POSTGRES_USER": server.user,
+        "TARGET_POSTGRES_PASSWORD": "unused",
+        "TARGET_POSTGRES_DATABASE": f"warehouse_{tag}",
+    }
+    for workspace in workspaces:
+        prefix = workspace.env_prefix
+        env[f"{prefix}SANDBOX_PATH"] = str(folder / f"{tag}-{workspace.name}.json")
+        env[f"{prefix}SANDBOX_RUN_SECONDS"] = str(int(run_seconds))
+        env[f"{prefix}POLL_INTERVAL_SECONDS"] = "1"
+        env[f"{prefix}_SELECT"] = '["post_commenters.*"]'
+    return env
+
+
+def setup() -> None:
+    """The code location's venv, Meltano and its plugins (idempotent)."""
+    subprocess.run([str(ROOT / "scripts" / "setup-orchestrate")], check=True, capture_output=True)
+
+
+def postgres() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL server."""
+    yield from running_server()
+
+
+def orchestrated(count: int, urls: list[str], run_seconds: float, alone: int) -> dict[str, float]:
+    """Figure 8: all ``count`` workspaces together, then the first ``alone`` each by itself."""
+    setup()
+    cores = len(os.sched_getaffinity(0))
+    workspaces = bench_workspaces(count, urls)
+    servers = postgres()
+    server = next(servers)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            make_project(folder, workspaces)
+            env = cluster_env(folder, server, "together", workspaces, run_seconds)
+            together, cpu, memory = run_orchestrator(env)
+            walls = []
+            for index, workspace in enumerate(workspaces[:alone]):
+                env = cluster_env(folder, server, f"alone{index}", workspaces, run_seconds)
+                wall, _, _ = run_orchestrator(env, "--only", workspace.name)
+                walls.append(wall)
+    finally:
+        servers.close()
+    return {
+        "workspaces": count,
+        "partitions_each": len(urls),
+        "run_seconds": run_seconds,
+        "wall_together_s": together,
+        "slowest_alone_s": max(walls),
+        "together/slowest_alone": together / max(walls),
+        # When the machine's cores, not the orchestrator, bound the wall time: the CPU time of
+        # every process of the run divided by the cores is close to wall_together_s.
+        "cpu_s_together": cpu,
+        "cores": cores,
+        "cpu_s_together/cores": cpu / cores,
+        "peak_rss_mb_per_workspace": memory.peak_total_mb / count,
+        "peak_rss_mb_largest_process": memory.peak_one_mb,
+    }

@@ -1,0 +1,1 @@
+"""The Dagster code location of tap-edges: many Edges workspaces through Meltano."""

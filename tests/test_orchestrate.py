@@ -1,0 +1,131 @@
+"""The orchestrator's data: workspaces.yml, the extractors made of it, the summary it reads.
+
+The Dagster code location itself runs in its own venv (tests/test_orchestrate_e2e.py); what it
+is made of, workspaces and the tap's end-of-sync line, is plain Python checked here.
+"""
+
+from __future__ import annotations
+
+import collections
+import typing as t
+
+import pytest
+import yaml
+from meltanokit import ROOT
+
+from edges_orchestrate.summary import parse_line
+from edges_orchestrate.workspaces import (
+    MELTANO_FILE,
+    WORKSPACES_FILE,
+    Workspace,
+    load,
+    meltano_file,
+    parse,
+)
+from tap_edges.summary import SyncSummary
+
+if t.TYPE_CHECKING:
+    from pathlib import Path
+
+
+def meltano_settings() -> set[str]:
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
+    (tap,) = [p for p in project["plugins"]["extractors"] if p["name"] == "tap-edges"]
+    return {setting["name"] for setting in tap["settings"]}
+
+
+def test_generated_extractors_in_step() -> None:
+    """meltano-workspaces.yml is exactly what workspaces.yml makes (else: --write)."""
+    assert MELTANO_FILE.read_text(encoding="utf-8") == meltano_file(load(WORKSPACES_FILE))
+
+
+def test_meltano_includes_the_workspaces() -> None:
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
+    assert "./orchestrate/meltano-workspaces.yml" in project["include_paths"]
+    cluster = {e["name"]: e for e in project["environments"]}["cluster"]
+    (loader,) = cluster["config"]["plugins"]["loaders"]
+    assert loader["config"]["default_target_schema"] == "$MELTANO_EXTRACT__LOAD_SCHEMA"
+
+
+def test_sandbox_workspaces() -> None:
+    """Three sandbox workspaces, each its own world, key variable and schema."""
+    workspaces = load()
+    assert len(workspaces) == 3
+    assert all(w.sandbox for w in workspaces)
+    for attribute in ("api_key_env", "schema", "extractor"):
+        assert len({getattr(w, attribute) for w in workspaces}) == 3, attribute
+    worlds = {w.extractor_definition()["config"]["sandbox_path"] for w in workspaces}
+    assert len(worlds) == 3
+
+
+def test_every_workspace_setting_is_its_own() -> None:
+    """Each extractor sets its key (from its own variable), inputs, budget and sandbox switch
+    itself, so nothing is inherited from tap-edges or another workspace; every one is a real
+    setting of tap-edges."""
+    extractors = yaml.safe_load(MELTANO_FILE.read_text(encoding="utf-8"))["plugins"]["extractors"]
+    known = meltano_settings()
+    for workspace, extractor in zip(load(), extractors, strict=True):
+        config = extractor["config"]
+        assert extractor["inherit_from"] == "tap-edges"
+        assert extractor["load_schema"] == f"edges_{workspace.name}"
+        assert config["api_key"] == f"${workspace.api_key_env}"
+        required = {"api_key", "identity_ids", "post_urls", "thread_urls", "company_page_urls"}
+        assert required | {"runs_requests_per_minute", "sandbox"} <= set(config)
+        assert set(config) <= known
+
+
+def test_workspace_env_prefix_and_state_id() -> None:
+    workspace = load()[0]
+    assert workspace.env_prefix == f"TAP_EDGES__{workspace.name.upper()}_"
+    assert workspace.state_id("cluster", "target-postgres") == (
+        f"cluster:tap-edges--{workspace.name}-to-target-postgres"
+    )
+
+
+GOOD = {"name": "acme", "api_key_env": "EDGES_ACME_API_KEY", "identity_ids": ["uid"]}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"name": "Acme-1"}, "lowercase"),
+        ({"api_key_env": "my key"}, "environment variable"),
+        ({"identity_ids": []}, "identity_ids"),
+        ({"post_url": ["x"]}, "unknown keys post_url"),
+    ],
+)
+def test_invalid_workspace(change: dict[str, t.Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse({**GOOD, **change})
+
+
+def test_duplicate_names(tmp_path: Path) -> None:
+    path = tmp_path / "workspaces.yml"
+    path.write_text(yaml.safe_dump({"workspaces": [GOOD, GOOD]}), encoding="utf-8")
+    with pytest.raises(ValueError, match="used twice: acme"):
+        load(path)
+
+
+def test_real_workspace_is_not_sandboxed() -> None:
+    config = parse(GOOD).extractor_definition()["config"]
+    assert config["sandbox"] is False
+    assert "sandbox_path" not in config
+    assert parse(GOOD) == Workspace(
+        name="acme", api_key_env="EDGES_ACME_API_KEY", identity_ids=("uid",)
+    )
+
+
+@pytest.mark.parametrize("items", [{}, {"connections": 12, "post_likers": 3}])
+def test_summary_read_back_from_the_taps_line(items: dict[str, int]) -> None:
+    """The orchestrator reads the line the tap writes (tap_edges/summary.py), number for number."""
+    summary = SyncSummary(launched=4, continued=2, read=1, waiting=3)
+    summary.items.update(collections.Counter(items))
+    line = summary.line(failed=1, losses=2, requests=57, budget=600, seconds=12.34)
+    found = parse_line(f"2026-11-30T10:00:00Z [info     ] tap-edges--alpha {line}")
+    assert found is not None
+    assert (found.launched, found.continued, found.read, found.waiting) == (4, 2, 1, 3)
+    assert (found.failed, found.losses, found.requests, found.budget) == (1, 2, 57, 600)
+    assert found.seconds == pytest.approx(12.3)
+    assert found.new_items == items
+    assert found.metadata()["new items"] == sum(items.values())
+    assert parse_line("Sync starting") is None

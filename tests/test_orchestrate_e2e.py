@@ -1,0 +1,318 @@
+"""The Dagster code location for real: three sandbox workspaces at once, state in PostgreSQL.
+
+Real Dagster (its own venv, .venv-orchestrate, installed here under a lock as the Meltano tests
+install Meltano), real Meltano (``cluster`` environment: system database and state in a real
+PostgreSQL), real target-postgres and dbt. ``python -m edges_orchestrate.run`` runs the
+``all_workspaces`` job with the multiprocess executor and writes what each workspace did.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+import typing as t
+
+import psutil
+import pytest
+from dbtkit import engagement_ids
+from filelock import FileLock
+from meltanokit import (
+    MELTANO,
+    ROOT,
+    STREAMS,
+    expected_keys,
+    grow_world,
+    install_plugins,
+    iteration_indexes,
+    keys_by_stream,
+    meltano,
+    partition_contexts,
+    singer_state,
+    system_dir,
+)
+from pgserver import PostgresServer, running_server
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+PYTHON = ROOT / ".venv-orchestrate" / "bin" / "python"
+SETUP = ROOT / "scripts" / "setup-orchestrate"
+WORKSPACES = ("alpha", "beta", "gamma")
+RUNS = 7  # 1 identity x (connections, viewers, 1 thread, 1 post x 3, 1 page) per workspace
+GROWTH = 2
+RUN_TIMEOUT = 600
+
+Tables = dict[str, list[dict[str, t.Any]]]
+
+
+@pytest.fixture(scope="session")
+def orchestrator(session_dir: Path) -> None:
+    """Meltano's plugins (shared with the Meltano tests), then .venv-orchestrate, once."""
+    install_plugins(session_dir, "tap-edges", "target-postgres", "dbt-postgres")
+    with FileLock(session_dir / "orchestrate-install.lock"):
+        marker = session_dir / "orchestrate-installed"
+        if marker.exists():
+            return
+        done = subprocess.run(
+            [str(SETUP), "--no-meltano"],
+            capture_output=True,
+            text=True,
+            timeout=1200,
+            check=False,
+            cwd=ROOT,
+        )
+        assert done.returncode == 0, f"{SETUP} failed:\n{done.stdout}\n{done.stderr}"
+        marker.touch()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    yield from running_server()
+
+
+class Cluster:
+    """One test's world: PostgreSQL databases, Dagster instance, sandbox worlds, environment."""
+
+    def __init__(self, workdir: Path, server: PostgresServer) -> None:
+        self.workdir, self.server = workdir, server
+        suffix = workdir.name.lower().replace("-", "_")
+        self.system_db, self.warehouse = f"meltano_{suffix}", f"warehouse_{suffix}"
+        server.create_database(self.system_db)
+        server.create_database(self.warehouse)
+        home = workdir / "dagster"
+        home.mkdir()
+        shutil.copy(ROOT / "orchestrate" / "dagster.yaml", home / "dagster.yaml")
+        uri = f"postgresql+psycopg://{server.user}@{server.host}:{server.port}/{self.system_db}"
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("TAP_EDGES")},
+            "DAGSTER_HOME": str(home),
+            "MELTANO_DATABASE_URI": uri,
+            "MELTANO_SYS_DIR_ROOT": str(system_dir(workdir)),
+            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "EDGES_DBT_TARGET_DIR": str(workdir / "dbt"),
+            "TARGET_POSTGRES_HOST": server.host,
+            "TARGET_POSTGRES_PORT": str(server.port),
+            "TARGET_POSTGRES_USER": server.user,
+            "TARGET_POSTGRES_PASSWORD": "unused-with-trust-auth",
+            "TARGET_POSTGRES_DATABASE": self.warehouse,
+            "TARGET_POSTGRES_ADD_RECORD_METADATA": "true",
+        }
+        for name in WORKSPACES:
+            prefix = f"TAP_EDGES__{name.upper()}_"
+            self.env[f"EDGES_{name.upper()}_API_KEY"] = "edges-sandbox-key"
+            self.env[f"{prefix}SANDBOX_PATH"] = str(self.world(name))
+            self.env[f"{prefix}SANDBOX_RUN_SECONDS"] = "1"
+            self.env[f"{prefix}POLL_INTERVAL_SECONDS"] = "1"
+
+    def world(self, name: str) -> Path:
+        return self.workdir / f"{name}-sandbox.json"
+
+    def start(self, *args: str, **env: str) -> tuple[subprocess.Popen[str], Path]:
+        """``python -m edges_orchestrate.run ARGS`` in the background; its JSON summary file."""
+        out = self.workdir / f"run-{time.monotonic_ns()}.json"
+        process = subprocess.Popen(
+            [str(PYTHON), "-m", "edges_orchestrate.run", "--json", str(out), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=ROOT,
+            env={**self.env, **env},
+        )
+        return process, out
+
+    def finish(self, started: tuple[subprocess.Popen[str], Path]) -> tuple[int, dict[str, t.Any]]:
+        process, out = started
+        log, _ = process.communicate(timeout=RUN_TIMEOUT)
+        (self.workdir / f"{out.stem}.log").write_text(log, encoding="utf-8")
+        assert out.exists(), log[-8000:]
+        return process.returncode, json.loads(out.read_text(encoding="utf-8"))
+
+    def run(self, *args: str, **env: str) -> tuple[int, dict[str, t.Any]]:
+        return self.finish(self.start(*args, **env))
+
+    def meltano_env(self) -> dict[str, str]:
+        return {**self.env, "MELTANO_ENVIRONMENT": "cluster"}
+
+    def state(self, name: str) -> dict[str, t.Any]:
+        return singer_state(f"cluster:tap-edges--{name}-to-target-postgres", self.meltano_env())
+
+    def tables(self, name: str) -> Tables:
+        schema = f"edges_{name}"
+        tables = self.server.tables(self.warehouse, schema)
+        return {table: self.server.rows(self.warehouse, schema, table) for table in tables}
+
+    def expected(self, name: str, iteration: int | None = None) -> dict[str, set[tuple[str, ...]]]:
+        return expected_keys(self.workdir, self.state(name), iteration, world=self.world(name))
+
+    def meltano_runs(self, state_id: str) -> list[tuple[str, str, str]]:
+        """Meltano's job records of a state ID: (state, started, ended), oldest first."""
+        if not self.server.psql(self.system_db, "SELECT to_regclass('runs')").strip():
+            return []  # Meltano has not created its tables yet
+        sql = (
+            "SELECT state, started_at, coalesce(ended_at::text, '') FROM runs "  # noqa: S608
+            f"WHERE job_name = '{state_id}' ORDER BY started_at"
+        )
+        rows = self.server.psql(self.system_db, sql).splitlines()
+        return [(state, started, ended) for state, started, ended in (r.split("|") for r in rows)]
+
+
+def check_tables(cluster: Cluster, name: str) -> dict[str, list[tuple[str, ...]]]:
+    """The workspace's tables hold exactly what its sandbox world delivered, each key once."""
+    tables = cluster.tables(name)
+    assert sorted(tables) == sorted(STREAMS), name
+    loaded = keys_by_stream(tables)
+    expected = cluster.expected(name)
+    for stream in STREAMS:
+        assert len(loaded[stream]) == len(set(loaded[stream])), f"{name}.{stream}: duplicates"
+        assert set(loaded[stream]) == expected[stream], f"{name}.{stream}"
+        assert loaded[stream], f"{name}.{stream}: empty"
+    return loaded
+
+
+def batched_after(tables: Tables, mark: str) -> dict[str, set[tuple[str, ...]]]:
+    late = {s: [r for r in rows if str(r["_sdc_batched_at"]) > mark] for s, rows in tables.items()}
+    return {stream: set(keys) for stream, keys in keys_by_stream(late).items()}
+
+
+def last_batch(tables: Tables) -> str:
+    return max(str(row["_sdc_batched_at"]) for rows in tables.values() for row in rows)
+
+
+def kill_tap_mid_sync(
+    name: str, cluster: Cluster, after: float = 4, timeout: float = 120
+) -> dict[str, str]:
+    """SIGKILL a workspace's tap (and its children) ``after`` seconds into its sync.
+
+    Found by its Meltano run folder; with runs that take longer than ``after``, it dies
+    between continuing its Edges runs and reading them. Returns the tap's environment.
+    """
+    folder = f"{system_dir(cluster.workdir)}/run/tap-edges--{name}/"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for process in psutil.process_iter(["cmdline", "create_time"]):
+            cmdline = process.info["cmdline"] or ()
+            if folder not in " ".join(cmdline) or "--discover" in cmdline:
+                continue  # not the tap, or Meltano's discovery before the sync
+            time.sleep(max(0.0, process.info["create_time"] + after - time.time()))
+            with contextlib.suppress(psutil.NoSuchProcess):
+                environment: dict[str, str] = process.environ()
+                for victim in [process, *process.children(recursive=True)]:
+                    victim.send_signal(signal.SIGKILL)
+                return environment
+        time.sleep(0.2)
+    pytest.fail(f"{name}'s tap never started")
+
+
+def test_three_workspaces_in_parallel(
+    orchestrator: None, postgres: PostgresServer, tmp_path: Path
+) -> None:
+    """Each workspace loads its own world into its own schema, dbt builds over each, a second
+    materialization loads only new items; a killed sync of one workspace leaves the others
+    untouched and its next materialization loses nothing."""
+    cluster = Cluster(tmp_path, postgres)
+    code, first = cluster.run()
+    assert code == 0, first
+    uids: dict[str, set[str]] = {}
+    start = {}
+    marks = {}
+    for name in WORKSPACES:
+        outcome = first[name]
+        assert outcome["status"] == "ok", outcome
+        assert outcome["dbt"] == "ok", outcome
+        assert outcome["state_id"] == f"cluster:tap-edges--{name}-to-target-postgres"
+        loaded = check_tables(cluster, name)
+        # The sync summary, as Dagster metadata, counts exactly the rows that landed.
+        assert outcome["new_rows"] == {s: len(keys) for s, keys in loaded.items()}
+        assert outcome["sync"]["partitions launched"] == RUNS
+        assert outcome["sync"]["partitions failed"] == 0
+        uids[name] = set(partition_contexts(cluster.state(name)))
+        assert len(uids[name]) == RUNS
+        (start[name],) = iteration_indexes(tmp_path, world=cluster.world(name))
+        tables = cluster.tables(name)
+        marks[name] = last_batch(tables)
+        engagements = postgres.rows(cluster.warehouse, f"analytics_{name}", "engagements")
+        assert {e["engagement_id"] for e in engagements} == engagement_ids(tables)
+    # Separate states: no run of one workspace in another's state.
+    assert not (uids["alpha"] & uids["beta"])
+    assert not (uids["beta"] & uids["gamma"])
+    assert not (uids["alpha"] & uids["gamma"])
+
+    for name in WORKSPACES:
+        assert grow_world(tmp_path, GROWTH, world=cluster.world(name)) > 0
+    # Gamma's runs take longer this time, so its sync can be killed in the middle.
+    second_run = cluster.start("--no-dbt", TAP_EDGES__GAMMA_SANDBOX_RUN_SECONDS="8")
+    seen = kill_tap_mid_sync("gamma", cluster)
+    # Gamma's tap saw its own key and settings, none of the other workspaces'.
+    assert seen["EDGES_GAMMA_API_KEY"]
+    assert "EDGES_ALPHA_API_KEY" not in seen
+    assert "EDGES_BETA_API_KEY" not in seen
+    assert not [k for k in seen if k.startswith(("TAP_EDGES__ALPHA_", "TAP_EDGES__BETA_"))]
+    assert seen["TAP_EDGES__GAMMA_SANDBOX_RUN_SECONDS"] == "8"
+    code, second = cluster.finish(second_run)
+    assert code == 1, second
+    assert second["gamma"]["status"] == "failed"
+    assert "gamma" in second["gamma"]["error"]
+    for name in ("alpha", "beta"):
+        assert second[name]["status"] == "ok", second[name]
+        assert set(partition_contexts(cluster.state(name))) == uids[name]  # continued
+        new = cluster.expected(name, iteration=start[name] + 1)
+        assert all(new.values()), new
+        check_tables(cluster, name)
+        # Exactly the new items were written: nothing old again.
+        assert batched_after(cluster.tables(name), marks[name]) == new
+        assert second[name]["new_rows"] == {s: len(keys) for s, keys in new.items()}
+
+    code, third = cluster.run("--only", "gamma", "--no-dbt")
+    assert code == 0, third
+    assert set(third) == {"run_id", "gamma"}
+    check_tables(cluster, "gamma")  # everything the world delivered, the killed batch included
+    assert set(partition_contexts(cluster.state("gamma"))) == uids["gamma"]
+
+
+def test_one_workspace_never_runs_twice(
+    orchestrator: None, postgres: PostgresServer, tmp_path: Path
+) -> None:
+    """Two Dagster runs of one workspace queue on its pool (one sync after the other, both
+    load); a ``meltano run`` of the same state ID meanwhile is refused by Meltano; a workspace
+    whose key is missing fails by name."""
+    cluster = Cluster(tmp_path, postgres)
+    state_id = "cluster:tap-edges--alpha-to-target-postgres"
+    slow = {"TAP_EDGES__ALPHA_SANDBOX_RUN_SECONDS": "4"}
+    runs = [cluster.start("--only", "alpha", "--no-dbt", **slow) for _ in range(2)]
+    deadline = time.monotonic() + 120
+    while not any(r[0] == "RUNNING" for r in cluster.meltano_runs(state_id)):
+        assert time.monotonic() < deadline, "no sync of alpha started"
+        time.sleep(0.3)
+    refused = meltano(["run", "tap-edges--alpha", "target-postgres"], cluster.meltano_env())
+    assert refused.returncode != 0
+    assert f"Another '{state_id}' pipeline is already running" in refused.stderr
+    outcomes = [cluster.finish(run) for run in runs]
+    assert [code for code, _ in outcomes] == [0, 0], outcomes
+    records = cluster.meltano_runs(state_id)
+    assert [state for state, _, _ in records] == ["SUCCESS", "SUCCESS"], records
+    (_, _, first_end), (_, second_start, _) = records
+    assert second_start >= first_end, records  # one after the other, never overlapping
+    check_tables(cluster, "alpha")
+
+    env = {k: v for k, v in cluster.env.items() if k != "EDGES_BETA_API_KEY"}
+    done = subprocess.run(
+        [str(PYTHON), "-m", "edges_orchestrate.run", "--only", "beta", "--no-dbt"],
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+        check=False,
+        cwd=ROOT,
+        env=env,
+    )
+    assert done.returncode == 1
+    assert "workspace beta: EDGES_BETA_API_KEY (its Edges API key) is not set" in done.stdout
+    assert not cluster.meltano_runs("cluster:tap-edges--beta-to-target-postgres")
+    assert MELTANO.exists()
