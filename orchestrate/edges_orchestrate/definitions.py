@@ -267,8 +267,13 @@ def build_definitions(workspaces_file: Path) -> dg.Definitions:
         "all_workspaces",
         selection=dg.AssetSelection.all(),
         # Every workspace's sync at once (they wait on Edges, not on the CPU), not one per core.
+        # Steps forked from a server that imported Dagster and these definitions once: a
+        # spawned step process pays that import again, about 8 s of CPU per step.
         executor_def=dg.multiprocess_executor.configured(
-            {"max_concurrent": int(setting("EDGES_MAX_CONCURRENT", str(len(workspaces))))}
+            {
+                "max_concurrent": int(setting("EDGES_MAX_CONCURRENT", str(len(workspaces)))),
+                "start_method": {"forkserver": {"preload_modules": [__name__]}},
+            }
         ),
         description="Every workspace at once: each its own sync, then its dbt models.",
     )
