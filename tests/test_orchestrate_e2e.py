@@ -78,12 +78,21 @@ def postgres() -> Iterator[PostgresServer]:
     yield from running_server()
 
 
+@pytest.fixture
+def cluster(orchestrator: None, postgres: PostgresServer, tmp_path: Path) -> Iterator[Cluster]:
+    """The test's cluster; runs still going when the test ends are killed."""
+    made = Cluster(tmp_path, postgres)
+    yield made
+    made.stop()
+
+
 class Cluster:
     """One test's world: PostgreSQL databases, Dagster instance, sandbox worlds, environment."""
 
     def __init__(self, workdir: Path, server: PostgresServer) -> None:
         self.workdir, self.server = workdir, server
         self.states: dict[str, dict[str, t.Any]] = {}
+        self.started: list[subprocess.Popen[str]] = []
         suffix = workdir.name.lower().replace("-", "_")
         self.system_db, self.warehouse = f"meltano_{suffix}", f"warehouse_{suffix}"
         server.create_database(self.system_db)
@@ -127,7 +136,15 @@ class Cluster:
             cwd=ROOT,
             env={**self.env, **env},
         )
+        self.started.append(process)
         return process, out
+
+    def stop(self) -> None:
+        """End the runs a failed test left behind (each holds a slot of its workspace)."""
+        for process in self.started:
+            if process.poll() is None:
+                process.kill()
+                process.communicate(timeout=60)
 
     def finish(self, started: tuple[subprocess.Popen[str], Path]) -> tuple[int, dict[str, t.Any]]:
         process, out = started
@@ -218,12 +235,11 @@ def kill_tap_mid_sync(
 
 
 def test_three_workspaces_in_parallel(
-    orchestrator: None, postgres: PostgresServer, tmp_path: Path
+    cluster: Cluster, postgres: PostgresServer, tmp_path: Path
 ) -> None:
     """Each workspace loads its own world into its own schema, dbt builds over each, a second
     materialization loads only new items; a killed sync of one workspace leaves the others
     untouched and its next materialization loses nothing."""
-    cluster = Cluster(tmp_path, postgres)
     code, first = cluster.run()
     assert code == 0, first
     uids: dict[str, set[str]] = {}
@@ -283,17 +299,14 @@ def test_three_workspaces_in_parallel(
     assert set(partition_contexts(cluster.state("gamma"))) == uids["gamma"]
 
 
-def test_one_workspace_never_runs_twice(
-    orchestrator: None, postgres: PostgresServer, tmp_path: Path
-) -> None:
+def test_one_workspace_never_runs_twice(cluster: Cluster) -> None:
     """Two Dagster runs of one workspace queue on its pool (one sync after the other, both
     load); a ``meltano run`` of the same state ID meanwhile is refused by Meltano; a workspace
     whose key is missing fails by name."""
-    cluster = Cluster(tmp_path, postgres)
     state_id = "cluster:tap-edges--alpha-to-target-postgres"
     slow = {"TAP_EDGES__ALPHA_SANDBOX_RUN_SECONDS": "4"}
     runs = [cluster.start("--only", "alpha", "--no-dbt", **slow) for _ in range(2)]
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + RUN_TIMEOUT  # a Dagster run starts slowly on busy cores
     while not any(r[0] == "RUNNING" for r in cluster.meltano_runs(state_id)):
         assert time.monotonic() < deadline, "no sync of alpha started"
         time.sleep(0.3)
