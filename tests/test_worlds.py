@@ -21,6 +21,7 @@ from tapkit import (
     TapRun,
     api_config,
     expected_items,
+    request_count,
     run_tap,
 )
 
@@ -107,7 +108,7 @@ def test_every_item_loads_once_and_each_partition_keeps_one_run(
         run = sync(sandbox, tmp_path, state)
         runs.append(run)
         state = run.last_state
-        outputs_read.append(sum(e["path"].endswith("/outputs") for e in sandbox.request_log()))
+        outputs_read.append(request_count(sandbox, "GET", "/outputs"))
     assert len(sandbox.runs()) == PARTITIONS  # no relaunch: one run per partition throughout
     # Nothing new costs no output request (the run says so), and new items cost a page or two
     # per partition, not the history (cursors walk it where offset is refused, oldest first).
