@@ -66,14 +66,19 @@ def _signal_handlers_restored(_first_signal_handlers: dict[int, t.Any]) -> Itera
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Start the longest tests first: the e2e tests, then the slow ones, then the rest.
 
+    A test that takes much longer than the others of its kind says so (``e2e(seconds=N)``,
+    ``slow(seconds=N)``) and starts before them: the session cannot end before it does.
+
     With ``--dist loadgroup`` the workers take tests in this order, so a 90-second Meltano and
     dbt pipeline starts at once and overlaps the short tests instead of running alone at the
     end of the session. The sort is stable: within each kind, the collection order stays.
     """
 
-    def kind(item: pytest.Item) -> int:
-        if item.get_closest_marker("e2e"):
-            return 0
-        return 1 if item.get_closest_marker("slow") else 2
+    def kind(item: pytest.Item) -> tuple[int, float]:
+        for rank, name in enumerate(("e2e", "slow")):
+            marker = item.get_closest_marker(name)
+            if marker:
+                return rank, -float(marker.kwargs.get("seconds", 0))
+        return 2, 0
 
     items.sort(key=kind)

@@ -71,7 +71,7 @@ def test_sync_under_503s_and_429s_equals_a_clean_sync(sandbox: Sandbox, tmp_path
     assert len(second.records("connections")) == 2 * 2
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=60)  # a minute-long budget window: starts early
 def test_budget_keeps_a_12_post_sync_under_the_servers_limit(tmp_path: Path) -> None:
     posts = [
         f"https://www.linkedin.com/posts/someone_topic-activity-72000000000000{i:05d}"

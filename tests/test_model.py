@@ -54,7 +54,7 @@ from tap_edges.lifecycle import TERMINAL
 from tap_edges.streams import derive_key
 
 # A minute or more (dozens of real syncs): on the main Python only (scripts/test-other-pythons).
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=20)
 
 EXAMPLES = int(os.environ.get("TAP_EDGES_MODEL_EXAMPLES", "3"))
 STEPS = int(os.environ.get("TAP_EDGES_MODEL_STEPS", "8"))

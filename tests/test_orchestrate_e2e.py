@@ -41,7 +41,8 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+# Three and two minutes: they start before every other test (conftest.py).
+pytestmark = [pytest.mark.e2e(seconds=180), pytest.mark.slow]
 
 PYTHON = ROOT / ".venv-orchestrate" / "bin" / "python"
 SETUP = ROOT / "scripts" / "setup-orchestrate"
