@@ -72,6 +72,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     With ``--dist loadgroup`` the workers take tests in this order, so a 90-second Meltano and
     dbt pipeline starts at once and overlaps the short tests instead of running alone at the
     end of the session. The sort is stable: within each kind, the collection order stays.
+
+    xdist hands each of the N workers a second test at once (the first test of an xdist_group
+    counts for its whole group, which comes first). Short tests fill those N places, so no
+    long test waits minutes behind another on one worker while the others run short ones.
     """
 
     def kind(item: pytest.Item) -> tuple[int, float]:
@@ -82,3 +86,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return 2, 0
 
     items.sort(key=kind)
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if not workers:
+        return  # one process
+    marks = {item: item.get_closest_marker("xdist_group") for item in items}
+    group = {item: marker.args for item, marker in marks.items() if marker}
+    grouped = [item for item in items if item in group]
+    alone = [item for item in items if item not in group]
+    groups = set(group.values())
+    first = max(workers - len(groups), 0)
+    short = [item for item in alone[first:] if kind(item)[0] == 2][:workers]
+    rest = [item for item in alone[first:] if item not in short]
+    items[:] = grouped + alone[:first] + short + rest

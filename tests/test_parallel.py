@@ -13,6 +13,9 @@ import subprocess
 import sys
 import typing as t
 
+import pytest
+from conftest import pytest_collection_modifyitems
+
 if t.TYPE_CHECKING:
     from pathlib import Path
 
@@ -62,3 +65,45 @@ def test_loadgroup_keeps_an_xdist_group_on_one_worker(tmp_path: Path) -> None:
     workers = {path.name: path.read_text(encoding="utf-8") for path in seen.iterdir()}
     assert sorted(set(workers.values())) == ["gw0", "gw1"], workers
     assert len({w for name, w in workers.items() if name.startswith("grouped-")}) == 1, workers
+
+
+class Item:
+    """What the ordering hook reads of a test: its name and its marks."""
+
+    def __init__(self, name: str, *marks: pytest.MarkDecorator) -> None:
+        self.name = name
+        self.marks = {mark.mark.name: mark.mark for mark in marks}
+
+    def get_closest_marker(self, name: str) -> pytest.Mark | None:
+        return self.marks.get(name)
+
+
+def test_the_longest_tests_start_first_and_short_ones_fill_the_second_places(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    items = [
+        *(Item(f"short{i}") for i in range(5)),
+        Item("slow", pytest.mark.slow),
+        Item("slow-60", pytest.mark.slow(seconds=60)),
+        Item("e2e", pytest.mark.e2e),
+        Item("e2e-180", pytest.mark.e2e(seconds=180)),
+        *(Item(f"grouped{i}", pytest.mark.xdist_group("g")) for i in range(2)),
+    ]
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "3")
+    pytest_collection_modifyitems(t.cast("list[pytest.Item]", items))
+    assert [item.name for item in items] == [
+        "grouped0",
+        "grouped1",  # the group: one worker's first place
+        "e2e-180",
+        "e2e",  # the other two workers' first places
+        "short0",
+        "short1",
+        "short2",  # each worker's second place
+        "slow-60",
+        "slow",
+        "short3",
+        "short4",
+    ]
+    monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT")  # one process: the longest first, that is all
+    pytest_collection_modifyitems(t.cast("list[pytest.Item]", items))
+    assert [item.name for item in items][:4] == ["e2e-180", "e2e", "slow-60", "slow"]
