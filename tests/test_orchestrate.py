@@ -13,6 +13,7 @@ import pytest
 import yaml
 from meltanokit import ROOT
 
+from edges_orchestrate.stale import all_dead, running_ages, stale_after
 from edges_orchestrate.summary import parse_line
 from edges_orchestrate.workspaces import (
     MELTANO_FILE,
@@ -129,3 +130,45 @@ def test_summary_read_back_from_the_taps_line(items: dict[str, int]) -> None:
     assert found.new_items == items
     assert found.metadata()["new items"] == sum(items.values())
     assert parse_line("Sync starting") is None
+
+
+@pytest.mark.parametrize(
+    ("ages", "after", "dead"),
+    [
+        ({}, 60, False),  # nothing held as running: a plain run
+        ({"a": 61.0}, 60, True),  # one record, no beat for 61 s: its process died
+        ({"a": 60.0}, 60, True),
+        ({"a": 59.0}, 60, False),  # still beating (or just missed one): Meltano refuses
+        ({"a": 300.0, "b": 1.0}, 60, False),  # one dead, one alive: never force past the live one
+        ({"a": 300.0, "b": 90.0}, 60, True),
+        ({"a": 3.0}, 2, True),
+    ],
+)
+def test_a_sync_goes_ahead_only_when_every_running_record_stopped_beating(
+    ages: dict[str, float], after: float, *, dead: bool
+) -> None:
+    assert all_dead(ages, after) is dead
+
+
+@pytest.mark.parametrize(("raw", "seconds"), [(None, 60.0), ("", 60.0), ("5", 5.0), ("0.5", 0.5)])
+def test_stale_sync_seconds_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, raw: str | None, seconds: float
+) -> None:
+    if raw is None:
+        monkeypatch.delenv("EDGES_STALE_SYNC_SECONDS", raising=False)
+    else:
+        monkeypatch.setenv("EDGES_STALE_SYNC_SECONDS", raw)
+    assert stale_after() == seconds
+
+
+@pytest.mark.parametrize("raw", ["0", "-3", "soon", "nan"])
+def test_a_bad_stale_sync_seconds_names_the_setting(
+    monkeypatch: pytest.MonkeyPatch, raw: str
+) -> None:
+    monkeypatch.setenv("EDGES_STALE_SYNC_SECONDS", raw)
+    with pytest.raises(ValueError, match="EDGES_STALE_SYNC_SECONDS must be a positive number"):
+        stale_after()
+
+
+def test_no_record_is_read_where_the_system_database_is_not_postgresql() -> None:
+    assert running_ages("sqlite:///.meltano/meltano.db", "cluster:x-to-y") == {}

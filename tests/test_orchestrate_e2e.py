@@ -95,6 +95,7 @@ class Cluster:
         self.workdir, self.server = workdir, server
         self.states: dict[str, dict[str, t.Any]] = {}
         self.started: list[subprocess.Popen[str]] = []
+        self.last_log = ""
         suffix = workdir.name.lower().replace("-", "_")
         self.system_db, self.warehouse = f"meltano_{suffix}", f"warehouse_{suffix}"
         server.create_database(self.system_db)
@@ -153,6 +154,7 @@ class Cluster:
         log, _ = process.communicate(timeout=RUN_TIMEOUT)
         self.states.clear()  # the run changed them
         (self.workdir / f"{out.stem}.log").write_text(log, encoding="utf-8")
+        self.last_log = log
         assert out.exists(), log[-8000:]
         return process.returncode, json.loads(out.read_text(encoding="utf-8"))
 
@@ -211,13 +213,15 @@ def last_batch(tables: Tables) -> str:
     return max(str(row["_sdc_batched_at"]) for rows in tables.values() for row in rows)
 
 
-def kill_tap_mid_sync(
+def kill_worker_mid_sync(
     name: str, cluster: Cluster, after: float = 4, timeout: float = 120
 ) -> dict[str, str]:
-    """SIGKILL a workspace's tap (and its children) ``after`` seconds into its sync.
+    """SIGKILL the Dagster step worker of a workspace's sync, and everything it started (a
+    machine or pod lost), ``after`` seconds into its tap's run.
 
-    Found by its Meltano run folder; with runs that take longer than ``after``, it dies
-    between continuing its Edges runs and reading them. Returns the tap's environment.
+    The tap is found by its Meltano run folder, the worker as the parent of the Pipes process
+    above it; with runs that take longer than ``after``, the sync dies between continuing its
+    Edges runs and reading them. Returns the tap's environment.
     """
     folder = f"{system_dir(cluster.workdir)}/run/tap-edges--{name}/"
     deadline = time.monotonic() + timeout
@@ -229,7 +233,12 @@ def kill_tap_mid_sync(
             time.sleep(max(0.0, process.info["create_time"] + after - time.time()))
             with contextlib.suppress(psutil.NoSuchProcess):
                 environment: dict[str, str] = process.environ()
-                for victim in [process, *process.children(recursive=True)]:
+                (pipes,) = [
+                    p for p in process.parents() if "edges_orchestrate.meltano_pipes" in p.cmdline()
+                ]
+                worker = pipes.parent()
+                assert worker is not None
+                for victim in [worker, *worker.children(recursive=True)]:
                     victim.send_signal(signal.SIGKILL)
                 return environment
         time.sleep(0.2)
@@ -317,13 +326,14 @@ def test_three_workspaces_in_parallel(
 def test_a_killed_sync_fails_alone_and_the_next_loses_nothing(
     cluster: Cluster, postgres: PostgresServer, tmp_path: Path
 ) -> None:
-    """A workspace's sync killed in the middle (SIGKILL) fails that workspace alone, visibly,
-    leaves the others untouched, and its next materialization loses nothing."""
+    """A workspace's step worker killed in the middle of its sync (SIGKILL, with Meltano and
+    the tap under it) fails that workspace alone, visibly, leaves the others untouched, and its
+    next materialization goes ahead and loses nothing."""
     uids = first_load(cluster, postgres, "--no-dbt")
     before = grow_worlds(cluster, tmp_path, uids)
     # Gamma's runs take longer this time, so its sync can be killed in the middle.
     second_run = cluster.start("--no-dbt", TAP_EDGES__GAMMA_SANDBOX_RUN_SECONDS="8")
-    seen = kill_tap_mid_sync("gamma", cluster)
+    seen = kill_worker_mid_sync("gamma", cluster)
     # Gamma's tap saw its own key and settings, none of the other workspaces'.
     assert seen["EDGES_GAMMA_API_KEY"]
     assert "EDGES_ALPHA_API_KEY" not in seen
@@ -337,9 +347,14 @@ def test_a_killed_sync_fails_alone_and_the_next_loses_nothing(
     for name in ("alpha", "beta"):
         check_continued(cluster, name, before[name], second[name])
 
-    code, third = cluster.run("--only", "gamma", "--no-dbt")
+    # Meltano still holds the killed sync as running (it never recorded its end) and would
+    # refuse gamma's syncs for five minutes; it no longer beats, so the next goes ahead.
+    state_id = "cluster:tap-edges--gamma-to-target-postgres"
+    assert [state for state, _, _ in cluster.meltano_runs(state_id)] == ["SUCCESS", "RUNNING"]
+    code, third = cluster.run("--only", "gamma", "--no-dbt", EDGES_STALE_SYNC_SECONDS="2")
     assert code == 0, third
     assert set(third) == {"run_id", "gamma"}
+    assert "with meltano run --force" in cluster.last_log
     check_tables(cluster, "gamma")  # everything the world delivered, the killed batch included
     assert set(partition_contexts(cluster.state("gamma"))) == uids["gamma"]
 

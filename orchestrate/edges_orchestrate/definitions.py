@@ -20,7 +20,8 @@ dbt profile reads too), ``EDGES_DBT_EXECUTABLE`` (default: Meltano's dbt-postgre
 ``EDGES_DBT_TARGET_DIR`` (dbt's target folders, one per workspace; default orchestrate/.dbt),
 ``EDGES_MAX_CONCURRENT`` (steps at once in ``all_workspaces``; default: one per workspace),
 ``EDGES_MELTANO_PROJECT`` (the Meltano project whose extractors the workspaces are; default
-this repository's).
+this repository's), ``EDGES_STALE_SYNC_SECONDS`` (a sync Meltano holds as running that has not
+beaten for this long is dead and the next one goes ahead: stale.py; default 60).
 """
 
 import json
@@ -36,6 +37,7 @@ from dagster import AssetExecutionContext, PipesSubprocessClient
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from packaging import version
 
+from edges_orchestrate import stale
 from edges_orchestrate.workspaces import WORKSPACES_FILE, Workspace, load
 
 ORCHESTRATE = Path(__file__).resolve().parent.parent
@@ -154,6 +156,7 @@ def tables_asset(
         loader = setting("EDGES_LOADER", "target-postgres")
         state_id = workspace.state_id(environment, loader)
         env = meltano_env(workspace, everyone, environment)
+        force = over_dead_syncs(context, env.get("MELTANO_DATABASE_URI", ""), state_id)
         invocation = pipes_subprocess_client.run(
             command=[sys.executable, "-m", "edges_orchestrate.meltano_pipes"],
             context=context,
@@ -162,7 +165,7 @@ def tables_asset(
             env=env,
             cwd=setting("EDGES_MELTANO_PROJECT", str(ROOT)),
             extras={
-                "command": [str(MELTANO), "run", workspace.extractor, loader],
+                "command": [str(MELTANO), "run", *force, workspace.extractor, loader],
                 "state_id": state_id,
                 "unset": sorted(set(os.environ) - set(env)),
                 "tables": {table: key.to_user_string() for table, key in keys.items()},
@@ -174,6 +177,28 @@ def tables_asset(
         yield from invocation.get_results()
 
     return load_workspace
+
+
+def over_dead_syncs(context: AssetExecutionContext, uri: str, state_id: str) -> list[str]:
+    """``["--force"]`` when every sync Meltano holds as running for the state ID is dead.
+
+    Raises:
+        dg.Failure: EDGES_STALE_SYNC_SECONDS is not a number.
+    """
+    try:
+        after = stale.stale_after()
+    except ValueError as error:
+        raise dg.Failure(description=str(error)) from None
+    ages = stale.running_ages(uri, state_id)
+    if not stale.all_dead(ages, after):
+        return []
+    dead = ", ".join(f"{run_id} ({age:.0f} s)" for run_id, age in ages.items())
+    context.log.warning(
+        f"{state_id}: Meltano holds run(s) {dead} as running, but none has beaten for "
+        f"{after:.0f} s or more: their process died (a killed worker). This sync goes ahead "
+        "with meltano run --force; the tap's state resumes where that sync's last commit left."
+    )
+    return ["--force"]
 
 
 def failure(workspace: Workspace, outcome: dict[str, Any]) -> dg.Failure:

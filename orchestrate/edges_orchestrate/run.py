@@ -52,19 +52,25 @@ def report(result: dg.ExecuteJobResult, workspaces: list[Workspace]) -> dict[str
             "state_id": workspace.state_id(environment, loader),
             "new_rows": rows,
             "sync": sync,
-            "error": failure_text(error) if error else None,
+            "error": failure_text(workspace.name, error) if error else None,
             "log_tail": log_tail(error) if error else None,
             "dbt": "ok" if dbt_step in succeeded else "failed" if dbt_step in failed else "skipped",
         }
     return found
 
 
-def failure_text(event: dg.DagsterEvent) -> str:
-    """What a failed step said."""
+def failure_text(name: str, event: dg.DagsterEvent) -> str:
+    """What a failed step said, or that its process died."""
     data = event.step_failure_data
     if data.user_failure_data is not None and data.user_failure_data.description:
         return data.user_failure_data.description
-    return data.error.message.strip() if data.error else "failed"
+    if data.error and data.error.cls_name == "ChildProcessCrashException":
+        return (
+            f"workspace {name}: the step's process died in the middle of the sync (killed, or "
+            "out of memory; Dagster's log says which signal); the next sync resumes from the "
+            "tap's last committed state"
+        )
+    return f"workspace {name}: " + (data.error.message.strip() if data.error else "failed")
 
 
 def log_tail(event: dg.DagsterEvent) -> str | None:
