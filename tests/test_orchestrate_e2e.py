@@ -42,7 +42,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-# Two to three minutes each: they start before every other test (conftest.py).
+# Three and two minutes: they start before every other test (conftest.py).
 pytestmark = [pytest.mark.e2e(seconds=180), pytest.mark.slow]
 
 PYTHON = ROOT / ".venv-orchestrate" / "bin" / "python"
@@ -245,21 +245,21 @@ def kill_worker_mid_sync(
     pytest.fail(f"{name}'s tap never started")
 
 
-def first_load(cluster: Cluster, postgres: PostgresServer, *args: str) -> dict[str, set[str]]:
-    """Materialize every workspace once (``args``: e.g. ``--no-dbt``): each loads exactly its
-    own world into its own schema, the sync summary counts those rows, dbt builds over each
-    (unless told not to), and no Edges run of one workspace is in another's state.
+def first_load(cluster: Cluster, postgres: PostgresServer) -> dict[str, set[str]]:
+    """Materialize every workspace once: each loads exactly its own world into its own schema,
+    the sync summary counts those rows, dbt builds over each, and no Edges run of one workspace
+    is in another's state.
 
     Returns:
         Each workspace's Edges runs (its partitions' run UIDs).
     """
-    code, first = cluster.run(*args)
+    code, first = cluster.run()
     assert code == 0, first
     uids: dict[str, set[str]] = {}
     for name in WORKSPACES:
         outcome = first[name]
         assert outcome["status"] == "ok", outcome
-        assert outcome["dbt"] == ("skipped" if "--no-dbt" in args else "ok"), outcome
+        assert outcome["dbt"] == "ok", outcome
         assert outcome["state_id"] == f"cluster:tap-edges--{name}-to-target-postgres"
         loaded = check_tables(cluster, name)
         # The sync summary, as Dagster metadata, counts exactly the rows that landed.
@@ -268,10 +268,8 @@ def first_load(cluster: Cluster, postgres: PostgresServer, *args: str) -> dict[s
         assert outcome["sync"]["partitions failed"] == 0
         uids[name] = set(partition_contexts(cluster.state(name)))
         assert len(uids[name]) == RUNS
-        if "--no-dbt" not in args:
-            tables = cluster.tables(name)
-            engagements = postgres.rows(cluster.warehouse, f"analytics_{name}", "engagements")
-            assert {e["engagement_id"] for e in engagements} == engagement_ids(tables)
+        engagements = postgres.rows(cluster.warehouse, f"analytics_{name}", "engagements")
+        assert {e["engagement_id"] for e in engagements} == engagement_ids(cluster.tables(name))
     # Separate states: no run of one workspace in another's state.
     assert not (uids["alpha"] & uids["beta"])
     assert not (uids["beta"] & uids["gamma"])
@@ -315,21 +313,12 @@ def test_three_workspaces_in_parallel(
     cluster: Cluster, postgres: PostgresServer, tmp_path: Path
 ) -> None:
     """Each workspace loads its own world into its own schema and dbt builds over each; a
-    second materialization loads only each workspace's new items."""
-    before = grow_worlds(cluster, tmp_path, first_load(cluster, postgres))
-    code, second = cluster.run("--no-dbt")
-    assert code == 0, second
-    for name in WORKSPACES:
-        check_continued(cluster, name, before[name], second[name])
-
-
-def test_a_killed_sync_fails_alone_and_the_next_loses_nothing(
-    cluster: Cluster, postgres: PostgresServer, tmp_path: Path
-) -> None:
-    """A workspace's step worker killed in the middle of its sync (SIGKILL, with Meltano and
-    the tap under it) fails that workspace alone, visibly, leaves the others untouched, and its
-    next materialization goes ahead and loses nothing."""
-    uids = first_load(cluster, postgres, "--no-dbt")
+    second materialization loads only each workspace's new items, while one workspace's step
+    worker is killed in the middle of its sync (SIGKILL, with Meltano and the tap under it):
+    that fails this workspace alone, visibly, leaves the others untouched, and its next
+    materialization goes ahead and loses nothing. (One test, one cluster: every Dagster run
+    costs seconds of CPU.)"""
+    uids = first_load(cluster, postgres)
     before = grow_worlds(cluster, tmp_path, uids)
     # Gamma's runs take longer this time, so its sync can be killed in the middle.
     second_run = cluster.start("--no-dbt", TAP_EDGES__GAMMA_SANDBOX_RUN_SECONDS="8")
