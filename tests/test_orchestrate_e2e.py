@@ -167,8 +167,7 @@ class Cluster:
     def state(self, name: str) -> dict[str, t.Any]:
         """The workspace's state (``meltano state get``, 4 s of CPU: once between two runs)."""
         if name not in self.states:
-            state_id = f"cluster:tap-edges--{name}-to-target-postgres"
-            self.states[name] = singer_state(state_id, self.meltano_env())
+            self.states[name] = singer_state(state_id(name), self.meltano_env())
         return self.states[name]
 
     def tables(self, name: str) -> Tables:
@@ -191,8 +190,17 @@ class Cluster:
         return [(state, started, ended) for state, started, ended in (r.split("|") for r in rows)]
 
 
-def check_tables(cluster: Cluster, name: str) -> dict[str, list[tuple[str, ...]]]:
-    """The workspace's tables hold exactly what its sandbox world delivered, each key once."""
+def state_id(name: str) -> str:
+    """A workspace's Meltano state ID in the cluster environment, loading into PostgreSQL."""
+    return f"cluster:tap-edges--{name}-to-target-postgres"
+
+
+def check_tables(cluster: Cluster, name: str) -> Tables:
+    """The workspace's tables hold exactly what its sandbox world delivered, each key once.
+
+    Returns:
+        The tables, as read for the check.
+    """
     tables = cluster.tables(name)
     assert sorted(tables) == sorted(STREAMS), name
     loaded = keys_by_stream(tables)
@@ -201,7 +209,7 @@ def check_tables(cluster: Cluster, name: str) -> dict[str, list[tuple[str, ...]]
         assert len(loaded[stream]) == len(set(loaded[stream])), f"{name}.{stream}: duplicates"
         assert set(loaded[stream]) == expected[stream], f"{name}.{stream}"
         assert loaded[stream], f"{name}.{stream}: empty"
-    return loaded
+    return tables
 
 
 def batched_after(tables: Tables, mark: str) -> dict[str, set[tuple[str, ...]]]:
@@ -245,38 +253,6 @@ def kill_worker_mid_sync(
     pytest.fail(f"{name}'s tap never started")
 
 
-def first_load(cluster: Cluster, postgres: PostgresServer) -> dict[str, set[str]]:
-    """Materialize every workspace once: each loads exactly its own world into its own schema,
-    the sync summary counts those rows, dbt builds over each, and no Edges run of one workspace
-    is in another's state.
-
-    Returns:
-        Each workspace's Edges runs (its partitions' run UIDs).
-    """
-    code, first = cluster.run()
-    assert code == 0, first
-    uids: dict[str, set[str]] = {}
-    for name in WORKSPACES:
-        outcome = first[name]
-        assert outcome["status"] == "ok", outcome
-        assert outcome["dbt"] == "ok", outcome
-        assert outcome["state_id"] == f"cluster:tap-edges--{name}-to-target-postgres"
-        loaded = check_tables(cluster, name)
-        # The sync summary, as Dagster metadata, counts exactly the rows that landed.
-        assert outcome["new_rows"] == {s: len(keys) for s, keys in loaded.items()}
-        assert outcome["sync"]["partitions launched"] == RUNS
-        assert outcome["sync"]["partitions failed"] == 0
-        uids[name] = set(partition_contexts(cluster.state(name)))
-        assert len(uids[name]) == RUNS
-        engagements = postgres.rows(cluster.warehouse, f"analytics_{name}", "engagements")
-        assert {e["engagement_id"] for e in engagements} == engagement_ids(cluster.tables(name))
-    # Separate states: no run of one workspace in another's state.
-    assert not (uids["alpha"] & uids["beta"])
-    assert not (uids["beta"] & uids["gamma"])
-    assert not (uids["alpha"] & uids["gamma"])
-    return uids
-
-
 @dataclasses.dataclass(frozen=True)
 class Loaded:
     """Where a workspace stood after a load: its Edges runs, its world's iteration, its last
@@ -287,13 +263,37 @@ class Loaded:
     mark: str
 
 
-def grow_worlds(cluster: Cluster, tmp_path: Path, uids: dict[str, set[str]]) -> dict[str, Loaded]:
-    """Note where each workspace stands, then give every world new items."""
-    loaded = {}
+def first_load(cluster: Cluster, postgres: PostgresServer) -> dict[str, Loaded]:
+    """Materialize every workspace once: each loads exactly its own world into its own schema,
+    the sync summary counts those rows, dbt builds over each, and no Edges run of one workspace
+    is in another's state.
+
+    Returns:
+        Where each workspace stands.
+    """
+    code, first = cluster.run()
+    assert code == 0, first
+    loaded: dict[str, Loaded] = {}
     for name in WORKSPACES:
-        (iteration,) = iteration_indexes(tmp_path, world=cluster.world(name))
-        loaded[name] = Loaded(uids[name], iteration, last_batch(cluster.tables(name)))
-        assert grow_world(tmp_path, GROWTH, world=cluster.world(name)) > 0
+        outcome = first[name]
+        assert outcome["status"] == "ok", outcome
+        assert outcome["dbt"] == "ok", outcome
+        assert outcome["state_id"] == state_id(name)
+        tables = check_tables(cluster, name)
+        # The sync summary, as Dagster metadata, counts exactly the rows that landed.
+        assert outcome["new_rows"] == {s: len(keys) for s, keys in keys_by_stream(tables).items()}
+        assert outcome["sync"]["partitions launched"] == RUNS
+        assert outcome["sync"]["partitions failed"] == 0
+        uids = set(partition_contexts(cluster.state(name)))
+        assert len(uids) == RUNS
+        engagements = postgres.rows(cluster.warehouse, f"analytics_{name}", "engagements")
+        assert {e["engagement_id"] for e in engagements} == engagement_ids(tables)
+        (iteration,) = iteration_indexes(cluster.workdir, world=cluster.world(name))
+        loaded[name] = Loaded(uids, iteration, last_batch(tables))
+    # Separate states: no run of one workspace in another's state.
+    assert not (loaded["alpha"].uids & loaded["beta"].uids)
+    assert not (loaded["beta"].uids & loaded["gamma"].uids)
+    assert not (loaded["alpha"].uids & loaded["gamma"].uids)
     return loaded
 
 
@@ -303,9 +303,9 @@ def check_continued(cluster: Cluster, name: str, before: Loaded, outcome: dict[s
     assert set(partition_contexts(cluster.state(name))) == before.uids  # continued
     new = cluster.expected(name, iteration=before.iteration + 1)
     assert all(new.values()), new
-    check_tables(cluster, name)
+    tables = check_tables(cluster, name)
     # Exactly the new items were written: nothing old again.
-    assert batched_after(cluster.tables(name), before.mark) == new
+    assert batched_after(tables, before.mark) == new
     assert outcome["new_rows"] == {s: len(keys) for s, keys in new.items()}
 
 
@@ -318,8 +318,9 @@ def test_three_workspaces_in_parallel(
     that fails this workspace alone, visibly, leaves the others untouched, and its next
     materialization goes ahead and loses nothing. (One test, one cluster: every Dagster run
     costs seconds of CPU.)"""
-    uids = first_load(cluster, postgres)
-    before = grow_worlds(cluster, tmp_path, uids)
+    before = first_load(cluster, postgres)
+    for name in WORKSPACES:
+        assert grow_world(tmp_path, GROWTH, world=cluster.world(name)) > 0
     # Gamma's runs take longer this time, so its sync can be killed in the middle.
     second_run = cluster.start("--no-dbt", TAP_EDGES__GAMMA_SANDBOX_RUN_SECONDS="8")
     seen = kill_worker_mid_sync("gamma", cluster)
@@ -338,36 +339,36 @@ def test_three_workspaces_in_parallel(
 
     # Meltano still holds the killed sync as running (it never recorded its end) and would
     # refuse gamma's syncs for five minutes; it no longer beats, so the next goes ahead.
-    state_id = "cluster:tap-edges--gamma-to-target-postgres"
-    assert [state for state, _, _ in cluster.meltano_runs(state_id)] == ["SUCCESS", "RUNNING"]
+    records = cluster.meltano_runs(state_id("gamma"))
+    assert [state for state, _, _ in records] == ["SUCCESS", "RUNNING"]
     code, third = cluster.run("--only", "gamma", "--no-dbt", EDGES_STALE_SYNC_SECONDS="2")
     assert code == 0, third
     assert set(third) == {"run_id", "gamma"}
     assert "with meltano run --force" in cluster.last_log
     check_tables(cluster, "gamma")  # everything the world delivered, the killed batch included
-    assert set(partition_contexts(cluster.state("gamma"))) == uids["gamma"]
+    assert set(partition_contexts(cluster.state("gamma"))) == before["gamma"].uids
 
 
 def test_one_workspace_never_runs_twice(cluster: Cluster) -> None:
     """Two Dagster runs of one workspace queue on its pool (one sync after the other, both
     load); a ``meltano run`` of the same state ID meanwhile is refused by Meltano; a workspace
     whose key is missing fails by name."""
-    state_id = "cluster:tap-edges--alpha-to-target-postgres"
+    alpha = state_id("alpha")
     slow = {"TAP_EDGES__ALPHA_SANDBOX_RUN_SECONDS": "4"}
     # The second run starts once the first one's sync has: two runs starting together on a new
     # Dagster instance race to create its SQLite tables ("table runs already exists").
     runs = [cluster.start("--only", "alpha", "--no-dbt", **slow)]
     deadline = time.monotonic() + RUN_TIMEOUT  # a Dagster run starts slowly on busy cores
-    while not any(r[0] == "RUNNING" for r in cluster.meltano_runs(state_id)):
+    while not any(r[0] == "RUNNING" for r in cluster.meltano_runs(alpha)):
         assert time.monotonic() < deadline, "no sync of alpha started"
         time.sleep(0.3)
     runs.append(cluster.start("--only", "alpha", "--no-dbt", **slow))
     refused = meltano(["run", "tap-edges--alpha", "target-postgres"], cluster.meltano_env())
     assert refused.returncode != 0
-    assert f"Another '{state_id}' pipeline is already running" in refused.stderr
+    assert f"Another '{alpha}' pipeline is already running" in refused.stderr
     outcomes = [cluster.finish(run) for run in runs]
     assert [code for code, _ in outcomes] == [0, 0], outcomes
-    records = cluster.meltano_runs(state_id)
+    records = cluster.meltano_runs(alpha)
     assert [state for state, _, _ in records] == ["SUCCESS", "SUCCESS"], records
     (_, _, first_end), (_, second_start, _) = records
     assert second_start >= first_end, records  # one after the other, never overlapping
@@ -385,5 +386,5 @@ def test_one_workspace_never_runs_twice(cluster: Cluster) -> None:
     )
     assert done.returncode == 1
     assert "workspace beta: EDGES_BETA_API_KEY (its Edges API key) is not set" in done.stdout
-    assert not cluster.meltano_runs("cluster:tap-edges--beta-to-target-postgres")
+    assert not cluster.meltano_runs(state_id("beta"))
     assert MELTANO.exists()
