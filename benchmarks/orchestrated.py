@@ -159,9 +159,8 @@ def run_orchestrator(env: dict[str, str], *args: str) -> tuple[float, float, Tre
             cwd=ROOT,
         )
         memory = TreeMemory(process.pid)
-        _, status, _ = os.wait4(process.pid, 0)
+        process.wait()
         wall = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
         memory.stop()
         if process.returncode != 0:
             log.seek(0)
