@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import subprocess
 import typing as t
 from collections import defaultdict
 
 import pytest
 from dbtkit import KINDS, check_build, dbt_env, engagement_ids, meltano_dbt
-from meltanokit import grow_world, install_plugins, plugin_python, project_env
+from meltanokit import ROOT, grow_world, install_plugins, meltano, plugin_python, project_env
 
 from tap_edges.actions import ACTIONS_BY_STREAM
 
@@ -188,3 +189,72 @@ def test_models_build_empty_before_anything_is_loaded(dbt_plugins: None, tmp_pat
     assert raw == {}
     assert set(models) == {"engagements", "people", "post_engagement", "warm_leads"}
     assert all(rows == [] for rows in models.values())
+
+
+HIDE = """
+import sys, duckdb
+with duckdb.connect(sys.argv[1]) as db:
+    db.execute("ALTER TABLE tap_edges.post_commenters RENAME TO post_commenters_hidden")
+    print(db.execute("SELECT count(*) FROM tap_edges.post_commenters_hidden").fetchone()[0])
+"""
+COUNT = """
+import sys, duckdb
+with duckdb.connect(sys.argv[1], read_only=True) as db:
+    print(db.execute("SELECT count(*) FROM tap_edges.stg_post_commenters").fetchone()[0])
+"""
+
+
+def test_staging_reads_a_table_the_relation_cache_lacks(dbt_plugins: None, tmp_path: Path) -> None:
+    """A staging model asks the database whether its table exists, not dbt's relation cache.
+
+    dbt-adapters (1.24) fills its cache on a miss one relation at a time and counts the schema
+    as cached from the first: a model compiled meanwhile on another thread saw the schema
+    without its table, and built an empty staging view over a loaded table (seen twice in CI:
+    a whole stream missing from engagements). Here the cache is made to lack the table for
+    sure: the models build in the tables' own schema, which dbt caches when it starts, and
+    the table only takes its name after that (an on-run-start hook of a copy of transform/).
+    """
+    database = tmp_path / "edges.duckdb"
+    env = project_env(tmp_path, TARGET_DUCKDB_FILEPATH=str(database))
+    done = meltano(["run", "tap-edges", "target-duckdb"], env)
+    assert done.returncode == 0, done.stderr[-6000:]
+    python = str(plugin_python("utilities", "dbt-duckdb"))
+    hide = subprocess.run(
+        [python, "-c", HIDE, str(database)], capture_output=True, text=True, check=True
+    )
+    comments = int(hide.stdout)
+    assert comments > 0
+    project = tmp_path / "transform"
+    shutil.copytree(ROOT / "transform", project, ignore=shutil.ignore_patterns("target", "logs"))
+    with (project / "dbt_project.yml").open("a", encoding="utf-8") as config:
+        rename = "ALTER TABLE tap_edges.post_commenters_hidden RENAME TO post_commenters"
+        config.write(f'\non-run-start:\n  - "{rename}"\n')
+    build = subprocess.run(
+        [
+            str(plugin_python("utilities", "dbt-duckdb").parent / "dbt"),
+            "build",
+            "--project-dir",
+            str(project),
+            "--profiles-dir",
+            str(project / "profiles"),
+            "--target",
+            "duckdb",
+            "--target-path",
+            str(tmp_path / "dbt-target"),
+            "--log-path",
+            str(tmp_path / "dbt-logs"),
+            "--vars",
+            json.dumps({"analytics_schema": "tap_edges"}),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+    )
+    assert build.returncode == 0, build.stdout[-6000:]
+    check_build(tmp_path)
+    count = subprocess.run(
+        [python, "-c", COUNT, str(database)], capture_output=True, text=True, check=True
+    )
+    assert int(count.stdout) == comments

@@ -205,8 +205,8 @@ def test_meltano_into_postgres(
     try:
         two_runs("target-postgres", env, tmp_path, read, ("dbt-postgres:build", check_models))
     except AssertionError as failed:
-        # Seen once (engagements_tie_out: an incremental build took 90 of 110 new staging rows):
-        # what each staging model and engagements held, to tell which rows and why.
+        # What each staging model and engagements held, to tell which rows and why (how an
+        # empty staging view over a loaded table was found: test_dbt.py, relation cache).
         pytest.fail(f"{failed}\n{model_counts(postgres, database)}")
     constraint_sql = (
         "SELECT count(*) FROM information_schema.table_constraints "  # noqa: S608

@@ -10,9 +10,11 @@
     {%- set relation = source('tap_edges', stream) -%}
     {%- set loaded = true -%}
     {%- if execute -%}
-        {%- set loaded = adapter.get_relation(
-            database=relation.database, schema=relation.schema, identifier=relation.identifier
-        ) is not none -%}
+        {#- Asked of the database, not of adapter.get_relation: dbt's relation cache fills a
+            schema one relation at a time on a miss and counts it as cached from the first,
+            so a model compiled meanwhile on another thread could miss a loaded table. -#}
+        {%- set listed = list_relations_without_caching(relation.without_identifier()) -%}
+        {%- set loaded = relation.identifier | lower in listed.columns["name"].values() | map("lower") | list -%}
     {%- endif -%}
     {%- if loaded %}
     select {% for name in columns %}{{ name }}{{ ", " if not loop.last }}{% endfor %}
