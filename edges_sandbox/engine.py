@@ -166,7 +166,7 @@ class Engine:
         if self.store.path is None:
             return
         with self.lock:
-            runs = [run.to_state() for run in self.runs.values()]
+            runs = list(self.runs.values())  # dataclasses: the store encodes them
             state = {"version": STATE_VERSION, "next_run_id": self.next_run_id, "runs": runs}
             self.store.save(state | {"world": self.world.to_state()})
 

@@ -7,7 +7,6 @@ at a given moment is derived from the time elapsed since then, so no background 
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import uuid
 from dataclasses import dataclass, field
@@ -238,17 +237,17 @@ class Run:
             "updated_at": light["updated_at"],
         }
 
-    def to_state(self) -> dict[str, Any]:
-        """Return the run as JSON-able data for the state file."""
-        return dataclasses.asdict(self)
-
     @classmethod
     def from_state(cls, data: dict[str, Any]) -> Run:
-        """Rebuild a run saved by :meth:`to_state`.
+        """Rebuild a run saved in the state file (the dataclass's fields).
 
         Args:
             data: The saved data.
         """
         fields = dict(data)
-        fields["iterations"] = [Iteration(**raw) for raw in data["iterations"]]
+        # JSON has no infinity: a delay with no slot in sight is saved as null.
+        fields["iterations"] = [
+            Iteration(**(raw | {"delay": math.inf} if raw.get("delay", 0.0) is None else raw))
+            for raw in data["iterations"]
+        ]
         return cls(**fields)

@@ -8,6 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 
 class Store:
     """A JSON state file: read once at start, rewritten (temp file + rename) after mutations."""
@@ -30,16 +32,20 @@ class Store:
     def save(self, data: dict[str, Any]) -> None:
         """Write the state atomically: readers see the old file or the new one, never half.
 
+        The engine saves after every launch and continue, the whole world each time: msgspec
+        encodes its dataclasses as they are, without the deep copy of ``dataclasses.asdict``
+        or the pure-Python path of ``json.dump`` (with 50 runs, 5 of a sync's 6 s of CPU).
+
         Args:
-            data: JSON-able state.
+            data: JSON-able state; dataclasses are written as objects of their fields.
         """
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle, temp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
         try:
-            with os.fdopen(handle, "w", encoding="utf-8") as temp:
-                json.dump(data, temp)
+            with os.fdopen(handle, "wb") as temp:
+                temp.write(msgspec.json.encode(data))
             Path(temp_name).replace(self.path)
         except BaseException:
             Path(temp_name).unlink(missing_ok=True)

@@ -9,7 +9,6 @@ items as clock time passes; that growth is computed lazily (when a run takes a s
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import random
 from dataclasses import dataclass, field
@@ -170,8 +169,8 @@ class World:
         feed.times_ms.append(time_ms)
 
     def to_state(self) -> dict[str, Any]:
-        """Return the world as JSON-able data for the state file."""
-        feeds = [dataclasses.asdict(feed) for feed in self.feeds.values()]
+        """Return the world as JSON-able data for the state file (its feeds as they are)."""
+        feeds = list(self.feeds.values())
         return {"seed": self.seed, "created_at": self.created_at, "feeds": feeds}
 
     @classmethod
