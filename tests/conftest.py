@@ -89,8 +89,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
     if not workers:
         return  # one process
-    marks = {item: item.get_closest_marker("xdist_group") for item in items}
-    group = {item: marker.args for item, marker in marks.items() if marker}
+    group = {item: mark.args for item in items if (mark := item.get_closest_marker("xdist_group"))}
     grouped = [item for item in items if item in group]
     alone = [item for item in items if item not in group]
     groups = set(group.values())
