@@ -97,6 +97,11 @@ Choices made where the Edges documentation is silent:
   ``GET|POST outputs-mode``, ``GET|POST variants`` (body ``{"variants": [names]}``, replacing
   them all). Ground truth items are the items as the outputs serve them (variants included);
   each iteration's own ``extracted_at`` there stays ISO-8601.
+* For tests: ``Sandbox.observer`` (a function of the request and its answer, or None) is called
+  with every API request once it is applied and before its answer is sent, so a test can look
+  at what the client had written before it sent the request, or kill the client there (its
+  answer is then lost); ``Sandbox.purge_run(uid)`` forgets a run, as Edges does when it purges
+  one (every later request for it answers 404).
 * Persistence: with ``state_file`` the world, runs, iterations and counters are saved
   atomically after every mutation and loaded on start, so another process can continue a run.
   Faults, outputs mode, variants, extra identities, ``preencode_outputs`` and the request log

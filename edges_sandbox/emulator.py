@@ -16,12 +16,16 @@ from edges_sandbox.server import SandboxServer
 from edges_sandbox.store import Store
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
     from pathlib import Path
     from types import TracebackType
 
     from edges_sandbox.clock import Clock
     from edges_sandbox.wire import Request, Response
+
+    # Called with every API request once it is applied, before its answer is sent (tests: to
+    # look at what the client had written before it sent the request, or to kill the client).
+    Observer = Callable[[Request, Response], None]
 
 
 class Sandbox:
@@ -79,6 +83,7 @@ class Sandbox:
         self._thread: threading.Thread | None = None
         self._log: list[dict[str, Any]] = []
         self._log_lock = threading.Lock()
+        self.observer: Observer | None = None
 
     @property
     def engine(self) -> Engine:
@@ -275,6 +280,14 @@ class Sandbox:
         """Return the identities as ``GET /v1/identities`` does."""
         return identity_objects(self._runtime.extra_identities)
 
+    def purge_run(self, run_uid: str) -> None:
+        """Forget a run, as Edges does when it purges one: later requests for it answer 404.
+
+        Args:
+            run_uid: The run uid (unknown uids are ignored).
+        """
+        self.engine.purge(run_uid)
+
     def request_log(self) -> list[dict[str, Any]]:
         """Return the API requests served so far (method, path, query, status, time; no headers)."""
         with self._log_lock:
@@ -298,6 +311,8 @@ class Sandbox:
         }
         with self._log_lock:
             self._log.append(entry)
+        if self.observer is not None:  # a test's look at each request, once it is applied
+            self.observer(request, response)
         return response
 
     def _answer_control(self, request: Request) -> Response:

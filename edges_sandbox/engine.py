@@ -248,6 +248,12 @@ class Engine:
                 self.save()
             return self._api_object(run, now)
 
+    def purge(self, uid: str) -> None:
+        """Forget a run (Edges purged it): requests for it answer 404 from now on."""
+        with self.lock:
+            if self.runs.pop(uid, None) is not None:
+                self.save()
+
     def run_object(self, uid: str, *, light: bool = False) -> dict[str, Any]:
         """Return a run object (or the light status object).
 

@@ -23,7 +23,7 @@ import typing as t
 
 from tap_edges import errors, reading
 from tap_edges.adopting import adopt_lost_launches
-from tap_edges.executing import Executor, Planned
+from tap_edges.executing import Executor, Names, Planned
 from tap_edges.lifecycle import Caps
 from tap_edges.partitions import Partition, PartitionKey, Tracked
 from tap_edges.polling import Poller, by_uid
@@ -44,51 +44,62 @@ if t.TYPE_CHECKING:
 MAX_EMIT_STATES = 20
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class RunCoordinator:
-    """Drives the Edges runs of every partition of one sync."""
+    """Drives the Edges runs of every partition of one sync.
+
+    Every collaborator (``flush`` above all, which the executor calls before each send it
+    decides after the start's batch) is given when the coordinator is built and can never be
+    replaced: the coordinator is frozen, and what it builds from them is built once, here.
+    """
 
     client: EdgesClient
     logger: logging.Logger
+    flush: Callable[[], None]
     poll_interval: float = 15.0
     run_timeout: float = 3600.0
     callback_url: str | None = None
     adaptive: bool = True
     ceiling: int = 5000
     confirm_tries: int = 3
-    flush: Callable[[], None] = dataclasses.field(default=lambda: None)
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     failures: list[errors.EdgesError] = dataclasses.field(default_factory=list)
-    possible_losses: int = 0
     metrics_logger: logging.Logger | None = None
     _tracked: dict[PartitionKey, Tracked] = dataclasses.field(default_factory=dict)
-    _consumed_since_flush: int = 0
     summary: SyncSummary = dataclasses.field(default_factory=SyncSummary)
-    names_refused: bool = False  # an earlier sync learned that Edges refuses ``name`` (row 14)
+    names: Names = dataclasses.field(default_factory=Names)  # Edges refuses ``name`` (row 14)
     wall_clock: Callable[[], float] = time.time
     _positional: set[str] = dataclasses.field(default_factory=set)  # streams said so of
+    _sender: Sender = dataclasses.field(init=False)
+    _poller: Poller = dataclasses.field(init=False)
+    _executor: Executor = dataclasses.field(init=False)
 
     def __post_init__(self) -> None:
-        """Build the sender and the poller from the coordinator's settings."""
-        self._sender = Sender(
-            self.client, self.logger, self.sleep, self.callback_url, self.confirm_tries
-        )
-        self._poller = Poller(
+        """Build the sender, the poller and the executor from the coordinator's settings."""
+        sender = Sender(self.client, self.logger, self.sleep, self.callback_url, self.confirm_tries)
+        poller = Poller(
             self.client, self.logger, self.poll_interval, self.run_timeout, self.clock, self.sleep
         )
-        self._executor = Executor(
-            sender=self._sender,
-            poller=self._poller,
+        executor = Executor(
+            sender=sender,
+            poller=poller,
             logger=self.logger,
-            flush=self.flush,  # the tap may set flush after construction
+            flush=self.flush,
             clock=self.clock,
             wall_clock=self.wall_clock,
             caps=self._caps,
             summary=self.summary,
             tracked=self._tracked,
-            names_refused=self.names_refused,
+            names=self.names,
         )
+        for name, value in (("_sender", sender), ("_poller", poller), ("_executor", executor)):
+            object.__setattr__(self, name, value)  # frozen: built once, here
+
+    @property
+    def possible_losses(self) -> int:
+        """Partitions whose batch was full (Edges may have dropped items)."""
+        return self.summary.possible_losses
 
     # -- start: one decision per partition, every launch/continue before any wait --------
 
@@ -155,7 +166,7 @@ class RunCoordinator:
 
     def refuses_names(self) -> bool:
         """Whether Edges refuses ``name`` on launches (learned now or by an earlier sync)."""
-        return self._executor.names_refused
+        return self.names.refused
 
     def _caps(self, tr: Tracked) -> Caps:
         return Caps(tr.partition.max_results, adaptive=self.adaptive, ceiling=self.ceiling)
@@ -197,10 +208,9 @@ class RunCoordinator:
             )
         tr.keep(done.bookmark)
         self.summary.items[tr.partition.stream] += batch.count
-        self._consumed_since_flush += 1
-        if self._consumed_since_flush * MAX_EMIT_STATES >= len(self._tracked):
+        self.summary.batches += 1
+        if self.summary.batches % -(-len(self._tracked) // MAX_EMIT_STATES) == 0:
             self.flush()
-            self._consumed_since_flush = 0
         if reading.report_batch(
             self.logger,
             self.metrics_logger,
@@ -211,4 +221,4 @@ class RunCoordinator:
             first=done.first,
             grew=done.grew,
         ):
-            self.possible_losses += 1
+            self.summary.possible_losses += 1

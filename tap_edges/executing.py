@@ -62,8 +62,23 @@ class Planned(t.NamedTuple):
 
 
 @dataclasses.dataclass
+class Names:
+    """Whether Edges refuses ``name`` on launches (row 14).
+
+    Learned by an earlier sync (kept in the state) or during this one; shared by what launches
+    (:class:`Executor`) and what writes the state (the tap's flush), each given it when built.
+    """
+
+    refused: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class Executor:
-    """Plans and sends every partition's step as the sync starts."""
+    """Plans and sends every partition's step as the sync starts.
+
+    Every collaborator is given when it is built and never replaced (frozen): ``flush`` above
+    all, which must write a STATE before every send decided after the start's batch.
+    """
 
     sender: Sender
     poller: Poller
@@ -74,7 +89,7 @@ class Executor:
     caps: Callable[[Tracked], Caps]
     summary: SyncSummary
     tracked: dict[PartitionKey, Tracked]
-    names_refused: bool = False  # row 14: launches go without a name
+    names: Names
     _unsent: set[PartitionKey] = dataclasses.field(default_factory=set)  # written, not sent
 
     def taken(self) -> set[str]:
@@ -104,7 +119,7 @@ class Executor:
                     step.max_results,
                 )
             sent_at = iso(dt.datetime.fromtimestamp(self.wall_clock(), tz=dt.timezone.utc))
-            named = not self.names_refused
+            named = not self.names.refused
             tr.keep(write_ahead_launch(old, step.max_results, named=named, sent_at=sent_at))
             self._unsent.add(tr.partition.key)
         elif step.action is Action.CONTINUE and run is not None:
@@ -179,7 +194,7 @@ class Executor:
 
     def _refuse_names(self) -> None:
         """Row 14: from now on launch without a name, the launches written ahead included."""
-        self.names_refused = True
+        self.names.refused = True
         for key in self._unsent:
             tr = self.tracked[key]
             launch = tr.bookmark.pending_launch

@@ -25,6 +25,8 @@ class SyncSummary:
     read: int = 0
     waiting: int = 0
     items: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
+    batches: int = 0  # batches emitted (and marked consumed in the state)
+    possible_losses: int = 0  # partitions whose batch was full: Edges may have dropped items
 
     def line(self, *, failed: int, losses: int, requests: int, budget: int, seconds: float) -> str:
         """The end-of-sync line.

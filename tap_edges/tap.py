@@ -23,6 +23,7 @@ from tap_edges.actions import ACTIONS
 from tap_edges.checks import config_problems
 from tap_edges.client import EdgesClient, check_identities
 from tap_edges.coordinator import RunCoordinator
+from tap_edges.executing import Names
 from tap_edges.pacing import RateBudget
 from tap_edges.sdk import TapBase
 from tap_edges.settings import (
@@ -108,9 +109,11 @@ class TapEdges(TapBase):
         """
         if self._coordinator is None:
             client = self._resources.enter_context(self.edges_client())
+            names = Names(refused=read_api_facts(self.state).get("names") == "refused")
             coordinator = RunCoordinator(
                 client=client,
                 logger=self.logger,
+                flush=functools.partial(self._flush, names),
                 poll_interval=float(self.config.get("poll_interval_seconds", 15)),
                 run_timeout=float(self.config.get("run_timeout_seconds", 3600)),
                 callback_url=self.config.get("callback_url"),
@@ -119,9 +122,8 @@ class TapEdges(TapBase):
                 clock=self.clock,
                 sleep=self.sleep,
                 metrics_logger=self.metrics_logger,
-                names_refused=read_api_facts(self.state).get("names") == "refused",
+                names=names,
             )
-            coordinator.flush = functools.partial(self._flush, coordinator)
             check_identities(client, identity_ids(self.config))
             streams = [s for s in self.streams.values() if s.selected]
             coordinator.start(
@@ -130,9 +132,9 @@ class TapEdges(TapBase):
             self._coordinator = coordinator
         return self._coordinator
 
-    def _flush(self, coordinator: RunCoordinator) -> None:
+    def _flush(self, names: Names) -> None:
         """Write a STATE with every bookmark (and what was learned of names on launches)."""
-        self._keep_api_facts(coordinator)
+        self._keep_api_facts(names)
         self.state_writer.write_state(self.state)
 
     @contextlib.contextmanager
@@ -200,7 +202,7 @@ class TapEdges(TapBase):
     def _report(self, coordinator: RunCoordinator, seconds: float) -> None:
         """Log what the sync did and what it learned of the API; keep the latter in the state."""
         facts = learned(coordinator.bookmarks(), names_refused=coordinator.refuses_names())
-        self._keep_api_facts(coordinator, facts)
+        self._keep_api_facts(coordinator.names, facts)
         self.state_writer.write_state(self.state)
         self.logger.info("%s", learned_line(facts))
         budget = self._budget.limit if self._budget else 0
@@ -214,11 +216,9 @@ class TapEdges(TapBase):
         )
         self.logger.info("%s", line)
 
-    def _keep_api_facts(
-        self, coordinator: RunCoordinator, facts: dict[str, str] | None = None
-    ) -> None:
+    def _keep_api_facts(self, names: Names, facts: dict[str, str] | None = None) -> None:
         kept = read_api_facts(self.state)
-        kept["names"] = "refused" if coordinator.refuses_names() else "accepted"
+        kept["names"] = "refused" if names.refused else "accepted"
         if facts is not None:
             kept["learned"] = facts
         write_api_facts(self.state.setdefault("bookmarks", {}), kept)

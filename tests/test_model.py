@@ -5,9 +5,14 @@ of the three outputs layouts Edges may use, through random sequences of: the wor
 clean syncs, syncs whose target fails (Meltano then keeps the state the target committed last,
 possibly none of this sync's), syncs killed with SIGKILL after a random number of output lines,
 launches and continues whose answers are lost (504 or a reset connection after Edges applied
-them), and ``max_results`` changes. The model
-plays Meltano and the target: it keeps the committed state and the keys of the committed
-records. After every step it checks that:
+them), ``max_results`` changes, syncs killed right after Edges applied their k-th launch or
+continue, Edges starting to refuse ``name`` on launches, and runs purged by Edges between the
+tap's look at them and its continues (the last two lead to sends decided after the start's
+batch). The model plays Meltano and the target: it keeps the committed state and the keys of
+the committed records. After every step it checks that:
+
+* every launch and continue Edges applied was named by the last STATE the tap had written
+  before it sent the request (the write-ahead rule, :mod:`writeahead`);
 
 * no run was continued while its previous iterations' items were not all committed (a
   continue is only ever sent when the incoming state records the latest iteration);
@@ -15,7 +20,7 @@ records. After every step it checks that:
   partition;
 
 and at the end, after clean syncs, that every item Edges delivered to a run the committed
-state ever owned is committed: nothing is lost on the tap's account.
+state ever owned and Edges did not purge is committed: nothing is lost on the tap's account.
 
 CI runs a few examples per outputs mode; a larger run is one command::
 
@@ -24,11 +29,10 @@ CI runs a few examples per outputs mode; a larger run is one command::
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
-import signal
-import subprocess
 import tempfile
 import typing as t
 from pathlib import Path
@@ -37,7 +41,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from tapkit import TAP, THREAD_URLS, api_config, tap_args
+from tapkit import THREAD_URLS, api_config
+from writeahead import Watch
 
 from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, Faults, Sandbox
 from edges_sandbox.variants import (
@@ -52,6 +57,9 @@ from edges_sandbox.variants import (
 from tap_edges.actions import ACTIONS_BY_STREAM
 from tap_edges.lifecycle import TERMINAL
 from tap_edges.streams import derive_key
+
+if t.TYPE_CHECKING:
+    from edges_sandbox.wire import Request, Response
 
 # A minute or more (dozens of real syncs): on the main Python only (scripts/test-other-pythons).
 pytestmark = pytest.mark.slow(seconds=20)
@@ -104,6 +112,9 @@ class Delivery(RuleBasedStateMachine):
         self.state: dict[str, t.Any] | None = None  # what Meltano hands the next sync
         self.committed: set[Key] = set()  # what the target committed
         self.owned: set[str] = set()  # runs a committed state ever named
+        self.purged: set[str] = set()  # runs Edges forgot (their items are Edges' loss)
+        self.purge_next = False  # Edges purges the runs of the next sync's first look
+        self.watch = Watch(self.sandbox, self.workdir)
 
     def teardown(self) -> None:
         try:
@@ -140,6 +151,14 @@ class Delivery(RuleBasedStateMachine):
     def change_max_results(self, cap: int) -> None:
         self.config["max_results"] = cap
 
+    @rule()
+    def edges_starts_refusing_names(self) -> None:
+        self.sandbox.variants = sorted({*self.sandbox.variants, NO_NAME})
+
+    @rule()
+    def edges_purges_runs(self) -> None:
+        self.purge_next = True
+
     # -- syncs --------------------------------------------------------------------------
 
     @rule()
@@ -154,12 +173,19 @@ class Delivery(RuleBasedStateMachine):
     def sync_killed(self, lines: int, commit: float) -> None:
         self._sync(commit=commit, kill_after=lines)
 
-    def _sync(self, *, commit: float, kill_after: int | None = None) -> None:
+    @rule(sends=st.integers(min_value=1, max_value=5), commit=st.floats(0.0, 1.0))
+    def sync_killed_at_a_send(self, sends: int, commit: float) -> None:
+        self._sync(commit=commit, kill_at_send=sends)
+
+    def _sync(
+        self, *, commit: float, kill_after: int | None = None, kill_at_send: int | None = None
+    ) -> None:
         """One sync; the target commits through a STATE chosen by ``commit`` (1.0: the last)."""
         iterations = self._iterations()
         committed_before = set(self.committed)
         runs_before = set(self.sandbox.engine.runs)
-        messages = self._run_tap(kill_after)
+        messages = self._run_tap(kill_after, kill_at_send)
+        assert self.watch.problems() == []
         states = [i for i, m in enumerate(messages) if m["type"] == "STATE"]
         chosen = min(int(commit * (len(states) + 1)), len(states))
         if chosen:
@@ -177,26 +203,28 @@ class Delivery(RuleBasedStateMachine):
         self._check_continues(iterations, committed_before)
         self._check_one_new_run_per_partition(runs_before)
 
-    def _run_tap(self, kill_after: int | None) -> list[dict[str, t.Any]]:
-        command = [TAP, *tap_args(self.config, self.workdir, state=self.state)]
-        with (
-            (self.workdir / "stderr.log").open("wb") as stderr,
-            subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr) as proc,
-        ):
-            assert proc.stdout is not None
-            lines: list[bytes] = []
-            while kill_after is None or len(lines) < kill_after:
-                line = proc.stdout.readline()
-                if not line.endswith(b"\n"):
-                    break  # the end (a line cut by a kill never reaches the target whole)
-                lines.append(line)
-            if kill_after is not None:
-                proc.send_signal(signal.SIGKILL)
-            proc.communicate(timeout=120)
-        if kill_after is None:
-            log = (self.workdir / "stderr.log").read_text(encoding="utf-8")
-            assert "Traceback" not in log, log
-        return [json.loads(line) for line in lines]
+    def _run_tap(self, kill_after: int | None, kill_at_send: int | None) -> list[dict[str, t.Any]]:
+        count = itertools.count(1)
+        run = self.watch.run(
+            self.config,
+            state=self.state,
+            kill_after_lines=kill_after,
+            kill_when=None if kill_at_send is None else lambda _: next(count) == kill_at_send,
+            also=self._purge_listed if self.purge_next else None,
+        )
+        self.purge_next = False
+        if not self.watch.killed:
+            assert "Traceback" not in run.stderr, run.stderr
+        return run.messages
+
+    def _purge_listed(self, request: Request, response: Response) -> None:
+        """Edges purges the runs the tap's first look of the sync asked for."""
+        uids = request.query.get("uid", [])
+        if request.method == "GET" and request.path == "/v1/runs" and uids and self.purge_next:
+            self.purge_next = False
+            for uid in uids:
+                self.sandbox.purge_run(uid)
+                self.purged.add(uid)
 
     def _record_key(self, message: dict[str, t.Any]) -> Key:
         stream, record = message["stream"], message["record"]
@@ -238,7 +266,7 @@ class Delivery(RuleBasedStateMachine):
         assert len(live) == len(set(live)), f"two runs in flight for one partition: {live}"
 
     def _check_nothing_lost(self) -> None:
-        for uid in self.owned:
+        for uid in self.owned - self.purged:
             for index in range(len(self.sandbox.engine.runs[uid].iterations)):
                 missing = self._delivered(uid, index) - self.committed
                 assert not missing, f"run {uid} iteration {index}: lost {missing}"
