@@ -9,6 +9,7 @@ import json
 import sys
 import typing as t
 
+from tap_edges.conform import Conformer
 from tap_edges.partitions import Partition
 from tap_edges.sdk import FastRecordStream
 from tap_edges.state import Bookmark, read_bookmark, write_bookmark
@@ -109,6 +110,7 @@ class EdgesActionStream(FastRecordStream):
         self._context_states: dict[tuple[tuple[str, t.Any], ...], dict[str, t.Any]] = {}
         super().__init__(tap, schema=load_schema(spec.stream), name=spec.stream)
         self.primary_keys = list(spec.primary_keys)
+        self.conformer = Conformer(spec.stream, self.schema)
 
     @property
     @override
@@ -178,7 +180,8 @@ class EdgesActionStream(FastRecordStream):
     def _complete(
         self, partition: Partition, run_uid: str, item: dict[str, t.Any]
     ) -> dict[str, t.Any] | None:
-        """Add the partition's fields to an output item (in place); None when it has no key."""
+        """Conform an output item and add the partition's fields (in place); None: no key."""
+        self.conformer.conform(item)
         item["identity_id"], item["run_uid"] = partition.identity_id, run_uid
         if partition.input_field:
             item[partition.input_field] = partition.input_value

@@ -10,6 +10,8 @@ import collections
 import dataclasses
 import typing as t
 
+from tap_edges.conform import Drift
+
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -28,7 +30,16 @@ class SyncSummary:
     batches: int = 0  # batches emitted (and marked consumed in the state)
     possible_losses: int = 0  # partitions whose batch was full: Edges may have dropped items
 
-    def line(self, *, failed: int, losses: int, requests: int, budget: int, seconds: float) -> str:
+    def line(  # noqa: PLR0913
+        self,
+        *,
+        failed: int,
+        losses: int,
+        requests: int,
+        budget: int,
+        seconds: float,
+        drift: Drift | None = None,
+    ) -> str:
         """The end-of-sync line.
 
         Args:
@@ -37,16 +48,20 @@ class SyncSummary:
             requests: ``/v1/runs/*`` requests sent.
             budget: The plan's ``/v1/runs/*`` requests per minute.
             seconds: The sync's wall time.
+            drift: What the records' values needed to match their schemas.
 
         Returns:
             The line.
         """
         streams = ", ".join(f"{name} {n}" for name, n in sorted(self.items.items())) or "none"
+        drift = drift or Drift()
         return (
             f"Sync summary: partitions launched {self.launched}, continued {self.continued}, "
             f"read {self.read}, waiting {self.waiting}, failed {failed}; new items: {streams}; "
             f"possible losses {losses}; /v1/runs/* requests {requests} (budget {budget}/min); "
-            f"wall time {seconds:.1f}s."
+            f"wall time {seconds:.1f}s. Values: reconciled with their schema {drift.reconciled}, "
+            f"kept as sent in edges_unreconciled {drift.kept_raw}; undeclared fields kept in "
+            f"edges_extra {drift.unknown}."
         )
 
 

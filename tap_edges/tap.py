@@ -22,6 +22,7 @@ from tap_edges import errors
 from tap_edges.actions import ACTIONS
 from tap_edges.checks import config_problems
 from tap_edges.client import EdgesClient, check_identities
+from tap_edges.conform import Drift
 from tap_edges.coordinator import RunCoordinator
 from tap_edges.executing import Names
 from tap_edges.pacing import RateBudget
@@ -207,7 +208,12 @@ class TapEdges(TapBase):
         self.logger.info("%s", learned_line(facts))
         budget = self._budget.limit if self._budget else 0
         used = self._budget.used if self._budget else 0
+        drift = Drift()
+        for stream in self.streams.values():
+            if isinstance(stream, EdgesActionStream):
+                drift += stream.conformer.report(self.logger)
         line = coordinator.summary.line(
+            drift=drift,
             failed=len(coordinator.failures),
             losses=coordinator.possible_losses,
             requests=used,
