@@ -40,11 +40,16 @@ class Zygote:
         self.lock = threading.Lock()
 
     def run(
-        self, args: t.Sequence[str], cwd: Path, env: dict[str, str], timeout: float
+        self,
+        args: t.Sequence[str],
+        cwd: Path,
+        env: dict[str, str],
+        timeout: float,
+        stdout: Path | None = None,
     ) -> tuple[int, str, str]:
         """Fork a run; its exit status, stdout and stderr. Raises TimeoutExpired as ``run``."""
         with tempfile.TemporaryDirectory() as tmp:
-            out, err = Path(tmp, "stdout"), Path(tmp, "stderr")
+            out, err = stdout or Path(tmp, "stdout"), Path(tmp, "stderr")
             request = {"args": list(args), "cwd": str(cwd), "env": env}
             assert self.process.stdin is not None
             self.process.stdin.write(
@@ -92,16 +97,31 @@ def zygote() -> Zygote | None:
 
 
 def run_tap_command(
-    command: list[str], cwd: Path, env: dict[str, str], timeout: float
+    command: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    timeout: float,
+    stdout: Path | None = None,
 ) -> tuple[int, str, str]:
-    """``tap-edges`` with these arguments (``command[0]`` is the tap): forked when it can be."""
+    """``tap-edges`` with these arguments (``command[0]`` is the tap): forked when it can be.
+
+    ``stdout``: a file the tap writes its stdout to as it runs (so that a test can read it while
+    the tap runs); it is also returned, as a string.
+    """
     forker = zygote()
     if forker is not None and forker.lock.acquire(blocking=False):
         try:
-            return forker.run(command[1:], cwd, env, timeout)
+            return forker.run(command[1:], cwd, env, timeout, stdout)
         finally:
             forker.lock.release()
-    done = subprocess.run(
-        command, capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd, env=env
-    )
-    return done.returncode, done.stdout, done.stderr
+    if stdout is None:
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd, env=env
+        )
+        return done.returncode, done.stdout, done.stderr
+    with stdout.open("wb") as out:
+        written = subprocess.run(
+            command, stdout=out, stderr=subprocess.PIPE, timeout=timeout, check=False, cwd=cwd,
+            env=env,
+        )  # fmt: skip
+    return written.returncode, stdout.read_text(encoding="utf-8"), written.stderr.decode()

@@ -29,6 +29,9 @@ COMPANY_PAGE_URLS = [
     "https://www.linkedin.com/company/edges-run/",
     "https://www.linkedin.com/company/globex-corporation/",
 ]
+# Where run_tap has the tap write its stdout as it runs, in its working folder (writeahead.py
+# reads it while the tap runs).
+STDOUT = "tap-stdout.jsonl"
 # The Edges action of each stream (its runs' action_name in the sandbox ground truth).
 ACTION_OF_STREAM = {spec.stream: spec.action for spec in ACTIONS}
 
@@ -95,7 +98,11 @@ def run_tap(  # noqa: PLR0913
 ) -> TapRun:
     """Run the installed ``tap-edges`` command with a config (and state) and capture it."""
     command = [TAP, *tap_args(config, workdir, state=state), *args]
-    code, stdout, stderr = run_tap_command(command, workdir, {**os.environ, **(env or {})}, timeout)
+    environ = {**os.environ, **(env or {})}
+    try:
+        code, stdout, stderr = run_tap_command(command, workdir, environ, timeout, workdir / STDOUT)
+    finally:  # read while the tap runs only: another process started here writes elsewhere
+        (workdir / STDOUT).unlink(missing_ok=True)
     return TapRun(code, stdout, stderr)
 
 

@@ -23,6 +23,7 @@ from tapkit import (
     run_tap,
     tap_args,
 )
+from writeahead import watched
 
 from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, STANDARD_IDENTITY_ID, Faults, Sandbox
 
@@ -34,8 +35,8 @@ SMALL = {"post_urls": [], "thread_urls": THREAD_URLS[:1], "company_page_urls": [
 
 
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(run_seconds=0.3) as sb:
+def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    with Sandbox(run_seconds=0.3) as sb, watched(sb, tmp_path):  # the write-ahead, every send
         yield sb
 
 

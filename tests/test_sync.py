@@ -22,6 +22,7 @@ from tapkit import (
     run_tap,
     tap_args,
 )
+from writeahead import watched
 
 from edges_sandbox import Sandbox
 
@@ -33,8 +34,11 @@ STREAMS = list(ACTION_OF_STREAM)
 
 
 @pytest.fixture(params=OUTPUTS_MODES)
-def sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
-    with Sandbox(run_seconds=0.3, outputs_mode=request.param) as sb:
+def sandbox(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Sandbox]:
+    with (
+        Sandbox(run_seconds=0.3, outputs_mode=request.param) as sb,
+        watched(sb, tmp_path),  # the write-ahead rule, at every send
+    ):
         yield sb
 
 

@@ -12,6 +12,7 @@ once Edges applied it: the answer is then lost, as when a process dies while wai
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import re
@@ -21,13 +22,13 @@ import threading
 import time
 import typing as t
 
-from tapkit import TAP, TapRun, tap_args
+from tapkit import STDOUT, TAP, TapRun, tap_args
 
 from tap_edges.actions import ACTIONS
 from tap_edges.partitions import token_of
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
     from edges_sandbox import Sandbox
@@ -64,7 +65,7 @@ class Send:
 
 
 def last_state(path: Path) -> dict[str, t.Any] | None:
-    """The last whole STATE line written to a Singer output file."""
+    """The last whole STATE line written to a Singer output file (None: no STATE yet)."""
     state = None
     for line in path.read_bytes().split(b"\n")[:-1]:  # the last piece is cut or empty
         message = json.loads(line)
@@ -132,6 +133,7 @@ class Watch:
 
     sandbox: Sandbox
     workdir: Path
+    stdout: Path | None = None  # the tap's stdout (default: workdir / "watched-stdout.jsonl")
     sends: list[Send] = dataclasses.field(default_factory=list)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
     _process: subprocess.Popen[bytes] | None = None
@@ -141,12 +143,9 @@ class Watch:
 
     def __post_init__(self) -> None:
         """Become the sandbox's observer."""
+        if self.stdout is None:
+            self.stdout = self.workdir / "watched-stdout.jsonl"
         self.sandbox.observer = self._observe
-
-    @property
-    def stdout(self) -> Path:
-        """The tap's stdout, a file."""
-        return self.workdir / "watched-stdout.jsonl"
 
     def problems(self) -> list[str]:
         """Every send the STATE before it did not name."""
@@ -176,6 +175,7 @@ class Watch:
         Returns:
             What the tap wrote (what reached the target), as far as whole lines go.
         """
+        assert self.stdout is not None
         command = [TAP, *tap_args(config, self.workdir, state=state)]
         stderr_path = self.workdir / "watched-stderr.log"
         self._kill_when, self._also, self.killed = kill_when, also, False
@@ -197,6 +197,7 @@ class Watch:
 
     def _wait(self, process: subprocess.Popen[bytes], lines: int | None, deadline: float) -> int:
         """Wait for the tap; kill it once it wrote ``lines`` lines."""
+        assert self.stdout is not None
         while (code := process.poll()) is None:
             if lines is not None and self.stdout.read_bytes().count(b"\n") >= lines:
                 with self._lock:
@@ -225,6 +226,9 @@ class Watch:
         if request.method != "POST" or not (launch or resumed):
             return None
         answer = response.body if isinstance(response.body, dict) else {}
+        assert self.stdout is not None
+        if not self.stdout.exists():  # a tap this watch does not follow (no run_tap)
+            return None
         state = last_state(self.stdout)
         if resumed:
             uid = resumed.group(1)
@@ -248,3 +252,16 @@ def runs_of(sandbox: Sandbox, stream: str, identity_id: str, **inputs: str) -> l
         and run.identity_id == identity_id
         and all(run.input.get(k) == v for k, v in inputs.items())
     ]
+
+
+@contextlib.contextmanager
+def watched(sandbox: Sandbox, workdir: Path) -> Iterator[Watch]:
+    """Check the write-ahead rule at every send of the taps ``tapkit.run_tap`` runs in workdir.
+
+    Raises:
+        AssertionError: At the end, naming every send the STATE before it did not name.
+    """
+    watch = Watch(sandbox, workdir, stdout=workdir / STDOUT)
+    yield watch
+    sandbox.observer = None
+    assert watch.problems() == [], watch.problems()
