@@ -17,7 +17,8 @@ from edges_sandbox.variants import OFFSET_REFUSED, REFUSE_OFFSET
 from edges_sandbox.wire import Request, Response, int_param
 
 if TYPE_CHECKING:
-    from edges_sandbox.engine import Engine, OutputView
+    from edges_sandbox.engine import Engine
+    from edges_sandbox.items import OutputView
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
