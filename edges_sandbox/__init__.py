@@ -16,6 +16,10 @@ Choices made where the Edges documentation is silent:
   ``UNAUTHORIZED`` (scope ``auth``; the key is never echoed nor logged). Unknown route, action,
   run or identity → 404 ``STATUS_404``. Invalid JSON or a wrongly shaped body/input → 400
   ``BAD_INPUT``; invalid parameters, identities, limits or cursors → 400 ``BAD_PARAMETERS``.
+* Launch bodies are validated strictly, as Edges' schema does ("body must NOT have additional
+  properties"): a top-level property other than ``inputs``, ``parameters``, ``identity_ids``,
+  ``identity_mode``, ``name`` and ``callback`` gets 400 ``BAD_PARAMETERS`` "body must NOT have
+  additional properties (<names, sorted>)" (the label ``no_name`` gives the same message).
 * Launch: exactly one input and exactly one known identity per run. ``parameters.sync_mode``
   is ``full`` (default) or ``incremental`` (accepted for every action);
   ``parameters.max_results`` is an integer 1..1000, default 100 (benchmarks may raise that

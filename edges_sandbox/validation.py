@@ -15,6 +15,10 @@ MAX_RESULTS_DEFAULT = 100
 MAX_RESULTS_LIMIT = 1000
 NAME_LIMIT = 255
 SYNC_MODES = ("full", "incremental")
+# The properties of the async launch body (edges-api.md section 2.1); Edges refuses any other.
+BODY_PROPERTIES = frozenset(
+    {"inputs", "parameters", "identity_ids", "identity_mode", "name", "callback"},
+)
 
 
 @dataclass(frozen=True)
@@ -74,9 +78,11 @@ def parse_launch(
     kind = ACTIONS.get(slug)
     if kind is None:
         raise ApiError(404, "STATUS_404", f"action {slug} not found")
-    if NO_NAME in variants and "name" in body:
-        # The strict reading: the launch body schema has no name property at all.
-        msg = "body must NOT have additional properties (name)"
+    # The no_name reading: the launch body schema has no name property at all.
+    allowed = BODY_PROPERTIES - {"name"} if NO_NAME in variants else BODY_PROPERTIES
+    extra = sorted(set(body) - allowed)
+    if extra:
+        msg = f"body must NOT have additional properties ({', '.join(extra)})"
         raise bad_parameters(msg)
     the_input = _input(kind, body.get("inputs"))
     name = body.get("name")

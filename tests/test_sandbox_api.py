@@ -77,6 +77,7 @@ def test_custom_key_is_required() -> None:
 def test_launch_answers_201_pending(http: requests.Session, sandbox: Sandbox) -> None:
     body = launch_body({"linkedin_post_url": POST_URL}, max_results=5) | {
         "name": "my run",
+        "identity_mode": "direct",
         "callback": {"url": "https://example.com/hook", "headers": {"A": "b"}, "on": "final"},
     }
     response = launch(http, sandbox, "linkedin-extract-post-likers", body)
@@ -141,6 +142,17 @@ INVALID_LAUNCHES = {
         CONNECTIONS,
         {"inputs": [{}, {}], "identity_ids": [ENGAGED]},
         ("BAD_PARAMETERS", "inputs"),
+    ),
+    # Edges validates the body against its schema: an unknown top-level key is refused.
+    "unknown top-level key": (
+        CONNECTIONS,
+        launch_body({}) | {"input": {}},
+        ("BAD_PARAMETERS", "body must NOT have additional properties (input)"),
+    ),
+    "unknown top-level keys": (
+        CONNECTIONS,
+        launch_body({}) | {"custom_data": {}, "webhook": "https://example.com"},
+        ("BAD_PARAMETERS", "body must NOT have additional properties (custom_data, webhook)"),
     ),
 }
 
