@@ -78,6 +78,13 @@ Choices made where the Edges documentation is silent:
   ``lost_answer_every`` (launches included): every Nth launch or continue is applied, then
   answered with a gateway's 504 ``UNKNOWN_ERROR`` or, with ``lost_answer_kind="reset"``, with
   a closed connection, as when an answer is lost on the way back.
+* Gateway answers (faults): the gateway in front of Edges may answer without an Edges body (a
+  gateway 429 may come without JSON, edges-api.md section 12). ``gateway_429_every``: every
+  Nth ``/v1/runs*`` request gets 429 with an HTML page (``text/html``) and ``Retry-After:
+  gateway_retry_after`` (seconds, default 1); ``gateway_5xx_every``: every Nth gets 502, then
+  503, then 504 (and round again), each with an HTML page and no ``Retry-After``. Both count
+  every authenticated ``/v1/runs*`` request, as ``error_every`` does (which wins when both
+  fall on one request; ``gateway_5xx_every`` wins over ``gateway_429_every``).
 * Identities: two engagement identities (``ENGAGEMENT_IDENTITY_IDS``) and one standard one
   (``STANDARD_IDENTITY_ID``). For benchmarks with many partitions,
   ``Sandbox(extra_identities=N)`` (or ``serve --extra-identities N``) adds N engagement

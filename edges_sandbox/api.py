@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from edges_sandbox.engine import Engine
-from edges_sandbox.faults import GarbageAnswer, lost_answer
+from edges_sandbox.faults import GatewayAnswer, lost_answer
 from edges_sandbox.identities import identity_object, identity_objects
 from edges_sandbox.paging import outputs_page
 from edges_sandbox.validation import parse_launch
@@ -139,8 +139,8 @@ def handle_api(engine: Engine, runtime: Runtime, gate: RequestGate, request: Req
             raise lost_answer(runtime.faults.lost_answer_kind)
     except ApiError as error:
         response = error.response()
-    except GarbageAnswer:
-        response = Response(200, b"<html><body>502 Bad Gateway (sandbox fault)</body></html>")
+    except GatewayAnswer as gateway:
+        response = Response(gateway.status, gateway.page(), gateway.headers)
     response.headers = headers | response.headers
     return response
 
