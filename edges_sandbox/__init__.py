@@ -20,8 +20,15 @@ Choices made where the Edges documentation is silent:
   properties"): a top-level property other than ``inputs``, ``parameters``, ``identity_ids``,
   ``identity_mode``, ``name`` and ``callback`` gets 400 ``BAD_PARAMETERS`` "body must NOT have
   additional properties (<names, sorted>)" (the label ``no_name`` gives the same message).
-* Launch: exactly one input and exactly one known identity per run. ``parameters.sync_mode``
-  is ``full`` (default) or ``incremental`` (accepted for every action);
+* Launch: exactly one input and exactly one known identity per run, except in managed mode.
+  ``identity_mode`` is ``direct`` (the default; ``null`` too), ``auto`` (taken as ``direct``:
+  the sandbox has no pool of accounts to spread over) or ``managed`` (Edges' own accounts):
+  post commenters, likers and reposters then run without an identity (``identity_ids``
+  absent, ``null`` or ``[]``; an identity given with ``managed`` gets 400 ``BAD_PARAMETERS``),
+  and every other action refuses it with 400 ``BAD_PARAMETERS`` "identity_mode managed is not
+  supported for action <slug>" (they read an identity's own data). Any other mode: 400
+  ``BAD_PARAMETERS``. A managed run cannot be continued (no engagement identity).
+  ``parameters.sync_mode`` is ``full`` (default) or ``incremental`` (accepted for every action);
   ``parameters.max_results`` is an integer 1..1000, default 100 (benchmarks may raise that
   limit with ``Sandbox.max_results_limit`` and grow feeds cheaply with ``grow(distinct=...)``).
   ``callback`` is stored as ``{"url": ...}`` but nothing is delivered. The 201 answer has

@@ -133,6 +133,8 @@ class Engine:
                 refuse_incremental(run.action_name)
             if identity_type(run.identity_id, self.runtime.extra_identities) != "engagement":
                 msg = f"identity {run.identity_id} is not an engagement identity"
+                if run.identity_id is None:
+                    msg = "a managed run has no identity; continue needs an engagement identity"
                 raise bad_parameters(msg)
             status = run.status(now)
             if status not in CONTINUABLE:
@@ -273,7 +275,7 @@ class Engine:
         self.world.catch_up(feed, now)
         cursor = run.current.cursor() if run.iterations else 0
         outcome, error = self.runtime.faults.outcome(_match_keys(run))
-        refused = kind.refusal(run.identity_id, value) if kind.refusal else None
+        refused = kind.refusal(run.identity_id or "", value) if kind.refusal else None
         if refused is not None:  # LinkedIn's own refusal comes before any injected fault
             outcome, error = "FAILED", refused
         fresh = list(range(feed.newest_seq, cursor, -1))
@@ -300,7 +302,8 @@ def _match_keys(run: Run) -> list[str]:
     kind = ACTIONS[run.action_name]
     value = run.input.get(kind.input_field) if kind.input_field else None
     keys = [str(value)] if value is not None else []
-    return [*keys, run.identity_id, run.action_name]
+    identity = [run.identity_id] if run.identity_id else []
+    return [*keys, *identity, run.action_name]
 
 
 def _no_data(slug: str) -> dict[str, Any]:

@@ -77,13 +77,15 @@ def identity_objects(extra: int = 0) -> list[dict[str, Any]]:
     return named + extras
 
 
-def identity_object(uid: str, extra: int = 0) -> dict[str, Any] | None:
+def identity_object(uid: str | None, extra: int = 0) -> dict[str, Any] | None:
     """Return one identity as ``GET /v1/identities/{uid}`` serves it, or ``None``.
 
     Args:
         uid: The identity uid.
         extra: Number of extra engagement identities the sandbox holds.
     """
+    if uid is None:
+        return None
     if uid in _NAMES:
         name, kind = _NAMES[uid]
         return _identity_object(uid, name, kind)
@@ -93,11 +95,11 @@ def identity_object(uid: str, extra: int = 0) -> dict[str, Any] | None:
     return _identity_object(uid, f"Engagement Identity {index}", "engagement")
 
 
-def identity_type(uid: str, extra: int = 0) -> str | None:
+def identity_type(uid: str | None, extra: int = 0) -> str | None:
     """Return ``"engagement"``/``"standard"`` for a known identity uid, else ``None``.
 
     Args:
-        uid: The identity uid.
+        uid: The identity uid (``None``: a managed run's, which has none).
         extra: Number of extra engagement identities the sandbox holds.
     """
     found = identity_object(uid, extra)

@@ -130,7 +130,7 @@ class Run:
     name: str | None
     action_name: str
     action_id: int
-    identity_id: str
+    identity_id: str | None
     input: dict[str, Any]
     feed_key: str
     parameters: dict[str, Any]

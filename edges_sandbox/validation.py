@@ -15,6 +15,7 @@ MAX_RESULTS_DEFAULT = 100
 MAX_RESULTS_LIMIT = 1000
 NAME_LIMIT = 255
 SYNC_MODES = ("full", "incremental")
+IDENTITY_MODES = ("direct", "auto", "managed")
 # The properties of the async launch body (edges-api.md section 2.1); Edges refuses any other.
 BODY_PROPERTIES = frozenset(
     {"inputs", "parameters", "identity_ids", "identity_mode", "name", "callback"},
@@ -26,7 +27,7 @@ class Launch:
     """A validated launch request."""
 
     kind: ActionKind
-    identity_id: str
+    identity_id: str | None
     input: dict[str, Any]
     input_value: str | None
     parameters: dict[str, Any]
@@ -89,7 +90,7 @@ def parse_launch(
     if name is not None and (not isinstance(name, str) or len(name) > NAME_LIMIT):
         msg = "name must be a string of at most 255 characters"
         raise bad_input(msg)
-    identity_id = _identity(body.get("identity_ids"), extra_identities)
+    identity_id = _identity(kind, body, extra_identities)
     parameters = _parameters(body.get("parameters"), max_results_limit)
     if POSTS_NOT_INCREMENTAL in variants and parameters["sync_mode"] == "incremental":
         refuse_incremental(slug)
@@ -148,7 +149,20 @@ def _input(kind: ActionKind, inputs: object) -> dict[str, Any]:
     return the_input
 
 
-def _identity(identity_ids: object, extra: int) -> str:
+def _identity(kind: ActionKind, body: dict[str, Any], extra: int) -> str | None:
+    """The identity a run uses: one known identity, or none in managed mode."""
+    mode, identity_ids = body.get("identity_mode"), body.get("identity_ids")
+    if mode is not None and mode not in IDENTITY_MODES:
+        msg = f"identity_mode must be one of: {', '.join(IDENTITY_MODES)}"
+        raise bad_parameters(msg)
+    if mode == "managed":
+        if not kind.managed:
+            msg = f"identity_mode managed is not supported for action {kind.slug}"
+            raise bad_parameters(msg)
+        if identity_ids:
+            msg = "identity_ids must be empty with identity_mode managed (Edges' own accounts)"
+            raise bad_parameters(msg)
+        return None
     if not isinstance(identity_ids, list) or len(identity_ids) != 1:
         msg = "identity_ids must hold exactly one identity uid"
         raise bad_parameters(msg)

@@ -22,12 +22,18 @@ if TYPE_CHECKING:
 ERROR_FIELDS = {"error_label", "error_scope", "error_ref", "message", "status_code", "params"}
 POST_URL = "https://www.linkedin.com/posts/jane-doe_data-activity-7212345678901234567-AbCd"
 THREAD_URL = "https://www.linkedin.com/messaging/thread/2-YWJjZGVmZ2hpams==/"
+COMPANY_URL = "https://www.linkedin.com/company/edges-run/"
 ENGAGED = ENGAGEMENT_IDENTITY_IDS[0]
 
 
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(run_seconds=1.0, clock=ManualClock()) as sb:
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def sandbox(clock: ManualClock) -> Iterator[Sandbox]:
+    with Sandbox(run_seconds=1.0, clock=clock) as sb:
         yield sb
 
 
@@ -261,3 +267,82 @@ def test_concurrent_launches_get_distinct_runs(sandbox: Sandbox) -> None:
         ids = list(pool.map(one, range(24)))
     assert sorted(ids) == list(range(1, 25))
     assert len(sandbox.runs()) == 24
+
+
+POST_ACTIONS = (
+    "linkedin-extract-post-commenters",
+    "linkedin-extract-post-likers",
+    "linkedin-extract-post-reposters",
+)
+
+
+@pytest.mark.parametrize("action", POST_ACTIONS)
+@pytest.mark.parametrize("identity_ids", ["absent", None, []])
+def test_post_actions_run_in_managed_mode_without_an_identity(
+    http: requests.Session,
+    sandbox: Sandbox,
+    clock: ManualClock,
+    action: str,
+    identity_ids: object,
+) -> None:
+    body: dict[str, Any] = {
+        "inputs": [{"linkedin_post_url": POST_URL}],
+        "identity_mode": "managed",
+        "parameters": {"max_results": 5},
+    }
+    if identity_ids != "absent":
+        body["identity_ids"] = identity_ids
+    created = launch(http, sandbox, action, body)
+    assert created.status_code == 201, created.text
+    uid = created.json()["run_uid"]
+    clock.advance(2.0)
+    run = http.get(f"{sandbox.base_url}/runs/{uid}").json()
+    assert run["status"] == "SUCCEEDED"
+    assert len(http.get(f"{sandbox.base_url}/runs/{uid}/outputs").json()) == 5
+
+
+def test_managed_mode_is_refused_for_an_identity_s_own_data(
+    http: requests.Session, sandbox: Sandbox
+) -> None:
+    for action, input_ in (
+        (CONNECTIONS, {}),
+        ("linkedin-extract-messages", {"linkedin_thread_url": THREAD_URL}),
+        ("linkedin-extract-profile-viewers", {}),
+        ("linkedin-extract-page-followers", {"linkedin_company_url": COMPANY_URL}),
+    ):
+        body = {"inputs": [input_], "identity_mode": "managed"}
+        error = assert_error(launch(http, sandbox, action, body), 400, "BAD_PARAMETERS")
+        assert "identity_mode managed" in error["message"]
+        assert action in error["message"]
+    assert sandbox.runs() == []
+
+
+def test_identity_mode_values(http: requests.Session, sandbox: Sandbox) -> None:
+    likers = "linkedin-extract-post-likers"
+    unknown = launch_body({"linkedin_post_url": POST_URL}) | {"identity_mode": "borrowed"}
+    error = assert_error(launch(http, sandbox, likers, unknown), 400, "BAD_PARAMETERS")
+    assert "identity_mode" in error["message"]
+    managed_with_one = launch_body({"linkedin_post_url": POST_URL}) | {"identity_mode": "managed"}
+    error = assert_error(launch(http, sandbox, likers, managed_with_one), 400, "BAD_PARAMETERS")
+    assert "identity_ids" in error["message"]
+    for mode in ("direct", "auto", None):
+        body = launch_body({"linkedin_post_url": POST_URL}) | {"identity_mode": mode}
+        assert launch(http, sandbox, likers, body).status_code == 201
+    direct_without = {"inputs": [{"linkedin_post_url": POST_URL}], "identity_mode": "direct"}
+    error = assert_error(launch(http, sandbox, likers, direct_without), 400, "BAD_PARAMETERS")
+    assert "identity_ids" in error["message"]
+
+
+def test_a_managed_run_cannot_be_continued(
+    http: requests.Session, sandbox: Sandbox, clock: ManualClock
+) -> None:
+    body = {
+        "inputs": [{"linkedin_post_url": POST_URL}],
+        "identity_mode": "managed",
+        "parameters": {"sync_mode": "incremental"},
+    }
+    uid = launch(http, sandbox, "linkedin-extract-post-likers", body).json()["run_uid"]
+    clock.advance(2.0)
+    refused = http.post(f"{sandbox.base_url}/runs/{uid}/continue")
+    error = assert_error(refused, 400, "BAD_PARAMETERS")
+    assert "engagement identity" in error["message"]
