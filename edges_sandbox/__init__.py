@@ -93,7 +93,12 @@ Choices made where the Edges documentation is silent:
   every authenticated ``/v1/runs*`` request, as ``error_every`` does (which wins when both
   fall on one request; ``gateway_5xx_every`` wins over ``gateway_429_every``).
 * Identities: two engagement identities (``ENGAGEMENT_IDENTITY_IDS``) and one standard one
-  (``STANDARD_IDENTITY_ID``). For benchmarks with many partitions,
+  (``STANDARD_IDENTITY_ID``), each with one connected LinkedIn account. As Edges does
+  (edges-api.md section 7: ``integrations`` is a list; the accounts show with
+  ``retrieve_accounts=true`` only, "slower"), ``GET /v1/identities`` and
+  ``GET /v1/identities/{uid}`` show ``integrations: []`` unless ``retrieve_accounts=true``,
+  which lists the account: ``[{"uid": ..., "type": "linkedin", "status": "connected"}]``
+  (``status`` values are not documented). For benchmarks with many partitions,
   ``Sandbox(extra_identities=N)`` (or ``serve --extra-identities N``) adds N engagement
   identities with deterministic uids, ``extra_identity_ids(N)``
   (``eeeeeeee-0000-4000-8000-000000000001`` and so on), listed after the named ones; by default
@@ -159,6 +164,9 @@ and constants):
 * ``no_data_failed``: an iteration that finds no new item ends FAILED with ``last_error``
   ``{"label": "NO_DATA_AVAILABLE", "message": ..., "params": {}}`` (changelog 2026-06-22)
   instead of SUCCEEDED with no outputs; the run can still be continued.
+* ``identity_accounts``: with ``retrieve_accounts=true``, identities list their connected
+  accounts as ``accounts`` (the reading of Edges' skills repo), beside an empty
+  ``integrations``.
 * ``posts_not_incremental``: post commenters, likers and reposters refuse incremental
   (``NOT_INCREMENTAL_ACTIONS``, as a newer continue page lists only connections, messages,
   profile viewers and page followers): a launch with ``sync_mode: incremental`` gets 400

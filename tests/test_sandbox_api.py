@@ -234,6 +234,41 @@ def test_identities(http: requests.Session, sandbox: Sandbox) -> None:
     assert_error(http.get(f"{sandbox.base_url}/identities/unknown"), 404, "STATUS_404")
 
 
+def test_identities_show_their_accounts_only_when_asked(
+    http: requests.Session, sandbox: Sandbox
+) -> None:
+    # As Edges: `integrations` is a list, empty unless retrieve_accounts=true asks for the
+    # connected accounts (slower on Edges), each with its type and status.
+    plain = http.get(f"{sandbox.base_url}/identities").json()
+    assert all(one["integrations"] == [] for one in plain)
+    assert all("accounts" not in one for one in plain)
+    asked = {"retrieve_accounts": "true"}
+    full = http.get(f"{sandbox.base_url}/identities", params=asked).json()
+    assert [one["uid"] for one in full] == [one["uid"] for one in plain]
+    for one in full:
+        assert [account["type"] for account in one["integrations"]] == ["linkedin"]
+        assert one["integrations"][0]["status"] == "connected"
+    assert full == sandbox.identities(retrieve_accounts=True)
+    url = f"{sandbox.base_url}/identities/{ENGAGED}"
+    assert http.get(url).json()["integrations"] == []
+    assert http.get(url, params=asked).json()["integrations"] == full[0]["integrations"]
+    off = http.get(f"{sandbox.base_url}/identities", params={"retrieve_accounts": "false"})
+    assert off.json() == plain
+
+
+def test_identity_accounts_variant_lists_them_as_accounts(
+    http: requests.Session, sandbox: Sandbox
+) -> None:
+    sandbox.variants = ["identity_accounts"]
+    asked = {"retrieve_accounts": "true"}
+    full = http.get(f"{sandbox.base_url}/identities", params=asked).json()
+    for one in full:
+        assert one["integrations"] == []
+        assert [account["type"] for account in one["accounts"]] == ["linkedin"]
+    plain = http.get(f"{sandbox.base_url}/identities").json()
+    assert all("accounts" not in one and one["integrations"] == [] for one in plain)
+
+
 def test_control_routes_need_no_key_and_are_not_logged(sandbox: Sandbox) -> None:
     control = sandbox.base_url.removesuffix("/v1") + "/_sandbox"
     grown = requests.post(
