@@ -10,10 +10,10 @@ import typing as t
 
 import pytest
 
-from edges_sandbox import Sandbox
+from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, STANDARD_IDENTITY_ID, Sandbox
 from edges_sandbox.clock import ManualClock
 from tap_edges import errors
-from tap_edges.client import EdgesClient
+from tap_edges.client import EdgesClient, check_identities
 from tap_edges.pacing import RateBudget
 
 if t.TYPE_CHECKING:
@@ -111,3 +111,74 @@ def test_gateway_5xx_to_the_last_try_is_an_error_without_the_page(
     assert GATEWAY_PAGE not in str(raised.value)
     assert "<html" not in str(raised.value)
     assert_body_never_logged_above_debug(caplog)
+
+
+# --- the identity check reads the listing as Edges shows it ---------------------------------
+
+
+def identity_requests(sandbox: Sandbox) -> list[tuple[str, dict[str, list[str]]]]:
+    return [
+        (entry["path"], entry["query"])
+        for entry in sandbox.request_log()
+        if entry["path"].startswith("/v1/identities")
+    ]
+
+
+@pytest.mark.parametrize("variants", [[], ["identity_accounts"]], ids=["integrations", "accounts"])
+def test_identity_check_reads_one_listing_with_the_accounts(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture, variants: list[str]
+) -> None:
+    sandbox.variants = variants
+    client = client_for(sandbox, FakeTime())
+    check_identities(client, ENGAGEMENT_IDENTITY_IDS)
+    assert identity_requests(sandbox) == [("/v1/identities", {"retrieve_accounts": ["true"]})]
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+
+
+def test_identity_check_refuses_a_standard_identity(sandbox: Sandbox) -> None:
+    client = client_for(sandbox, FakeTime())
+    with pytest.raises(errors.IdentityError, match="standard identity"):
+        check_identities(client, [ENGAGEMENT_IDENTITY_IDS[0], STANDARD_IDENTITY_ID])
+
+
+def test_identity_check_asks_for_an_identity_the_listing_lacks(sandbox: Sandbox) -> None:
+    # The listing may be paged or filtered: an identity it lacks is read on its own.
+    client = client_for(sandbox, FakeTime())
+    with pytest.raises(errors.IdentityError, match="identity nope is not known to Edges"):
+        check_identities(client, ["nope"])
+    assert identity_requests(sandbox) == [
+        ("/v1/identities", {"retrieve_accounts": ["true"]}),
+        ("/v1/identities/nope", {"retrieve_accounts": ["true"]}),
+    ]
+
+
+@pytest.mark.parametrize("key", ["integrations", "accounts"])
+def test_identity_check_warns_when_no_account_is_connected(
+    sandbox: Sandbox,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    key: str,
+) -> None:
+    client = client_for(sandbox, FakeTime())
+    listed = [
+        {"uid": uid, "type": "engagement", "integrations": [], key: []}
+        for uid in ENGAGEMENT_IDENTITY_IDS
+    ]
+    monkeypatch.setattr(client, "list_identities", lambda **_: listed)
+    with caplog.at_level(logging.WARNING, logger=LOGGER.name):
+        check_identities(client, ENGAGEMENT_IDENTITY_IDS)
+    warned = [record.getMessage() for record in caplog.records]
+    assert len(warned) == 2
+    assert all("no connected LinkedIn account" in message for message in warned)
+    assert ENGAGEMENT_IDENTITY_IDS[1] in warned[1]
+
+
+def test_identity_check_is_quiet_when_the_listing_says_nothing_of_accounts(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = client_for(sandbox, FakeTime())
+    listed = [{"uid": uid, "type": "engagement"} for uid in ENGAGEMENT_IDENTITY_IDS]
+    monkeypatch.setattr(client, "list_identities", lambda **_: listed)
+    with caplog.at_level(logging.WARNING, logger=LOGGER.name):
+        check_identities(client, ENGAGEMENT_IDENTITY_IDS)
+    assert caplog.records == []
