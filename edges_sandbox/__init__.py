@@ -172,6 +172,24 @@ and constants):
   profile viewers and page followers): a launch with ``sync_mode: incremental`` gets 400
   ``BAD_PARAMETERS`` "parameters/sync_mode: incremental sync is not supported for action
   <slug>", and so does a continue of such a run launched before.
+* ``type_drift``: output value types drift, as scraped data's do, in the served items (and in
+  the ground truth, which shows them as served), deterministically from each item's position
+  ``p`` in its iteration (0 = its newest delivered item; dropped items follow) and the page
+  of 10 items it falls in, never at random (rules and reasons in :mod:`edges_sandbox.drift`).
+  Integers become strings of digits at ``p % 3 == 1``; strings of digits that fit 64 bits
+  become numbers at ``p % 3 == 2`` (post commenters' ``linkedin_comment_id`` and
+  ``linkedin_post_id``, likers' ``linkedin_post_id``: the other actions have no such string,
+  and their integer ids drift the other way); each action's flip field is an integer on even
+  pages and a string on odd ones (messages ``position``, profile viewers ``view_timestamp``,
+  commenters ``comment_like_count``, reposters ``linkedin_repost_id``, the others
+  ``linkedin_profile_id``); the optional ``job_title``, ``summary``, ``profile_image_url``,
+  ``linkedin_profile_picture``, ``sales_navigator_profile_url`` and ``repost_text`` (those an
+  action has) are ``null`` at ``p % 5 == 3`` and missing at ``p % 5 == 4``; unknown fields
+  appear: ``edges_meta`` (a nested object) at even ``p``, ``edges_tags`` (an array of
+  objects) at ``p % 4 == 1``. Key fields drift in type only: their values never change and
+  they are never nulled nor removed. ``extracted_at`` is left to the other variants. Applied
+  when items are served (like the ``extracted_at`` variants); ``preencode_outputs`` is not
+  used while it is on.
 """
 
 from __future__ import annotations

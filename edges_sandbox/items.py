@@ -1,7 +1,8 @@
 """The items ``GET /v1/runs/{uid}/outputs`` and the ground truth serve, built from the feeds.
 
 A run's items are the sequence numbers its iterations delivered; records are looked up in the
-feed and stamped with their iteration's ``extracted_at`` only when a page asks for them.
+feed and stamped with their iteration's ``extracted_at`` only when a page asks for them (and,
+under ``type_drift``, drifted from their position in their iteration first).
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
 
 from edges_sandbox.clock import iso_from_us
+from edges_sandbox.drift import drifted
 from edges_sandbox.runs import DELIVERING, Iteration
-from edges_sandbox.variants import Stamp, stamp, stamped
+from edges_sandbox.variants import TYPE_DRIFT, Stamp, stamp, stamped
 
 if TYPE_CHECKING:
     from edges_sandbox.generators import Record
@@ -38,9 +40,11 @@ class OutputItems(Sequence[dict[str, Any]]):
             feed: The run's feed.
             chosen: The iterations whose items are served.
             now: Current time (an iteration delivers only once finished).
-            variants: The API variants in force (they may change ``extracted_at``).
+            variants: The API variants in force (they may change ``extracted_at`` and, with
+                ``type_drift``, the items' value types).
         """
         self._feed = feed
+        self.drifting = TYPE_DRIFT in variants
         # Not Iteration.served (a copy): a million-item iteration is read once per page.
         self._parts = [
             (stamp(it.finish_us, variants), it.delivered if it.status(now) in DELIVERING else [])
@@ -63,7 +67,7 @@ class OutputItems(Sequence[dict[str, Any]]):
             index += len(self)
         for extracted_at, seqs in self._parts:
             if 0 <= index < len(seqs):
-                return stamped(self._feed.record(seqs[index]), extracted_at)
+                return stamped(self._record(seqs, index), extracted_at)
             index -= len(seqs)
         raise IndexError(index)
 
@@ -78,9 +82,14 @@ class OutputItems(Sequence[dict[str, Any]]):
         """
         for extracted_at, seqs in self._parts:
             if start < len(seqs) and start < stop:
-                for seq in seqs[start:stop]:
-                    yield self._feed.record(seq), extracted_at
+                for position in range(start, min(stop, len(seqs))):
+                    yield self._record(seqs, position), extracted_at
             start, stop = max(0, start - len(seqs)), max(0, stop - len(seqs))
+
+    def _record(self, seqs: list[int], position: int) -> Record:
+        """The record at this position of its iteration, drifted under ``type_drift``."""
+        record = self._feed.record(seqs[position])
+        return drifted(record, position) if self.drifting else record
 
 
 @dataclass(frozen=True)
@@ -107,10 +116,14 @@ def truth(
     halted = status == "STOPPED"
     value = stamp(iteration.finish_us, variants)  # the items as the outputs serve them
     delivered, dropped = ([], []) if halted else (iteration.delivered, iteration.dropped)
+    records = [feed.record(seq) for seq in [*delivered, *dropped]]
+    if TYPE_DRIFT in variants:  # dropped items come after the delivered ones
+        records = [drifted(record, position) for position, record in enumerate(records)]
+    items = [stamped(record, value) for record in records]
     return {
         "index": iteration.index,
         "extracted_at": iso_from_us(iteration.finish_us),
         "status": status,
-        "delivered": [stamped(feed.record(seq), value) for seq in delivered],
-        "dropped": [stamped(feed.record(seq), value) for seq in dropped],
+        "delivered": items[: len(delivered)],
+        "dropped": items[len(delivered) :],
     }

@@ -94,7 +94,8 @@ def outputs_page(engine: Engine, request: Request, uid: str) -> Response:
 
 
 def _body(engine: Engine, view: OutputView, offset: int, limit: int) -> list[Any] | bytes:
-    if engine.runtime.preencode_outputs and not view.malformed:
+    # Drifted records are new objects per page: the encoder would keep every one of them.
+    if engine.runtime.preencode_outputs and not view.malformed and not view.items.drifting:
         return engine.encoder.page(view.items, offset, limit)
     page: list[Any] = list(view.items[offset : offset + limit])
     if view.malformed and page:
