@@ -20,7 +20,13 @@ Choices made where the Edges documentation is silent:
   properties"): a top-level property other than ``inputs``, ``parameters``, ``identity_ids``,
   ``identity_mode``, ``name`` and ``callback`` gets 400 ``BAD_PARAMETERS`` "body must NOT have
   additional properties (<names, sorted>)" (the label ``no_name`` gives the same message).
-* Launch: exactly one input and exactly one known identity per run, except in managed mode.
+* Launch: 1 to 100,000 ``inputs`` (as the docs allow; each is validated, the error naming
+  ``inputs/<index>``; fewer or more: 400 ``BAD_PARAMETERS``) and exactly one known identity
+  per run, except in managed mode. A run with several inputs reads each input's feed with a
+  cursor of its own (two ``{}`` inputs of an action taking none read the same feed twice);
+  ``max_results`` caps each input's items; an iteration serves its items input by input, in
+  the launch's order; match-based faults match any input's value, and LinkedIn refusing one
+  input (page admins) fails the whole run. The tap sends one input per run.
   ``identity_mode`` is ``direct`` (the default; ``null`` too), ``auto`` (taken as ``direct``:
   the sandbox has no pool of accounts to spread over) or ``managed`` (Edges' own accounts):
   post commenters, likers and reposters then run without an identity (``identity_ids``
@@ -69,13 +75,13 @@ Choices made where the Edges documentation is silent:
   offset paging without that header.
 * ``GET /v1/runs``: repeated-key filters ``uid``, ``status``, ``action_name``; ``limit`` 1..100
   (default 10), ``offset``; repeatable ``sort`` (``-`` = descending, default ``created_at``).
-* ``GET /v1/runs/{uid}/inputs``: ``limit`` 1..100 (default 100), ``offset``; the run's one
-  input: ``uid`` (derived from the run uid), ``status`` (the run's, but INVALID shows as
-  BLOCKED and PARTIAL_SUCCEEDED as SUCCEEDED, which the input enum lacks), ``input_data`` (the
-  launch's input without ``custom_data``), ``custom_data`` (``{}`` if none), ``last_error``
-  (``null``, or ``{has_failed, message, scope, label, error_ref, params,
-  validation_errors}`` from the run's), ``output_count``, ``retry_count`` 0 and the run's
-  current timestamps.
+* ``GET /v1/runs/{uid}/inputs``: ``limit`` 1..100 (default 100), ``offset``; the run's
+  inputs in the launch's order, each with: ``uid`` (derived from the run uid), ``status``
+  (the run's, but INVALID shows as BLOCKED and PARTIAL_SUCCEEDED as SUCCEEDED, which the input
+  enum lacks), ``input_data`` (the input without ``custom_data``), ``custom_data`` (``{}`` if
+  none), ``last_error`` (``null``, or ``{has_failed, message, scope, label, error_ref,
+  params, validation_errors}`` from the run's), its own ``output_count``, ``retry_count`` 0
+  and the run's current timestamps.
 * Rate limits and faults (:class:`Faults`) apply to ``/v1/runs*`` only: 429 ``STATUS_429``
   with ``Retry-After`` (seconds), ``X-RateLimit-Type`` (e.g. ``/v1/runs/outputs``) and
   ``X-RateLimit-Remaining`` (sent on every ``/v1/runs*`` answer while a budget is set); 5xx

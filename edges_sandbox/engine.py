@@ -1,9 +1,8 @@
 """The runs engine: launches, continues, cancels and reads runs against the simulated world.
 
-Incremental semantics: every iteration takes its snapshot of the feed when it starts. The first
-one covers every item existing then; each later one covers the items newer than the previous
-(not stopped, not failed) iteration's snapshot. Items are taken newest first; the first
-``max_results`` are delivered, the older excess is recorded as dropped and is gone for good.
+What each iteration does is planned when it starts (:mod:`edges_sandbox.iterations`, where the
+incremental semantics are told); the engine keeps the runs, guards them with one lock and
+persists them after every mutation.
 """
 
 from __future__ import annotations
@@ -14,14 +13,14 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from edges_sandbox import listing, slots
-from edges_sandbox.catalog import ACTIONS
 from edges_sandbox.clock import Clock, iso
 from edges_sandbox.encoding import ItemEncoder
 from edges_sandbox.identities import USER_UID, WORKSPACE_UID, identity_type
 from edges_sandbox.items import OutputItems, OutputView, truth
-from edges_sandbox.runs import CONTINUABLE, TERMINAL, Iteration, Run
+from edges_sandbox.iterations import match_keys, plan, run_feeds
+from edges_sandbox.runs import CONTINUABLE, TERMINAL, Run
 from edges_sandbox.validation import Launch, bad_parameters, refuse_incremental
-from edges_sandbox.variants import NO_DATA_FAILED, NO_MAX_RESULTS_ECHO, POSTS_NOT_INCREMENTAL, QUEUE
+from edges_sandbox.variants import NO_MAX_RESULTS_ECHO, POSTS_NOT_INCREMENTAL, QUEUE
 from edges_sandbox.wire import not_found
 from edges_sandbox.world import World
 
@@ -100,9 +99,12 @@ class Engine:
                 identity_id=launch.identity_id, input=launch.input,
                 feed_key=launch.kind.feed_key(launch.identity_id, launch.input_value),
                 parameters=launch.parameters, callback=launch.callback, created_at=now,
+                more_inputs=launch.inputs[1:],
             )  # fmt: skip
             self.next_run_id += 1
-            run.iterations.append(self._iteration(run, now, continued=False))
+            run.iterations.append(
+                plan(self.world, self.runtime, self.runs.values(), run, now, continued=False)
+            )
             self.runs[run.uid] = run
             self.save()
             return {
@@ -141,7 +143,9 @@ class Engine:
                 allowed = ", ".join(sorted(CONTINUABLE))
                 msg_0 = f"run is {status}; continue needs a finished run ({allowed})"
                 raise bad_parameters(msg_0)
-            run.iterations.append(self._iteration(run, now, continued=True))
+            run.iterations.append(
+                plan(self.world, self.runtime, self.runs.values(), run, now, continued=True)
+            )
             self.save()
             return self._api_object(run, now=now)
 
@@ -212,9 +216,8 @@ class Engine:
                 chosen = run.iterations[:marker][::-1]
             else:
                 chosen = run.iterations[:marker]
-            feed = self.world.feeds[run.feed_key]
-            items = OutputItems(feed, chosen, now, self.runtime.variants)
-            malformed = bool(set(_match_keys(run)) & self.runtime.faults.malformed_outputs)
+            items = OutputItems(run_feeds(self.world, run), chosen, now, self.runtime.variants)
+            malformed = bool(set(match_keys(run)) & self.runtime.faults.malformed_outputs)
             return OutputView(items, marker, malformed)
 
     def ground_truth(self, uid: str) -> list[dict[str, Any]]:
@@ -225,12 +228,11 @@ class Engine:
         """
         with self.lock:
             run, now = self._run(uid), self.clock()
-            feed = self.world.feeds[run.feed_key]
-            variants = self.runtime.variants
-            return [truth(feed, it, it.status(now), variants) for it in run.iterations]
+            feeds, variants = run_feeds(self.world, run), self.runtime.variants
+            return [truth(feeds, it, it.status(now), variants) for it in run.iterations]
 
     def inputs(self, uid: str, offset: int, limit: int) -> list[dict[str, Any]]:
-        """Return a page of a run's inputs (the sandbox runs one input per run).
+        """Return a page of a run's inputs.
 
         Args:
             uid: The run uid.
@@ -239,7 +241,7 @@ class Engine:
         """
         with self.lock:
             run, now = self._run(uid), self.clock()
-            return [run.input_object(now)][offset : offset + limit]
+            return run.input_objects(now)[offset : offset + limit]
 
     def grow(self, n: int, selector: dict[str, str | None], distinct: int | None = None) -> int:
         """Add ``n`` new items to matching feeds (see :meth:`World.grow`).
@@ -267,46 +269,3 @@ class Engine:
             msg = f"run {uid}"
             raise not_found(msg)
         return run
-
-    def _iteration(self, run: Run, now: float, *, continued: bool) -> Iteration:
-        kind = ACTIONS[run.action_name]
-        value = run.input.get(kind.input_field) if kind.input_field else None
-        feed = self.world.feed(kind, run.identity_id, value, now)
-        self.world.catch_up(feed, now)
-        cursor = run.current.cursor() if run.iterations else 0
-        outcome, error = self.runtime.faults.outcome(_match_keys(run))
-        refused = kind.refusal(run.identity_id or "", value) if kind.refusal else None
-        if refused is not None:  # LinkedIn's own refusal comes before any injected fault
-            outcome, error = "FAILED", refused
-        fresh = list(range(feed.newest_seq, cursor, -1))
-        if not fresh and outcome == "SUCCEEDED" and NO_DATA_FAILED in self.runtime.variants:
-            outcome, error = "FAILED", _no_data(kind.slug)
-        limit = int(run.parameters["max_results"])
-        duration = self.runtime.run_seconds
-        delay = 0.0
-        if QUEUE in self.runtime.variants:
-            delay = slots.delay_for(self.runs.values(), now, duration)
-        failed = outcome in {"FAILED", "INVALID"}
-        iteration = Iteration(
-            index=len(run.iterations), continued=continued, t0=now, duration=duration,
-            finish_us=0, outcome=outcome, error=error,
-            delivered=[] if failed else fresh[:limit], dropped=[] if failed else fresh[limit:],
-            cursor_before=cursor, cursor_after=cursor if failed else feed.newest_seq,
-            delay=delay,
-        )  # fmt: skip
-        iteration.finish_us = slots.finish_us(iteration, run.current if run.iterations else None)
-        return iteration
-
-
-def _match_keys(run: Run) -> list[str]:
-    kind = ACTIONS[run.action_name]
-    value = run.input.get(kind.input_field) if kind.input_field else None
-    keys = [str(value)] if value is not None else []
-    identity = [run.identity_id] if run.identity_id else []
-    return [*keys, *identity, run.action_name]
-
-
-def _no_data(slug: str) -> dict[str, Any]:
-    """The ``last_error`` of an iteration that found nothing new (``no_data_failed``)."""
-    message = f"no new data available for {slug} since the previous extraction"
-    return {"label": "NO_DATA_AVAILABLE", "message": message, "params": {}}

@@ -29,31 +29,32 @@ class OutputItems(Sequence[dict[str, Any]]):
 
     def __init__(
         self,
-        feed: Feed,
+        feeds: list[Feed],
         chosen: list[Iteration],
         now: float,
         variants: frozenset[str] = frozenset(),
     ) -> None:
-        """Index the items of the chosen iterations, oldest iteration first.
+        """Index the items of the chosen iterations, in their order; within one, input by input.
 
         Args:
-            feed: The run's feed.
+            feeds: The feed of each of the run's inputs.
             chosen: The iterations whose items are served.
             now: Current time (an iteration delivers only once finished).
             variants: The API variants in force (they may change ``extracted_at`` and, with
                 ``type_drift``, the items' value types).
         """
-        self._feed = feed
         self.drifting = TYPE_DRIFT in variants
         # Not Iteration.served (a copy): a million-item iteration is read once per page.
         self._parts = [
-            (stamp(it.finish_us, variants), it.delivered if it.status(now) in DELIVERING else [])
+            (feed, stamp(it.finish_us, variants), lane.delivered)
             for it in chosen
+            if it.status(now) in DELIVERING
+            for feed, lane in zip(feeds, it.lanes, strict=True)
         ]
 
     def __len__(self) -> int:
         """Number of items."""
-        return sum(len(seqs) for _, seqs in self._parts)
+        return sum(len(seqs) for _, _, seqs in self._parts)
 
     @overload
     def __getitem__(self, index: int) -> dict[str, Any]: ...
@@ -65,9 +66,9 @@ class OutputItems(Sequence[dict[str, Any]]):
             return [self[i] for i in range(*index.indices(len(self)))]
         if index < 0:
             index += len(self)
-        for extracted_at, seqs in self._parts:
+        for feed, extracted_at, seqs in self._parts:
             if 0 <= index < len(seqs):
-                return stamped(self._record(seqs, index), extracted_at)
+                return stamped(self._record(feed, seqs, index), extracted_at)
             index -= len(seqs)
         raise IndexError(index)
 
@@ -80,15 +81,15 @@ class OutputItems(Sequence[dict[str, Any]]):
             start: Index of the first item (0 or more).
             stop: Index after the last item (clipped to the number of items).
         """
-        for extracted_at, seqs in self._parts:
+        for feed, extracted_at, seqs in self._parts:
             if start < len(seqs) and start < stop:
                 for position in range(start, min(stop, len(seqs))):
-                    yield self._record(seqs, position), extracted_at
+                    yield self._record(feed, seqs, position), extracted_at
             start, stop = max(0, start - len(seqs)), max(0, stop - len(seqs))
 
-    def _record(self, seqs: list[int], position: int) -> Record:
+    def _record(self, feed: Feed, seqs: list[int], position: int) -> Record:
         """The record at this position of its iteration, drifted under ``type_drift``."""
-        record = self._feed.record(seqs[position])
+        record = feed.record(seqs[position])
         return drifted(record, position) if self.drifting else record
 
 
@@ -102,12 +103,12 @@ class OutputView:
 
 
 def truth(
-    feed: Feed, iteration: Iteration, status: str, variants: frozenset[str]
+    feeds: list[Feed], iteration: Iteration, status: str, variants: frozenset[str]
 ) -> dict[str, Any]:
     """Return what one iteration delivers and what it dropped for good (the ground truth).
 
     Args:
-        feed: The run's feed.
+        feeds: The feed of each of the run's inputs.
         iteration: The iteration.
         status: Its status now.
         variants: The API variants in force (the items are shown as the outputs serve them).
@@ -115,15 +116,20 @@ def truth(
     # A stopped iteration delivered nothing and lost nothing: its items come with the next one.
     halted = status == "STOPPED"
     value = stamp(iteration.finish_us, variants)  # the items as the outputs serve them
-    delivered, dropped = ([], []) if halted else (iteration.delivered, iteration.dropped)
-    records = [feed.record(seq) for seq in [*delivered, *dropped]]
-    if TYPE_DRIFT in variants:  # dropped items come after the delivered ones
-        records = [drifted(record, position) for position, record in enumerate(records)]
-    items = [stamped(record, value) for record in records]
+    delivered: list[dict[str, Any]] = []
+    dropped: list[dict[str, Any]] = []
+    lanes = [] if halted else list(zip(feeds, iteration.lanes, strict=True))
+    for feed, lane in lanes:
+        records = [feed.record(seq) for seq in [*lane.delivered, *lane.dropped]]
+        if TYPE_DRIFT in variants:  # dropped items come after the delivered ones
+            records = [drifted(record, position) for position, record in enumerate(records)]
+        items = [stamped(record, value) for record in records]
+        delivered += items[: len(lane.delivered)]
+        dropped += items[len(lane.delivered) :]
     return {
         "index": iteration.index,
         "extracted_at": iso_from_us(iteration.finish_us),
         "status": status,
-        "delivered": items[: len(delivered)],
-        "dropped": items[len(delivered) :],
+        "delivered": delivered,
+        "dropped": dropped,
     }

@@ -144,10 +144,25 @@ INVALID_LAUNCHES = {
         launch_body({}, sync_mode="delta"),
         ("BAD_PARAMETERS", "sync_mode"),
     ),
-    "two inputs": (
+    "no input": (
         CONNECTIONS,
-        {"inputs": [{}, {}], "identity_ids": [ENGAGED]},
-        ("BAD_PARAMETERS", "inputs"),
+        {"inputs": [], "identity_ids": [ENGAGED]},
+        ("BAD_PARAMETERS", "inputs must hold between 1 and 100000 inputs"),
+    ),
+    "too many inputs": (
+        CONNECTIONS,
+        {"inputs": [{}] * 100_001, "identity_ids": [ENGAGED]},
+        ("BAD_PARAMETERS", "inputs must hold between 1 and 100000 inputs"),
+    ),
+    "first of two inputs without its url": (
+        "linkedin-extract-messages",
+        launch_body({"linkedin_thread_url": THREAD_URL}) | {"inputs": [{}, {"x": 1}]},
+        ("BAD_INPUT", "inputs/0 must have required property 'linkedin_thread_url'"),
+    ),
+    "bad third input": (
+        "linkedin-extract-messages",
+        launch_body({}) | {"inputs": [{"linkedin_thread_url": THREAD_URL}] * 2 + [{"x": 1}]},
+        ("BAD_INPUT", "inputs/2 must NOT have additional properties (x)"),
     ),
     # Edges validates the body against its schema: an unknown top-level key is refused.
     "unknown top-level key": (
