@@ -16,8 +16,25 @@ Choices made where the Edges documentation is silent:
   ``UNAUTHORIZED`` (scope ``auth``; the key is never echoed nor logged). Unknown route, action,
   run or identity → 404 ``STATUS_404``. Invalid JSON or a wrongly shaped body/input → 400
   ``BAD_INPUT``; invalid parameters, identities, limits or cursors → 400 ``BAD_PARAMETERS``.
-* Launch: exactly one input and exactly one known identity per run. ``parameters.sync_mode``
-  is ``full`` (default) or ``incremental`` (accepted for every action);
+* Launch bodies are validated strictly, as Edges' schema does ("body must NOT have additional
+  properties"): a top-level property other than ``inputs``, ``parameters``, ``identity_ids``,
+  ``identity_mode``, ``name`` and ``callback`` gets 400 ``BAD_PARAMETERS`` "body must NOT have
+  additional properties (<names, sorted>)" (the label ``no_name`` gives the same message).
+* Launch: 1 to 100,000 ``inputs`` (as the docs allow; each is validated, the error naming
+  ``inputs/<index>``; fewer or more: 400 ``BAD_PARAMETERS``) and exactly one known identity
+  per run, except in managed mode. A run with several inputs reads each input's feed with a
+  cursor of its own (two ``{}`` inputs of an action taking none read the same feed twice);
+  ``max_results`` caps each input's items; an iteration serves its items input by input, in
+  the launch's order; match-based faults match any input's value, and LinkedIn refusing one
+  input (page admins) fails the whole run. The tap sends one input per run.
+  ``identity_mode`` is ``direct`` (the default; ``null`` too), ``auto`` (taken as ``direct``:
+  the sandbox has no pool of accounts to spread over) or ``managed`` (Edges' own accounts):
+  post commenters, likers and reposters then run without an identity (``identity_ids``
+  absent, ``null`` or ``[]``; an identity given with ``managed`` gets 400 ``BAD_PARAMETERS``),
+  and every other action refuses it with 400 ``BAD_PARAMETERS`` "identity_mode managed is not
+  supported for action <slug>" (they read an identity's own data). Any other mode: 400
+  ``BAD_PARAMETERS``. A managed run cannot be continued (no engagement identity).
+  ``parameters.sync_mode`` is ``full`` (default) or ``incremental`` (accepted for every action);
   ``parameters.max_results`` is an integer 1..1000, default 100 (benchmarks may raise that
   limit with ``Sandbox.max_results_limit`` and grow feeds cheaply with ``grow(distinct=...)``).
   ``callback`` is stored as ``{"url": ...}`` but nothing is delivered. The 201 answer has
@@ -58,13 +75,13 @@ Choices made where the Edges documentation is silent:
   offset paging without that header.
 * ``GET /v1/runs``: repeated-key filters ``uid``, ``status``, ``action_name``; ``limit`` 1..100
   (default 10), ``offset``; repeatable ``sort`` (``-`` = descending, default ``created_at``).
-* ``GET /v1/runs/{uid}/inputs``: ``limit`` 1..100 (default 100), ``offset``; the run's one
-  input: ``uid`` (derived from the run uid), ``status`` (the run's, but INVALID shows as
-  BLOCKED and PARTIAL_SUCCEEDED as SUCCEEDED, which the input enum lacks), ``input_data`` (the
-  launch's input without ``custom_data``), ``custom_data`` (``{}`` if none), ``last_error``
-  (``null``, or ``{has_failed, message, scope, label, error_ref, params,
-  validation_errors}`` from the run's), ``output_count``, ``retry_count`` 0 and the run's
-  current timestamps.
+* ``GET /v1/runs/{uid}/inputs``: ``limit`` 1..100 (default 100), ``offset``; the run's
+  inputs in the launch's order, each with: ``uid`` (derived from the run uid), ``status``
+  (the run's, but INVALID shows as BLOCKED and PARTIAL_SUCCEEDED as SUCCEEDED, which the input
+  enum lacks), ``input_data`` (the input without ``custom_data``), ``custom_data`` (``{}`` if
+  none), ``last_error`` (``null``, or ``{has_failed, message, scope, label, error_ref,
+  params, validation_errors}`` from the run's), its own ``output_count``, ``retry_count`` 0
+  and the run's current timestamps.
 * Rate limits and faults (:class:`Faults`) apply to ``/v1/runs*`` only: 429 ``STATUS_429``
   with ``Retry-After`` (seconds), ``X-RateLimit-Type`` (e.g. ``/v1/runs/outputs``) and
   ``X-RateLimit-Remaining`` (sent on every ``/v1/runs*`` answer while a budget is set); 5xx
@@ -74,8 +91,20 @@ Choices made where the Edges documentation is silent:
   ``lost_answer_every`` (launches included): every Nth launch or continue is applied, then
   answered with a gateway's 504 ``UNKNOWN_ERROR`` or, with ``lost_answer_kind="reset"``, with
   a closed connection, as when an answer is lost on the way back.
+* Gateway answers (faults): the gateway in front of Edges may answer without an Edges body (a
+  gateway 429 may come without JSON, edges-api.md section 12). ``gateway_429_every``: every
+  Nth ``/v1/runs*`` request gets 429 with an HTML page (``text/html``) and ``Retry-After:
+  gateway_retry_after`` (seconds, default 1); ``gateway_5xx_every``: every Nth gets 502, then
+  503, then 504 (and round again), each with an HTML page and no ``Retry-After``. Both count
+  every authenticated ``/v1/runs*`` request, as ``error_every`` does (which wins when both
+  fall on one request; ``gateway_5xx_every`` wins over ``gateway_429_every``).
 * Identities: two engagement identities (``ENGAGEMENT_IDENTITY_IDS``) and one standard one
-  (``STANDARD_IDENTITY_ID``). For benchmarks with many partitions,
+  (``STANDARD_IDENTITY_ID``), each with one connected LinkedIn account. As Edges does
+  (edges-api.md section 7: ``integrations`` is a list; the accounts show with
+  ``retrieve_accounts=true`` only, "slower"), ``GET /v1/identities`` and
+  ``GET /v1/identities/{uid}`` show ``integrations: []`` unless ``retrieve_accounts=true``,
+  which lists the account: ``[{"uid": ..., "type": "linkedin", "status": "connected"}]``
+  (``status`` values are not documented). For benchmarks with many partitions,
   ``Sandbox(extra_identities=N)`` (or ``serve --extra-identities N``) adds N engagement
   identities with deterministic uids, ``extra_identity_ids(N)``
   (``eeeeeeee-0000-4000-8000-000000000001`` and so on), listed after the named ones; by default
@@ -146,11 +175,32 @@ and constants):
 * ``no_data_failed``: an iteration that finds no new item ends FAILED with ``last_error``
   ``{"label": "NO_DATA_AVAILABLE", "message": ..., "params": {}}`` (changelog 2026-06-22)
   instead of SUCCEEDED with no outputs; the run can still be continued.
+* ``identity_accounts``: with ``retrieve_accounts=true``, identities list their connected
+  accounts as ``accounts`` (the reading of Edges' skills repo), beside an empty
+  ``integrations``.
 * ``posts_not_incremental``: post commenters, likers and reposters refuse incremental
   (``NOT_INCREMENTAL_ACTIONS``, as a newer continue page lists only connections, messages,
   profile viewers and page followers): a launch with ``sync_mode: incremental`` gets 400
   ``BAD_PARAMETERS`` "parameters/sync_mode: incremental sync is not supported for action
   <slug>", and so does a continue of such a run launched before.
+* ``type_drift``: output value types drift, as scraped data's do, in the served items (and in
+  the ground truth, which shows them as served), deterministically from each item's position
+  ``p`` in its iteration (0 = its newest delivered item; dropped items follow) and the page
+  of 10 items it falls in, never at random (rules and reasons in :mod:`edges_sandbox.drift`).
+  Integers become strings of digits at ``p % 3 == 1``; strings of digits that fit 64 bits
+  become numbers at ``p % 3 == 2`` (post commenters' ``linkedin_comment_id`` and
+  ``linkedin_post_id``, likers' ``linkedin_post_id``: the other actions have no such string,
+  and their integer ids drift the other way); each action's flip field is an integer on even
+  pages and a string on odd ones (messages ``position``, profile viewers ``view_timestamp``,
+  commenters ``comment_like_count``, reposters ``linkedin_repost_id``, the others
+  ``linkedin_profile_id``); the optional ``job_title``, ``summary``, ``profile_image_url``,
+  ``linkedin_profile_picture``, ``sales_navigator_profile_url`` and ``repost_text`` (those an
+  action has) are ``null`` at ``p % 5 == 3`` and missing at ``p % 5 == 4``; unknown fields
+  appear: ``edges_meta`` (a nested object) at even ``p``, ``edges_tags`` (an array of
+  objects) at ``p % 4 == 1``. Key fields drift in type only: their values never change and
+  they are never nulled nor removed. ``extracted_at`` is left to the other variants. Applied
+  when items are served (like the ``extracted_at`` variants); ``preencode_outputs`` is not
+  used while it is on.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from edges_sandbox.engine import Engine
-from edges_sandbox.faults import GarbageAnswer, lost_answer
-from edges_sandbox.identities import identity_object, identity_objects
+from edges_sandbox.faults import GatewayAnswer, lost_answer
+from edges_sandbox.identities import Shown, identity_object, identity_objects, shown
 from edges_sandbox.paging import outputs_page
 from edges_sandbox.validation import parse_launch
 from edges_sandbox.wire import ApiError, Request, Response, int_param, not_found
@@ -74,19 +74,27 @@ def continue_run(engine: Engine, _request: Request, args: tuple[str, ...]) -> Re
 
 
 def list_identities(engine: Engine, request: Request, _args: tuple[str, ...]) -> Response:
-    """``GET /v1/identities``, optionally filtered by a ``query`` name substring."""
+    """``GET /v1/identities``, optionally filtered by a ``query`` name substring.
+
+    Their accounts are listed with ``retrieve_accounts=true`` only.
+    """
     query = (request.query.get("query") or [""])[-1].lower()
-    every = identity_objects(engine.runtime.extra_identities)
+    every = identity_objects(engine.runtime.extra_identities, _shown(engine, request))
     return Response(200, [one for one in every if query in one["name"].lower()])
 
 
-def get_identity(engine: Engine, _request: Request, args: tuple[str, ...]) -> Response:
-    """``GET /v1/identities/{uid}``."""
-    found = identity_object(args[0], engine.runtime.extra_identities)
+def get_identity(engine: Engine, request: Request, args: tuple[str, ...]) -> Response:
+    """``GET /v1/identities/{uid}`` (its accounts with ``retrieve_accounts=true`` only)."""
+    found = identity_object(args[0], engine.runtime.extra_identities, _shown(engine, request))
     if found is None:
         msg = f"identity {args[0]}"
         raise not_found(msg)
     return Response(200, found)
+
+
+def _shown(engine: Engine, request: Request) -> Shown:
+    asked = (request.query.get("retrieve_accounts") or [""])[-1].lower() == "true"
+    return shown(engine.runtime.variants, accounts=asked)
 
 
 ROUTES: tuple[tuple[str, re.Pattern[str], Handler], ...] = tuple(
@@ -139,8 +147,8 @@ def handle_api(engine: Engine, runtime: Runtime, gate: RequestGate, request: Req
             raise lost_answer(runtime.faults.lost_answer_kind)
     except ApiError as error:
         response = error.response()
-    except GarbageAnswer:
-        response = Response(200, b"<html><body>502 Bad Gateway (sandbox fault)</body></html>")
+    except GatewayAnswer as gateway:
+        response = Response(gateway.status, gateway.page(), gateway.headers)
     response.headers = headers | response.headers
     return response
 

@@ -59,6 +59,9 @@ class ActionKind:
         generate: Builds one item.
         refusal: For an (identity, input value), the ``last_error`` of a run LinkedIn refuses
             (the run ends FAILED), or None; absent when every identity may run the action.
+        managed: Whether the action runs without an identity with ``identity_mode: managed``
+            (Edges' own accounts): the cookieless post actions, not those reading an
+            identity's own data.
     """
 
     slug: str
@@ -70,6 +73,7 @@ class ActionKind:
     spacing_seconds: float
     generate: Callable[[ItemContext], Record]
     refusal: Callable[[str, str | None], dict[str, Any] | None] | None = None
+    managed: bool = False
 
     def feed_key(self, identity_id: str | None, input_value: str | None) -> str:
         """Return the key of the feed a run of this action reads.
@@ -129,6 +133,7 @@ ACTIONS: dict[str, ActionKind] = {
             initial_size=40,
             spacing_seconds=_HOUR / 2,
             generate=generators.post_commenter,
+            managed=True,
         ),
         ActionKind(
             slug="linkedin-extract-post-likers",
@@ -139,6 +144,7 @@ ACTIONS: dict[str, ActionKind] = {
             initial_size=70,
             spacing_seconds=_HOUR / 5,
             generate=generators.post_liker,
+            managed=True,
         ),
         ActionKind(
             slug="linkedin-extract-post-reposters",
@@ -149,6 +155,7 @@ ACTIONS: dict[str, ActionKind] = {
             initial_size=12,
             spacing_seconds=_HOUR,
             generate=generators.post_reposter,
+            managed=True,
         ),
         ActionKind(
             slug="linkedin-extract-page-followers",

@@ -10,7 +10,7 @@ from edges_sandbox.api import handle_api
 from edges_sandbox.control import handle_control
 from edges_sandbox.engine import Engine
 from edges_sandbox.faults import Faults, RequestGate
-from edges_sandbox.identities import DEFAULT_API_KEY, identity_objects
+from edges_sandbox.identities import DEFAULT_API_KEY, identity_objects, shown
 from edges_sandbox.runtime import Runtime
 from edges_sandbox.server import SandboxServer
 from edges_sandbox.store import Store
@@ -276,9 +276,14 @@ class Sandbox:
         """Return every run object, oldest first, as the API would."""
         return self.engine.list_runs({}, ["created_at"])
 
-    def identities(self) -> list[dict[str, Any]]:
-        """Return the identities as ``GET /v1/identities`` does."""
-        return identity_objects(self._runtime.extra_identities)
+    def identities(self, *, retrieve_accounts: bool = False) -> list[dict[str, Any]]:
+        """Return the identities as ``GET /v1/identities`` does.
+
+        Args:
+            retrieve_accounts: List their connected accounts, as the query parameter does.
+        """
+        how = shown(self._runtime.variants, accounts=retrieve_accounts)
+        return identity_objects(self._runtime.extra_identities, how)
 
     def purge_run(self, run_uid: str) -> None:
         """Forget a run, as Edges does when it purges one: later requests for it answer 404.

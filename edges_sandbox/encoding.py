@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 import msgspec
 
 if TYPE_CHECKING:
-    from edges_sandbox.engine import OutputItems
     from edges_sandbox.generators import Record
+    from edges_sandbox.items import OutputItems
     from edges_sandbox.variants import Stamp
 
 

@@ -33,13 +33,19 @@ class Faults:
     HTML page, as a misbehaving proxy would. ``lost_answer_every`` applies every Nth launch or
     continue and then loses its answer, as a gateway that times out would:
     ``lost_answer_kind`` ``"504"`` answers ``504 UNKNOWN_ERROR``; ``"reset"`` closes the
-    connection without answering.
+    connection without answering. ``gateway_429_every`` and ``gateway_5xx_every`` answer every
+    Nth ``/v1/runs*`` request as the gateway in front of Edges would, without an Edges body:
+    a 429 with an HTML page and ``Retry-After: gateway_retry_after``; a 502, 503, 504, 502, ...
+    with an HTML page.
     """
 
     runs_budget_per_minute: int | None = None
     error_every: int | None = None
     error_rate: float = 0.0
     garbage_every: int | None = None
+    gateway_429_every: int | None = None
+    gateway_retry_after: int = 1
+    gateway_5xx_every: int | None = None
     lost_answer_every: int | None = None
     lost_answer_kind: str = "504"
     outputs_429_every: int | None = None
@@ -105,8 +111,42 @@ class Faults:
         return dataclasses.replace(self, **converted)
 
 
-class GarbageAnswer(Exception):  # noqa: N818 - not an error of the sandbox, an answer
-    """Raised by the gate when a request must get a proxy's HTML page with HTTP 200."""
+GATEWAY_5XX = (502, 503, 504)
+GATEWAY_REASONS = {
+    200: "502 Bad Gateway (sandbox fault)",
+    429: "429 Too Many Requests",
+    502: "502 Bad Gateway",
+    503: "503 Service Temporarily Unavailable",
+    504: "504 Gateway Time-out",
+}
+
+
+class GatewayAnswer(Exception):  # noqa: N818 - not an error of the sandbox, an answer
+    """Raised by the gate when a request must get an HTML page from a gateway, not Edges.
+
+    Attributes:
+        status: The HTTP status (200 for a misbehaving proxy's page, ``garbage_every``).
+        headers: Headers to send (``Retry-After`` for a 429).
+    """
+
+    def __init__(self, status: int, headers: dict[str, str] | None = None) -> None:
+        """Create the answer.
+
+        Args:
+            status: The HTTP status.
+            headers: Headers to send.
+        """
+        super().__init__(status)
+        self.status = status
+        self.headers = headers or {}
+
+    def page(self) -> bytes:
+        """The HTML page a gateway answers with (no Edges error body)."""
+        reason = GATEWAY_REASONS[self.status]
+        return (
+            f"<html><head><title>{reason}</title></head><body><center><h1>{reason}</h1>"
+            "</center><hr><center>sandbox gateway</center></body></html>"
+        ).encode()
 
 
 class RequestGate:
@@ -140,6 +180,7 @@ class RequestGate:
 
         Raises:
             ApiError: 429 or 5xx when a fault applies.
+            GatewayAnswer: When a gateway, not Edges, answers (an HTML page).
         """
         with self._lock:
             self._runs_seen += 1
@@ -150,14 +191,24 @@ class RequestGate:
                 raise _server_error(503, headers)
             if faults.error_rate > 0 and self._rng.random() < faults.error_rate:
                 raise _server_error(self._rng.choice((500, 502, 503)), headers)
+            self._gateway(faults, headers)
             every = faults.garbage_every
             if every and self._runs_seen % every == 0:
-                raise GarbageAnswer
+                raise GatewayAnswer(200)
             every = faults.outputs_429_every
             if is_outputs and every and self._outputs_seen % every == 0:
                 retry = {"Retry-After": str(faults.outputs_retry_after), "X-RateLimit-Type": route}
                 raise _too_many(headers | retry)
             return headers
+
+    def _gateway(self, faults: Faults, headers: dict[str, str]) -> None:
+        every = faults.gateway_5xx_every
+        if every and self._runs_seen % every == 0:
+            status = GATEWAY_5XX[(self._runs_seen // every - 1) % len(GATEWAY_5XX)]
+            raise GatewayAnswer(status, headers)
+        every = faults.gateway_429_every
+        if every and self._runs_seen % every == 0:
+            raise GatewayAnswer(429, headers | {"Retry-After": str(faults.gateway_retry_after)})
 
     def lose_answer(self, faults: Faults) -> bool:
         """Count one applied launch or continue; tell whether its answer must be lost.

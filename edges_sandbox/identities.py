@@ -3,11 +3,18 @@
 Besides its three named identities, a sandbox may hold any number of extra engagement
 identities (``Sandbox(extra_identities=N)``), for benchmarks with many partitions. Their uids
 are deterministic: :func:`extra_identity_ids` lists them.
+
+Every identity has one connected LinkedIn account. As Edges does, identities show it only when
+asked (``retrieve_accounts=true``): otherwise their ``integrations`` list is empty.
 """
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from typing import Any
+
+from edges_sandbox.variants import IDENTITY_ACCOUNTS
 
 DEFAULT_API_KEY = "edges-sandbox-key"
 WORKSPACE_UID = "0a0a0a0a-0a0a-4a0a-8a0a-0a0a0a0a0a0a"
@@ -19,6 +26,7 @@ ENGAGEMENT_IDENTITY_IDS = (
 STANDARD_IDENTITY_ID = "33333333-3333-4333-8333-333333333333"
 EXTRA_PREFIX = "eeeeeeee-0000-4000-8000-"
 EXTRA_DIGITS = 12
+ACCOUNT_NAMESPACE = uuid.UUID("9d5c1f7e-2b0a-4f43-8e1d-6a7b3c2d1e0f")
 
 _NAMES = {
     ENGAGEMENT_IDENTITY_IDS[0]: ("Ada Lovelace", "engagement"),
@@ -47,57 +55,94 @@ def _extra_index(uid: str) -> int | None:
     return int(digits)
 
 
-def _identity_object(uid: str, name: str, kind: str) -> dict[str, Any]:
-    return {
+@dataclass(frozen=True)
+class Shown:
+    """How identities are shown.
+
+    Attributes:
+        accounts: Whether the connected accounts are listed (``retrieve_accounts=true``).
+        key: Where they are listed: ``integrations`` (the docs), or ``accounts`` (Edges'
+            skills repo; the ``identity_accounts`` variant), then beside an empty
+            ``integrations``.
+    """
+
+    accounts: bool = False
+    key: str = "integrations"
+
+
+def shown(variants: frozenset[str], *, accounts: bool) -> Shown:
+    """Say how identities are shown under these variants.
+
+    Args:
+        variants: The API variants in force (``identity_accounts`` moves the accounts).
+        accounts: Whether the accounts were asked for (``retrieve_accounts=true``).
+    """
+    return Shown(accounts, "accounts" if IDENTITY_ACCOUNTS in variants else "integrations")
+
+
+def _identity_object(uid: str, name: str, kind: str, shown: Shown) -> dict[str, Any]:
+    found: dict[str, Any] = {
         "uid": uid,
         "name": name,
         "type": kind,
         "timezone": "Europe/Paris",
         "created_at": "2025-01-15T09:00:00.000000Z",
         "workspace_uid": WORKSPACE_UID,
-        "integrations": [{"type": "linkedin", "status": "connected"}],
+        "integrations": [],
     }
+    if shown.accounts:
+        account_uid = str(uuid.uuid5(ACCOUNT_NAMESPACE, uid))
+        found[shown.key] = [{"uid": account_uid, "type": "linkedin", "status": "connected"}]
+    return found
 
 
-def identity_objects(extra: int = 0) -> list[dict[str, Any]]:
+def identity_objects(extra: int = 0, shown: Shown = Shown()) -> list[dict[str, Any]]:
     """Return the identities as ``GET /v1/identities`` serves them.
 
     Args:
         extra: Number of extra engagement identities the sandbox holds.
+        shown: Whether and where their accounts are listed.
 
     Returns:
         One object per identity: the named ones (engagement identities first), then the extra
         ones in order.
     """
-    named = [_identity_object(uid, name, kind) for uid, (name, kind) in _NAMES.items()]
+    named = [_identity_object(uid, name, kind, shown) for uid, (name, kind) in _NAMES.items()]
     extras = [
-        _identity_object(uid, f"Engagement Identity {index}", "engagement")
+        _identity_object(uid, f"Engagement Identity {index}", "engagement", shown)
         for index, uid in enumerate(extra_identity_ids(extra), start=1)
     ]
     return named + extras
 
 
-def identity_object(uid: str, extra: int = 0) -> dict[str, Any] | None:
+def identity_object(
+    uid: str | None,
+    extra: int = 0,
+    shown: Shown = Shown(),
+) -> dict[str, Any] | None:
     """Return one identity as ``GET /v1/identities/{uid}`` serves it, or ``None``.
 
     Args:
         uid: The identity uid.
         extra: Number of extra engagement identities the sandbox holds.
+        shown: Whether and where its accounts are listed.
     """
+    if uid is None:
+        return None
     if uid in _NAMES:
         name, kind = _NAMES[uid]
-        return _identity_object(uid, name, kind)
+        return _identity_object(uid, name, kind, shown)
     index = _extra_index(uid)
     if index is None or not 1 <= index <= extra:
         return None
-    return _identity_object(uid, f"Engagement Identity {index}", "engagement")
+    return _identity_object(uid, f"Engagement Identity {index}", "engagement", shown)
 
 
-def identity_type(uid: str, extra: int = 0) -> str | None:
+def identity_type(uid: str | None, extra: int = 0) -> str | None:
     """Return ``"engagement"``/``"standard"`` for a known identity uid, else ``None``.
 
     Args:
-        uid: The identity uid.
+        uid: The identity uid (``None``: a managed run's, which has none).
         extra: Number of extra engagement identities the sandbox holds.
     """
     found = identity_object(uid, extra)

@@ -17,7 +17,8 @@ from edges_sandbox.variants import OFFSET_REFUSED, REFUSE_OFFSET
 from edges_sandbox.wire import Request, Response, int_param
 
 if TYPE_CHECKING:
-    from edges_sandbox.engine import Engine, OutputView
+    from edges_sandbox.engine import Engine
+    from edges_sandbox.items import OutputView
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
@@ -93,7 +94,8 @@ def outputs_page(engine: Engine, request: Request, uid: str) -> Response:
 
 
 def _body(engine: Engine, view: OutputView, offset: int, limit: int) -> list[Any] | bytes:
-    if engine.runtime.preencode_outputs and not view.malformed:
+    # Drifted records are new objects per page: the encoder would keep every one of them.
+    if engine.runtime.preencode_outputs and not view.malformed and not view.items.drifting:
         return engine.encoder.page(view.items, offset, limit)
     page: list[Any] = list(view.items[offset : offset + limit])
     if view.malformed and page:

@@ -8,6 +8,7 @@ at a given moment is derived from the time elapsed since then, so no background 
 from __future__ import annotations
 
 import math
+import typing as t
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,12 +21,29 @@ TERMINAL = frozenset(
 )
 CONTINUABLE = TERMINAL - {"INVALID"}
 DELIVERING = frozenset({"SUCCEEDED", "PARTIAL_SUCCEEDED"})
-# The input status enum has no INVALID nor PARTIAL_SUCCEEDED: a run's one input shows these.
+# The input status enum has no INVALID nor PARTIAL_SUCCEEDED: a run's inputs show these.
 INPUT_STATUS = {"INVALID": "BLOCKED", "PARTIAL_SUCCEEDED": "SUCCEEDED"}
 INPUT_NAMESPACE = uuid.UUID("5f0e2d53-6b1a-4c4e-9a53-1d0c2f6e7a10")
 HANG = "HANG"
 QUEUED_SHARE = 0.1  # a continued iteration is SCHEDULED for this share of run_seconds
 RUNNING_SHARE = 0.2  # and RUNNING from this share on (launches are QUEUED before that)
+
+
+@dataclass
+class Lane:
+    """What an iteration does for one more input of a run (after the first, which is its own).
+
+    Attributes:
+        delivered: Sequence numbers of the items it delivers for that input, newest first.
+        dropped: Sequence numbers of that input's new items it skips for good.
+        cursor_before: Newest sequence number of that input's feed covered before it.
+        cursor_after: Newest sequence number covered after it (if it is not stopped).
+    """
+
+    delivered: list[int]
+    dropped: list[int]
+    cursor_before: int
+    cursor_after: int
 
 
 @dataclass
@@ -47,6 +65,7 @@ class Iteration:
         stopped_at: Time of a cancel that interrupted it, if any.
         delay: Seconds it stays QUEUED waiting for a free slot of the workspace (the ``queue``
             variant) before its usual timeline goes on; ``math.inf`` while no slot is in sight.
+        more: One lane per input after the first, for runs launched with several inputs.
     """
 
     index: int
@@ -62,6 +81,7 @@ class Iteration:
     cursor_after: int
     stopped_at: float | None = None
     delay: float = 0.0
+    more: list[Lane] = field(default_factory=list)
 
     @property
     def running_from(self) -> float:
@@ -116,27 +136,44 @@ class Iteration:
         """Return the sequence numbers it delivers, as visible at ``now`` (empty until done)."""
         return list(self.delivered) if self.status(now) in DELIVERING else []
 
-    def cursor(self) -> int:
-        """Return the cursor the next iteration starts from."""
-        return self.cursor_before if self.stopped_at is not None else self.cursor_after
+    @property
+    def lanes(self) -> list[Lane]:
+        """What it does for each input of its run, the first input's first."""
+        own = Lane(self.delivered, self.dropped, self.cursor_before, self.cursor_after)
+        return [own, *self.more]
+
+    def cursor(self, lane: int = 0) -> int:
+        """Return the cursor the next iteration starts from, for one input of the run.
+
+        Args:
+            lane: The input's index in the launch's inputs.
+        """
+        found = self.lanes[lane]
+        return found.cursor_before if self.stopped_at is not None else found.cursor_after
 
 
 @dataclass
 class Run:
-    """One async run of an action, for one identity and one input."""
+    """One async run of an action, for one identity (none in managed mode) and its inputs."""
 
     id: int
     uid: str
     name: str | None
     action_name: str
     action_id: int
-    identity_id: str
+    identity_id: str | None
     input: dict[str, Any]
     feed_key: str
     parameters: dict[str, Any]
     callback: dict[str, Any] | None
     created_at: float
     iterations: list[Iteration] = field(default_factory=list)
+    more_inputs: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def inputs(self) -> list[dict[str, Any]]:
+        """Every input of the launch, in order (``input`` is the first)."""
+        return [self.input, *self.more_inputs]
 
     @property
     def current(self) -> Iteration:
@@ -151,10 +188,15 @@ class Run:
         """Return how many items its finished iterations delivered in total."""
         # Not Iteration.served (a copy): this is part of every run object, on every poll.
         return sum(
-            len(iteration.delivered)
+            len(iteration.delivered) + sum(len(lane.delivered) for lane in iteration.more)
             for iteration in self.iterations
             if iteration.status(now) in DELIVERING
         )
+
+    def input_output_count(self, lane: int, now: float) -> int:
+        """Return how many items its finished iterations delivered for one of its inputs."""
+        done = [it for it in self.iterations if it.status(now) in DELIVERING]
+        return sum(len(it.lanes[lane].delivered) for it in done)
 
     def last_error(self, now: float) -> dict[str, Any] | None:
         """Return the newest iteration's error once it is terminal."""
@@ -202,10 +244,10 @@ class Run:
             "updated_at": light["updated_at"],
         }
 
-    def input_object(self, now: float) -> dict[str, Any]:
-        """Return the run's one input as ``GET /v1/runs/{uid}/inputs`` lists it.
+    def input_objects(self, now: float) -> list[dict[str, Any]]:
+        """Return the run's inputs as ``GET /v1/runs/{uid}/inputs`` lists them.
 
-        Its uid is derived from the run uid, so it is the same after a restart.
+        Their uids are derived from the run uid, so they are the same after a restart.
 
         Args:
             now: Current time (epoch seconds).
@@ -223,19 +265,22 @@ class Run:
                 "params": error.get("params") or {},
                 "validation_errors": [],
             }
-        return {
-            "uid": str(uuid.uuid5(INPUT_NAMESPACE, self.uid)),
-            "status": status,
-            "input_data": {k: v for k, v in self.input.items() if k != "custom_data"},
-            "custom_data": self.input.get("custom_data") or {},
-            "last_error": error,
-            "output_count": self.output_count(now),
-            "retry_count": 0,
-            "started_at": light["started_at"],
-            "finished_at": light["finished_at"],
-            "created_at": light["created_at"],
-            "updated_at": light["updated_at"],
-        }
+        return [
+            {
+                "uid": str(uuid.uuid5(INPUT_NAMESPACE, self.uid + (f"/{lane}" if lane else ""))),
+                "status": status,
+                "input_data": {k: v for k, v in the_input.items() if k != "custom_data"},
+                "custom_data": the_input.get("custom_data") or {},
+                "last_error": error,
+                "output_count": self.input_output_count(lane, now),
+                "retry_count": 0,
+                "started_at": light["started_at"],
+                "finished_at": light["finished_at"],
+                "created_at": light["created_at"],
+                "updated_at": light["updated_at"],
+            }
+            for lane, the_input in enumerate(self.inputs)
+        ]
 
     @classmethod
     def from_state(cls, data: dict[str, Any]) -> Run:
@@ -250,4 +295,6 @@ class Run:
             Iteration(**(raw | {"delay": math.inf} if raw.get("delay", 0.0) is None else raw))
             for raw in data["iterations"]
         ]
+        for iteration in fields["iterations"]:
+            iteration.more = [Lane(**lane) for lane in t.cast("list[Any]", iteration.more)]
         return cls(**fields)

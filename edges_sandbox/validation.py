@@ -14,7 +14,13 @@ from edges_sandbox.wire import ApiError
 MAX_RESULTS_DEFAULT = 100
 MAX_RESULTS_LIMIT = 1000
 NAME_LIMIT = 255
+INPUTS_LIMIT = 100_000  # inputs per async run (edges-api.md section 2)
 SYNC_MODES = ("full", "incremental")
+IDENTITY_MODES = ("direct", "auto", "managed")
+# The properties of the async launch body (edges-api.md section 2.1); Edges refuses any other.
+BODY_PROPERTIES = frozenset(
+    {"inputs", "parameters", "identity_ids", "identity_mode", "name", "callback"},
+)
 
 
 @dataclass(frozen=True)
@@ -22,12 +28,22 @@ class Launch:
     """A validated launch request."""
 
     kind: ActionKind
-    identity_id: str
-    input: dict[str, Any]
-    input_value: str | None
+    identity_id: str | None
+    inputs: list[dict[str, Any]]
     parameters: dict[str, Any]
     callback: dict[str, Any] | None
     name: str | None
+
+    @property
+    def input(self) -> dict[str, Any]:
+        """The first input."""
+        return self.inputs[0]
+
+    @property
+    def input_value(self) -> str | None:
+        """The first input's value, if the action takes one."""
+        field = self.kind.input_field
+        return self.input.get(field) if field else None
 
 
 def bad_input(message: str) -> ApiError:
@@ -74,16 +90,18 @@ def parse_launch(
     kind = ACTIONS.get(slug)
     if kind is None:
         raise ApiError(404, "STATUS_404", f"action {slug} not found")
-    if NO_NAME in variants and "name" in body:
-        # The strict reading: the launch body schema has no name property at all.
-        msg = "body must NOT have additional properties (name)"
+    # The no_name reading: the launch body schema has no name property at all.
+    allowed = BODY_PROPERTIES - {"name"} if NO_NAME in variants else BODY_PROPERTIES
+    extra = sorted(set(body) - allowed)
+    if extra:
+        msg = f"body must NOT have additional properties ({', '.join(extra)})"
         raise bad_parameters(msg)
-    the_input = _input(kind, body.get("inputs"))
+    inputs = _inputs(kind, body.get("inputs"))
     name = body.get("name")
     if name is not None and (not isinstance(name, str) or len(name) > NAME_LIMIT):
         msg = "name must be a string of at most 255 characters"
         raise bad_input(msg)
-    identity_id = _identity(body.get("identity_ids"), extra_identities)
+    identity_id = _identity(kind, body, extra_identities)
     parameters = _parameters(body.get("parameters"), max_results_limit)
     if POSTS_NOT_INCREMENTAL in variants and parameters["sync_mode"] == "incremental":
         refuse_incremental(slug)
@@ -91,8 +109,7 @@ def parse_launch(
     return Launch(
         kind=kind,
         identity_id=identity_id,
-        input=the_input,
-        input_value=the_input.get(kind.input_field) if kind.input_field else None,
+        inputs=inputs,
         parameters=parameters,
         callback=_callback(body.get("callback")),
         name=name,
@@ -115,34 +132,51 @@ def refuse_incremental(slug: str) -> None:
         raise bad_parameters(msg)
 
 
-def _input(kind: ActionKind, inputs: object) -> dict[str, Any]:
+def _inputs(kind: ActionKind, inputs: object) -> list[dict[str, Any]]:
     if not isinstance(inputs, list) or not all(isinstance(one, dict) for one in inputs):
         msg = "inputs must be an array of objects"
         raise bad_input(msg)
-    if len(inputs) != 1:
-        msg = "inputs must hold exactly 1 input (the sandbox runs one input per run)"
+    if not 1 <= len(inputs) <= INPUTS_LIMIT:
+        msg = f"inputs must hold between 1 and {INPUTS_LIMIT} inputs"
         raise bad_parameters(msg)
-    the_input: dict[str, Any] = inputs[0]
+    for index, the_input in enumerate(inputs):
+        _check_input(kind, the_input, f"inputs/{index}")
+    return inputs
+
+
+def _check_input(kind: ActionKind, the_input: dict[str, Any], where: str) -> None:
     allowed = {"custom_data", *([kind.input_field] if kind.input_field else [])}
     extra = sorted(set(the_input) - allowed)
     if extra:
-        msg_0 = f"inputs/0 must NOT have additional properties ({', '.join(extra)})"
-        raise bad_input(msg_0)
+        msg = f"{where} must NOT have additional properties ({', '.join(extra)})"
+        raise bad_input(msg)
     if "custom_data" in the_input and not isinstance(the_input["custom_data"], dict):
-        msg_0 = "inputs/0/custom_data must be an object"
-        raise bad_input(msg_0)
+        msg = f"{where}/custom_data must be an object"
+        raise bad_input(msg)
     if kind.input_field and kind.input_pattern:
         value = the_input.get(kind.input_field)
         if not isinstance(value, str):
-            msg_0 = f"inputs/0 must have required property '{kind.input_field}'"
-            raise bad_input(msg_0)
+            msg = f"{where} must have required property '{kind.input_field}'"
+            raise bad_input(msg)
         if not kind.input_pattern.search(value):
-            msg_0 = f"inputs/0/{kind.input_field} does not match the expected format"
-            raise bad_input(msg_0)
-    return the_input
+            msg = f"{where}/{kind.input_field} does not match the expected format"
+            raise bad_input(msg)
 
 
-def _identity(identity_ids: object, extra: int) -> str:
+def _identity(kind: ActionKind, body: dict[str, Any], extra: int) -> str | None:
+    """The identity a run uses: one known identity, or none in managed mode."""
+    mode, identity_ids = body.get("identity_mode"), body.get("identity_ids")
+    if mode is not None and mode not in IDENTITY_MODES:
+        msg = f"identity_mode must be one of: {', '.join(IDENTITY_MODES)}"
+        raise bad_parameters(msg)
+    if mode == "managed":
+        if not kind.managed:
+            msg = f"identity_mode managed is not supported for action {kind.slug}"
+            raise bad_parameters(msg)
+        if identity_ids:
+            msg = "identity_ids must be empty with identity_mode managed (Edges' own accounts)"
+            raise bad_parameters(msg)
+        return None
     if not isinstance(identity_ids, list) or len(identity_ids) != 1:
         msg = "identity_ids must hold exactly one identity uid"
         raise bad_parameters(msg)

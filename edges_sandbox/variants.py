@@ -27,6 +27,8 @@ REFUSE_OFFSET = "refuse_offset"
 QUEUE = "queue"
 NO_DATA_FAILED = "no_data_failed"
 POSTS_NOT_INCREMENTAL = "posts_not_incremental"
+IDENTITY_ACCOUNTS = "identity_accounts"
+TYPE_DRIFT = "type_drift"
 
 VARIANTS: dict[str, str] = {
     NO_NAME: "launch bodies are validated strictly without `name` (400 BAD_PARAMETERS)",
@@ -40,6 +42,8 @@ VARIANTS: dict[str, str] = {
     QUEUE: "the workspace runs at most 2 runs at a time; the others stay QUEUED",
     NO_DATA_FAILED: "an iteration with no new item ends FAILED with NO_DATA_AVAILABLE",
     POSTS_NOT_INCREMENTAL: "post actions refuse sync_mode incremental (400 BAD_PARAMETERS)",
+    IDENTITY_ACCOUNTS: "identities list their connected accounts as accounts[], not integrations",
+    TYPE_DRIFT: "output value types drift by item and page (ids as strings or numbers, ...)",
 }
 EXTRACTED_AT_VARIANTS = (
     NO_EXTRACTED_AT,

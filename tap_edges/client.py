@@ -64,14 +64,34 @@ class EdgesClient:
         """Close the HTTP session."""
         self.http.close()
 
-    def list_identities(self) -> list[dict[str, t.Any]]:
-        """``GET /identities``: the workspace's identities."""
-        return self._json_list(self.http.request("GET", "/identities"), "/identities")
+    def list_identities(self, *, retrieve_accounts: bool = False) -> list[dict[str, t.Any]]:
+        """``GET /identities``: the workspace's identities.
 
-    def get_identity(self, identity_id: str) -> dict[str, t.Any]:
-        """``GET /identities/{uid}``: one identity (its ``type`` tells engagement or not)."""
+        Args:
+            retrieve_accounts: Ask for each identity's connected accounts (slower, Edges
+                says; without it an identity shows no account).
+
+        Returns:
+            The identity objects (anything that is not an object left out).
+        """
+        params = {"retrieve_accounts": "true"} if retrieve_accounts else None
+        found = self._json_list(
+            self.http.request("GET", "/identities", params=params), "/identities"
+        )
+        return [identity for identity in found if isinstance(identity, dict)]
+
+    def get_identity(
+        self, identity_id: str, *, retrieve_accounts: bool = False
+    ) -> dict[str, t.Any]:
+        """``GET /identities/{uid}``: one identity (its ``type`` tells engagement or not).
+
+        Args:
+            identity_id: The identity uid.
+            retrieve_accounts: Ask for its connected accounts too.
+        """
         path = f"/identities/{identity_id}"
-        return self._json_object(self.http.request("GET", path), path)
+        params = {"retrieve_accounts": "true"} if retrieve_accounts else None
+        return self._json_object(self.http.request("GET", path, params=params), path)
 
     def launch(self, action: str, body: dict[str, t.Any]) -> dict[str, t.Any]:
         """``POST /actions/{action}/run/async``: start a run.
@@ -231,6 +251,11 @@ class EdgesClient:
 def check_identities(client: EdgesClient, identity_ids: Iterable[str]) -> None:
     """Check, with read-only calls, that every identity exists and is an engagement identity.
 
+    One listing with the accounts (``GET /identities?retrieve_accounts=true``) answers for
+    every identity it holds; an identity it lacks (the listing may be paged) is read on its
+    own. An identity the answer shows without any connected account is logged as a WARNING:
+    its runs will fail, but the shape of accounts is not documented well enough to refuse.
+
     Args:
         client: The API client.
         identity_ids: The configured identities.
@@ -238,12 +263,12 @@ def check_identities(client: EdgesClient, identity_ids: Iterable[str]) -> None:
     Raises:
         IdentityError: An identity is unknown or cannot run incremental extractions.
     """
+    listed = {
+        str(identity.get("uid")): identity
+        for identity in client.list_identities(retrieve_accounts=True)
+    }
     for identity_id in identity_ids:
-        try:
-            identity = client.get_identity(identity_id)
-        except errors.NotFoundError:
-            msg = f"identity {identity_id} is not known to Edges (check the uid)"
-            raise errors.IdentityError(msg) from None
+        identity = listed.get(identity_id) or _one_identity(client, identity_id)
         kind = identity.get("type")
         if kind is not None and kind != "engagement":
             msg = (
@@ -251,3 +276,37 @@ def check_identities(client: EdgesClient, identity_ids: Iterable[str]) -> None:
                 "engagement identity (Edges developer settings)"
             )
             raise errors.IdentityError(msg)
+        if linked_accounts(identity) == []:
+            client.http.logger.warning(
+                "identity %s: Edges shows no connected LinkedIn account for it, so its runs "
+                "will fail (NO_VALID_ACCOUNT_CONFIGURED); connect its LinkedIn account in Edges",
+                identity_id,
+            )
+
+
+def linked_accounts(identity: dict[str, t.Any]) -> list[t.Any] | None:
+    """The accounts an identity object lists, wherever it lists them.
+
+    The docs show ``integrations`` (a list) on identities; Edges' skills repo reads the
+    connected accounts from ``accounts``. Either may hold them.
+
+    Args:
+        identity: An identity object asked with ``retrieve_accounts=true``.
+
+    Returns:
+        The accounts (empty when every list is empty), or None when the object has neither
+        list, so says nothing of its accounts.
+    """
+    lists = [identity.get(key) for key in ("accounts", "integrations")]
+    found = [value for value in lists if isinstance(value, list)]
+    if not found:
+        return None
+    return [account for value in found for account in value if account]
+
+
+def _one_identity(client: EdgesClient, identity_id: str) -> dict[str, t.Any]:
+    try:
+        return client.get_identity(identity_id, retrieve_accounts=True)
+    except errors.NotFoundError:
+        msg = f"identity {identity_id} is not known to Edges (check the uid)"
+        raise errors.IdentityError(msg) from None

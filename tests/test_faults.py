@@ -468,3 +468,18 @@ def test_html_answers_from_a_proxy_are_retried(sandbox: Sandbox, tmp_path: Path)
     assert run.returncode == 0, run.stderr
     assert "an answer that is not JSON; retry" in run.stderr
     assert_matches_ground_truth(run, sandbox, ["connections", "messages", "profile_viewers"])
+
+
+def test_gateway_answers_without_an_edges_body_are_retried(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    sandbox.faults = Faults(gateway_429_every=4, gateway_5xx_every=5, gateway_retry_after=1)
+    run = run_tap(api_config(sandbox, **SMALL), tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert_matches_ground_truth(run, sandbox, ["connections", "messages", "profile_viewers"])
+    statuses = {entry["status"] for entry in sandbox.request_log()}
+    assert {429, 502} <= statuses
+    assert "HTTP 429; retry" in run.stderr
+    assert "HTTP 502; retry" in run.stderr
+    assert "sandbox gateway" not in run.stderr  # the gateway's page is never logged
+    assert "<html" not in run.stderr

@@ -242,6 +242,7 @@ class Delivery(RuleBasedStateMachine):
         field = ACTIONS_BY_STREAM[stream].input_field
         value = run.input.get(field) if field else None
         truth = self.sandbox.ground_truth(uid)[index]
+        assert run.identity_id is not None  # the tap never launches a managed run
         return {item_key(stream, run.identity_id, value, i) for i in truth["delivered"]}
 
     def _check_continues(self, before: dict[str, int], committed: set[Key]) -> None:

@@ -22,12 +22,18 @@ if TYPE_CHECKING:
 ERROR_FIELDS = {"error_label", "error_scope", "error_ref", "message", "status_code", "params"}
 POST_URL = "https://www.linkedin.com/posts/jane-doe_data-activity-7212345678901234567-AbCd"
 THREAD_URL = "https://www.linkedin.com/messaging/thread/2-YWJjZGVmZ2hpams==/"
+COMPANY_URL = "https://www.linkedin.com/company/edges-run/"
 ENGAGED = ENGAGEMENT_IDENTITY_IDS[0]
 
 
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(run_seconds=1.0, clock=ManualClock()) as sb:
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def sandbox(clock: ManualClock) -> Iterator[Sandbox]:
+    with Sandbox(run_seconds=1.0, clock=clock) as sb:
         yield sb
 
 
@@ -77,6 +83,7 @@ def test_custom_key_is_required() -> None:
 def test_launch_answers_201_pending(http: requests.Session, sandbox: Sandbox) -> None:
     body = launch_body({"linkedin_post_url": POST_URL}, max_results=5) | {
         "name": "my run",
+        "identity_mode": "direct",
         "callback": {"url": "https://example.com/hook", "headers": {"A": "b"}, "on": "final"},
     }
     response = launch(http, sandbox, "linkedin-extract-post-likers", body)
@@ -137,10 +144,36 @@ INVALID_LAUNCHES = {
         launch_body({}, sync_mode="delta"),
         ("BAD_PARAMETERS", "sync_mode"),
     ),
-    "two inputs": (
+    "no input": (
         CONNECTIONS,
-        {"inputs": [{}, {}], "identity_ids": [ENGAGED]},
-        ("BAD_PARAMETERS", "inputs"),
+        {"inputs": [], "identity_ids": [ENGAGED]},
+        ("BAD_PARAMETERS", "inputs must hold between 1 and 100000 inputs"),
+    ),
+    "too many inputs": (
+        CONNECTIONS,
+        {"inputs": [{}] * 100_001, "identity_ids": [ENGAGED]},
+        ("BAD_PARAMETERS", "inputs must hold between 1 and 100000 inputs"),
+    ),
+    "first of two inputs without its url": (
+        "linkedin-extract-messages",
+        launch_body({"linkedin_thread_url": THREAD_URL}) | {"inputs": [{}, {"x": 1}]},
+        ("BAD_INPUT", "inputs/0 must have required property 'linkedin_thread_url'"),
+    ),
+    "bad third input": (
+        "linkedin-extract-messages",
+        launch_body({}) | {"inputs": [{"linkedin_thread_url": THREAD_URL}] * 2 + [{"x": 1}]},
+        ("BAD_INPUT", "inputs/2 must NOT have additional properties (x)"),
+    ),
+    # Edges validates the body against its schema: an unknown top-level key is refused.
+    "unknown top-level key": (
+        CONNECTIONS,
+        launch_body({}) | {"input": {}},
+        ("BAD_PARAMETERS", "body must NOT have additional properties (input)"),
+    ),
+    "unknown top-level keys": (
+        CONNECTIONS,
+        launch_body({}) | {"custom_data": {}, "webhook": "https://example.com"},
+        ("BAD_PARAMETERS", "body must NOT have additional properties (custom_data, webhook)"),
     ),
 }
 
@@ -216,6 +249,41 @@ def test_identities(http: requests.Session, sandbox: Sandbox) -> None:
     assert_error(http.get(f"{sandbox.base_url}/identities/unknown"), 404, "STATUS_404")
 
 
+def test_identities_show_their_accounts_only_when_asked(
+    http: requests.Session, sandbox: Sandbox
+) -> None:
+    # As Edges: `integrations` is a list, empty unless retrieve_accounts=true asks for the
+    # connected accounts (slower on Edges), each with its type and status.
+    plain = http.get(f"{sandbox.base_url}/identities").json()
+    assert all(one["integrations"] == [] for one in plain)
+    assert all("accounts" not in one for one in plain)
+    asked = {"retrieve_accounts": "true"}
+    full = http.get(f"{sandbox.base_url}/identities", params=asked).json()
+    assert [one["uid"] for one in full] == [one["uid"] for one in plain]
+    for one in full:
+        assert [account["type"] for account in one["integrations"]] == ["linkedin"]
+        assert one["integrations"][0]["status"] == "connected"
+    assert full == sandbox.identities(retrieve_accounts=True)
+    url = f"{sandbox.base_url}/identities/{ENGAGED}"
+    assert http.get(url).json()["integrations"] == []
+    assert http.get(url, params=asked).json()["integrations"] == full[0]["integrations"]
+    off = http.get(f"{sandbox.base_url}/identities", params={"retrieve_accounts": "false"})
+    assert off.json() == plain
+
+
+def test_identity_accounts_variant_lists_them_as_accounts(
+    http: requests.Session, sandbox: Sandbox
+) -> None:
+    sandbox.variants = ["identity_accounts"]
+    asked = {"retrieve_accounts": "true"}
+    full = http.get(f"{sandbox.base_url}/identities", params=asked).json()
+    for one in full:
+        assert one["integrations"] == []
+        assert [account["type"] for account in one["accounts"]] == ["linkedin"]
+    plain = http.get(f"{sandbox.base_url}/identities").json()
+    assert all("accounts" not in one and one["integrations"] == [] for one in plain)
+
+
 def test_control_routes_need_no_key_and_are_not_logged(sandbox: Sandbox) -> None:
     control = sandbox.base_url.removesuffix("/v1") + "/_sandbox"
     grown = requests.post(
@@ -249,3 +317,82 @@ def test_concurrent_launches_get_distinct_runs(sandbox: Sandbox) -> None:
         ids = list(pool.map(one, range(24)))
     assert sorted(ids) == list(range(1, 25))
     assert len(sandbox.runs()) == 24
+
+
+POST_ACTIONS = (
+    "linkedin-extract-post-commenters",
+    "linkedin-extract-post-likers",
+    "linkedin-extract-post-reposters",
+)
+
+
+@pytest.mark.parametrize("action", POST_ACTIONS)
+@pytest.mark.parametrize("identity_ids", ["absent", None, []])
+def test_post_actions_run_in_managed_mode_without_an_identity(
+    http: requests.Session,
+    sandbox: Sandbox,
+    clock: ManualClock,
+    action: str,
+    identity_ids: object,
+) -> None:
+    body: dict[str, Any] = {
+        "inputs": [{"linkedin_post_url": POST_URL}],
+        "identity_mode": "managed",
+        "parameters": {"max_results": 5},
+    }
+    if identity_ids != "absent":
+        body["identity_ids"] = identity_ids
+    created = launch(http, sandbox, action, body)
+    assert created.status_code == 201, created.text
+    uid = created.json()["run_uid"]
+    clock.advance(2.0)
+    run = http.get(f"{sandbox.base_url}/runs/{uid}").json()
+    assert run["status"] == "SUCCEEDED"
+    assert len(http.get(f"{sandbox.base_url}/runs/{uid}/outputs").json()) == 5
+
+
+def test_managed_mode_is_refused_for_an_identity_s_own_data(
+    http: requests.Session, sandbox: Sandbox
+) -> None:
+    for action, input_ in (
+        (CONNECTIONS, {}),
+        ("linkedin-extract-messages", {"linkedin_thread_url": THREAD_URL}),
+        ("linkedin-extract-profile-viewers", {}),
+        ("linkedin-extract-page-followers", {"linkedin_company_url": COMPANY_URL}),
+    ):
+        body = {"inputs": [input_], "identity_mode": "managed"}
+        error = assert_error(launch(http, sandbox, action, body), 400, "BAD_PARAMETERS")
+        assert "identity_mode managed" in error["message"]
+        assert action in error["message"]
+    assert sandbox.runs() == []
+
+
+def test_identity_mode_values(http: requests.Session, sandbox: Sandbox) -> None:
+    likers = "linkedin-extract-post-likers"
+    unknown = launch_body({"linkedin_post_url": POST_URL}) | {"identity_mode": "borrowed"}
+    error = assert_error(launch(http, sandbox, likers, unknown), 400, "BAD_PARAMETERS")
+    assert "identity_mode" in error["message"]
+    managed_with_one = launch_body({"linkedin_post_url": POST_URL}) | {"identity_mode": "managed"}
+    error = assert_error(launch(http, sandbox, likers, managed_with_one), 400, "BAD_PARAMETERS")
+    assert "identity_ids" in error["message"]
+    for mode in ("direct", "auto", None):
+        body = launch_body({"linkedin_post_url": POST_URL}) | {"identity_mode": mode}
+        assert launch(http, sandbox, likers, body).status_code == 201
+    direct_without = {"inputs": [{"linkedin_post_url": POST_URL}], "identity_mode": "direct"}
+    error = assert_error(launch(http, sandbox, likers, direct_without), 400, "BAD_PARAMETERS")
+    assert "identity_ids" in error["message"]
+
+
+def test_a_managed_run_cannot_be_continued(
+    http: requests.Session, sandbox: Sandbox, clock: ManualClock
+) -> None:
+    body = {
+        "inputs": [{"linkedin_post_url": POST_URL}],
+        "identity_mode": "managed",
+        "parameters": {"sync_mode": "incremental"},
+    }
+    uid = launch(http, sandbox, "linkedin-extract-post-likers", body).json()["run_uid"]
+    clock.advance(2.0)
+    refused = http.post(f"{sandbox.base_url}/runs/{uid}/continue")
+    error = assert_error(refused, 400, "BAD_PARAMETERS")
+    assert "engagement identity" in error["message"]

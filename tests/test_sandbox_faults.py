@@ -176,3 +176,29 @@ def test_garbage_every_answers_html_with_200(sandbox: Sandbox, http: requests.Se
     assert answers[0].json() == []
     with pytest.raises(ValueError, match="Expecting value"):
         answers[1].json()
+
+
+def test_gateway_429_every_has_no_edges_body(sandbox: Sandbox, http: requests.Session) -> None:
+    sandbox.set_faults(gateway_429_every=2, gateway_retry_after=4)
+    answers = [http.get(f"{sandbox.base_url}/runs") for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 429, 200, 429]
+    limited = answers[1]
+    assert limited.headers["Retry-After"] == "4"
+    assert limited.headers["Content-Type"].startswith("text/html")
+    assert "429 Too Many Requests" in limited.text
+    with pytest.raises(ValueError, match="Expecting value"):
+        limited.json()
+    assert http.get(f"{sandbox.base_url}/identities").status_code == 200  # not a /v1/runs route
+
+
+def test_gateway_5xx_every_answers_html(sandbox: Sandbox, http: requests.Session) -> None:
+    sandbox.set_faults(gateway_5xx_every=2)
+    answers = [http.get(f"{sandbox.base_url}/runs") for _ in range(8)]
+    assert [a.status_code for a in answers] == [200, 502, 200, 503, 200, 504, 200, 502]
+    for failed in answers[1::2]:
+        assert failed.headers["Content-Type"].startswith("text/html")
+        assert f"<title>{failed.status_code}" in failed.text
+        assert "Retry-After" not in failed.headers
+        with pytest.raises(ValueError, match="Expecting value"):
+            failed.json()
+    assert [entry["status"] for entry in sandbox.request_log()] == [a.status_code for a in answers]

@@ -99,3 +99,69 @@ def test_failed_and_invalid_runs_show_in_their_input(
     assert http.get(f"{sandbox.base_url}/runs/{invalid}").json()["status"] == "INVALID"
     assert invalid_input["status"] == "BLOCKED"  # the input status enum has no INVALID
     assert invalid_input["last_error"]["has_failed"] is True
+
+
+THREADS = [
+    "https://www.linkedin.com/messaging/thread/2-YWJjZGVmZ2hpams==/",
+    "https://www.linkedin.com/messaging/thread/2-b3RoZXItdGhyZWFk==/",
+    "2-dGhpcmQtdGhyZWFk==",
+]
+
+
+def test_a_launch_with_several_inputs_runs_each_of_them(
+    http: requests.Session, sandbox: Sandbox, clock: ManualClock
+) -> None:
+    # The docs allow 1 to 100,000 inputs per async run; the tap sends one.
+    inputs = [
+        {"linkedin_thread_url": thread, "custom_data": {"n": index}}
+        for index, thread in enumerate(THREADS)
+    ]
+    body = {
+        "inputs": inputs,
+        "identity_ids": [ENGAGED],
+        "parameters": {"sync_mode": "incremental", "max_results": 20},
+    }
+    created = http.post(f"{sandbox.base_url}/actions/{MESSAGES}/run/async", json=body)
+    assert created.status_code == 201, created.text
+    uid = created.json()["run_uid"]
+    clock.advance(RUN_SECONDS)
+    run = http.get(f"{sandbox.base_url}/runs/{uid}").json()
+    assert (run["status"], run["output_count"]) == ("SUCCEEDED", 3 * 20)  # max_results per input
+    items = http.get(f"{sandbox.base_url}/runs/{uid}/outputs", params={"limit": 500}).json()
+    truth = sandbox.ground_truth(uid)
+    assert items == truth[0]["delivered"]
+    assert len(truth[0]["dropped"]) == 3 * 10
+    thread_ids = [item["linkedin_thread_id"] for item in items]
+    assert thread_ids == [thread_ids[0]] * 20 + [thread_ids[20]] * 20 + [thread_ids[40]] * 20
+    assert len(set(thread_ids)) == 3
+    listed = http.get(f"{sandbox.base_url}/runs/{uid}/inputs").json()
+    assert [one["input_data"] for one in listed] == [{"linkedin_thread_url": t} for t in THREADS]
+    assert [one["custom_data"] for one in listed] == [{"n": 0}, {"n": 1}, {"n": 2}]
+    assert [one["output_count"] for one in listed] == [20, 20, 20]
+    assert len({one["uid"] for one in listed}) == 3
+    paged = http.get(f"{sandbox.base_url}/runs/{uid}/inputs", params={"limit": 2, "offset": 1})
+    assert paged.json() == listed[1:3]
+
+    sandbox.grow(4, action=MESSAGES, identity_id=ENGAGED, input=THREADS[1])
+    assert http.post(f"{sandbox.base_url}/runs/{uid}/continue").status_code == 200
+    clock.advance(RUN_SECONDS)
+    truth = sandbox.ground_truth(uid)
+    assert [len(it["delivered"]) for it in truth] == [60, 4]  # each input has its own cursor
+    assert {item["linkedin_thread_id"] for item in truth[1]["delivered"]} == {thread_ids[20]}
+    listed = http.get(f"{sandbox.base_url}/runs/{uid}/inputs").json()
+    assert [one["output_count"] for one in listed] == [20, 24, 20]
+
+
+def test_a_run_with_several_inputs_survives_a_restart(
+    http: requests.Session, clock: ManualClock, tmp_path: Any
+) -> None:
+    state = tmp_path / "sandbox.json"
+    body = {"inputs": [{"linkedin_thread_url": t} for t in THREADS], "identity_ids": [ENGAGED]}
+    with Sandbox(run_seconds=RUN_SECONDS, clock=clock, state_file=state) as first:
+        uid = http.post(f"{first.base_url}/actions/{MESSAGES}/run/async", json=body).json()
+        clock.advance(RUN_SECONDS)
+        before = first.ground_truth(uid["run_uid"])
+    with Sandbox(run_seconds=RUN_SECONDS, clock=clock, state_file=state) as again:
+        assert again.ground_truth(uid["run_uid"]) == before
+        listed = http.get(f"{again.base_url}/runs/{uid['run_uid']}/inputs").json()
+        assert [one["output_count"] for one in listed] == [30, 30, 30]

@@ -30,6 +30,7 @@ from edges_sandbox.variants import (
     QUEUE_SLOTS,
     VARIANTS,
 )
+from tap_edges.actions import ACTIONS as TAP_ACTIONS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -491,6 +492,117 @@ def test_runs_of_an_action_newest_first(world: Callable[..., Api], variants: lis
     )
     assert listed.status_code == 200
     assert [run["uid"] for run in listed.json()] == uids[::-1]
+
+
+# --- type_drift ----------------------------------------------------------------------------
+
+COMPANY_URL = "https://www.linkedin.com/company/edges-run/"
+DRIFT_LAUNCHES = {
+    "connections": (CONNECTIONS, {}),
+    "messages": (MESSAGES, {"linkedin_thread_url": THREAD_URL}),
+    "profile_viewers": (VIEWERS, {}),
+    "post_commenters": ("linkedin-extract-post-commenters", {"linkedin_post_url": POST_URL}),
+    "post_likers": (LIKERS, {"linkedin_post_url": POST_URL}),
+    "post_reposters": ("linkedin-extract-post-reposters", {"linkedin_post_url": POST_URL}),
+    "page_followers": ("linkedin-extract-page-followers", {"linkedin_company_url": COMPANY_URL}),
+}
+# The fields each stream's primary key is built from (tap_edges/actions.py).
+KEY_FIELDS = {
+    spec.stream: [
+        *spec.natural_keys,
+        *(field for part in (spec.derived_key.parts if spec.derived_key else ()) for field in part),
+    ]
+    for spec in TAP_ACTIONS
+}
+# The flip field of each stream: an integer on even pages of 10 items, a string on odd ones.
+FLIP_FIELDS = {
+    "connections": "linkedin_profile_id",
+    "messages": "position",
+    "profile_viewers": "view_timestamp",
+    "post_commenters": "comment_like_count",
+    "post_likers": "linkedin_profile_id",
+    "post_reposters": "linkedin_repost_id",
+    "page_followers": "linkedin_profile_id",
+}
+
+
+def served_items(api: Api, limit: int = 500) -> dict[str, list[dict[str, Any]]]:
+    """Launch one run per stream, let them finish and read every stream's items."""
+    uids = {
+        stream: api.launch(action, inputs=[input_], parameters={"max_results": 1000})
+        for stream, (action, input_) in DRIFT_LAUNCHES.items()
+    }
+    api.clock.advance(RUN_SECONDS)
+    items = {stream: api.outputs(uid, limit=limit) for stream, uid in uids.items()}
+    for stream, uid in uids.items():
+        assert items[stream] == api.sandbox.ground_truth(uid)[0]["delivered"], stream
+    return items
+
+
+def test_type_drift_makes_each_kind_of_drift_appear_in_every_stream(
+    world: Callable[..., Api],
+) -> None:
+    plain = served_items(world())
+    drifting = served_items(world(variants=["type_drift"]))
+    for stream, items in drifting.items():
+        bases = plain[stream]
+        assert len(items) == len(bases) > 10, stream
+        pairs = list(zip(bases, items, strict=True))
+        ints_as_strings = {
+            name
+            for base, item in pairs
+            for name, value in base.items()
+            if isinstance(value, int) and item.get(name) == str(value)
+        }
+        assert ints_as_strings, stream
+        nulled = {
+            name
+            for base, item in pairs
+            for name in base
+            if base[name] is not None and name in item and item[name] is None
+        }
+        missing = {name for base, item in pairs for name in base if name not in item}
+        assert nulled, stream
+        assert missing, stream
+        metas = [item["edges_meta"] for item in items if "edges_meta" in item]
+        assert metas, stream
+        assert all(isinstance(meta["depth"], dict) for meta in metas), stream
+        tags = [item["edges_tags"] for item in items if "edges_tags" in item]
+        assert tags, stream
+        assert all(all(isinstance(tag, dict) for tag in one) for one in tags), stream
+        flip = FLIP_FIELDS[stream]
+        first, second = items[:10], items[10:20]
+        assert all(isinstance(item[flip], int) for item in first), stream
+        assert all(isinstance(item[flip], str) and item[flip].isdigit() for item in second)
+        for base, item in pairs:
+            for name in KEY_FIELDS[stream]:  # the value stays, whatever its type
+                assert str(item.get(name)) == str(base.get(name)), (stream, name)
+            assert item["extracted_at"] == base["extracted_at"]
+    for stream in ("post_commenters", "post_likers"):  # strings of digits become numbers
+        pairs = list(zip(plain[stream], drifting[stream], strict=True))
+        as_numbers = {
+            name
+            for base, item in pairs
+            for name, value in base.items()
+            if isinstance(value, str) and value.isdigit() and item.get(name) == int(value)
+        }
+        assert "linkedin_post_id" in as_numbers, stream
+    commenters = zip(plain["post_commenters"], drifting["post_commenters"], strict=True)
+    assert {type(item["linkedin_comment_id"]) for _, item in commenters} == {str, int}
+
+
+def test_type_drift_is_deterministic_and_the_same_on_any_page_size(
+    world: Callable[..., Api],
+) -> None:
+    first = served_items(world(variants=["type_drift"]))
+    again = served_items(world(variants=["type_drift"]), limit=7)
+    assert json.dumps(first, sort_keys=True) == json.dumps(again, sort_keys=True)
+
+
+def test_type_drift_is_served_the_same_preencoded_or_not(world: Callable[..., Api]) -> None:
+    plain = served_items(world(variants=["type_drift"]))
+    preencoded = served_items(world(variants=["type_drift"], preencode_outputs=True))
+    assert plain == preencoded
 
 
 # --- variants combine ----------------------------------------------------------------------
