@@ -197,10 +197,11 @@ and constants):
   ``linkedin_profile_picture``, ``sales_navigator_profile_url`` and ``repost_text`` (those an
   action has) are ``null`` at ``p % 5 == 3`` and missing at ``p % 5 == 4``; unknown fields
   appear: ``edges_meta`` (a nested object) at even ``p``, ``edges_tags`` (an array of
-  objects) at ``p % 4 == 1``. Key fields drift in type only: their values never change and
-  they are never nulled nor removed. ``extracted_at`` is left to the other variants. Applied
-  when items are served (like the ``extracted_at`` variants); ``preencode_outputs`` is not
-  used while it is on.
+  objects) at ``p % 4 == 1``; at ``p % 7 == 6`` a string changes shape (``first_name``, or
+  profile viewers' ``connection_degree``, becomes ``{"text": <the string>}``). Key fields
+  drift in type only: their values never change and they are never nulled nor removed.
+  ``extracted_at`` is left to the other variants. Applied when items are served (like the
+  ``extracted_at`` variants); ``preencode_outputs`` is not used while it is on.
 """
 
 from __future__ import annotations

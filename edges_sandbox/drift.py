@@ -16,7 +16,10 @@ of ``DRIFT_PAGE`` items that position falls in, never at random:
   and missing at ``p % 5 == 4``;
 * unknown fields appear: a nested object ``edges_meta`` (``{"source": "linkedin", "page":
   <page>, "depth": {"n": 1 + p % 3}}``) at even positions, an array of objects ``edges_tags``
-  at ``p % 4 == 1``.
+  at ``p % 4 == 1``;
+* a string changes shape for good at ``p % 7 == 6``: the first field of
+  :data:`RESHAPED_FIELDS` the item has becomes an object (``"Ada"`` → ``{"text": "Ada"}``),
+  a value no client can turn back into the string it declared.
 
 Keys stay stable: an id may drift between a number and a string, but its value does not
 change, and no field that a key is built from is ever nulled or removed. ``extracted_at`` is
@@ -51,6 +54,8 @@ OPTIONAL_FIELDS = (
     "sales_navigator_profile_url",
     "repost_text",
 )
+# Strings no key is built from, one of which every action has.
+RESHAPED_FIELDS = ("first_name", "connection_degree")
 INT64_MAX = 2**63 - 1
 TAGS = ({"tag": "sandbox", "rank": 1}, {"tag": "drift", "rank": 2, "note": None})
 
@@ -74,16 +79,24 @@ def drifted(record: Record, position: int) -> Record:
             out[name] = int(value)
         else:
             out[name] = value
-    for name in OPTIONAL_FIELDS:
-        if name in out and position % 5 == 3:  # noqa: PLR2004
-            out[name] = None
-        elif name in out and position % 5 == 4:  # noqa: PLR2004
-            del out[name]
+    _thin(out, position)
     if position % 2 == 0:
         out["edges_meta"] = {"source": "linkedin", "page": page, "depth": {"n": 1 + position % 3}}
     if position % 4 == 1:
         out["edges_tags"] = [dict(tag) for tag in TAGS]
     return out
+
+
+def _thin(out: dict[str, Any], position: int) -> None:
+    """Optional fields null or missing; the first of ``RESHAPED_FIELDS`` made an object."""
+    for name in OPTIONAL_FIELDS:
+        if name in out and position % 5 == 3:  # noqa: PLR2004
+            out[name] = None
+        elif name in out and position % 5 == 4:  # noqa: PLR2004
+            del out[name]
+    reshaped = next((name for name in RESHAPED_FIELDS if isinstance(out.get(name), str)), None)
+    if reshaped is not None and position % 7 == 6:  # noqa: PLR2004 - the seventh position
+        out[reshaped] = {"text": out[reshaped]}
 
 
 def flip_field(record: Record) -> str | None:

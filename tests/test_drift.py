@@ -19,6 +19,7 @@ from tapkit import OUTPUTS_MODES, TapRun, api_config, run_tap
 from edges_sandbox import Sandbox
 from edges_sandbox.variants import TYPE_DRIFT
 from tap_edges.actions import ACTIONS_BY_STREAM
+from tap_edges.streams import derive_key
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -73,11 +74,26 @@ def test_every_record_matches_its_schema_while_types_drift(mode: str, tmp_path: 
 
 
 def test_keys_are_the_same_whatever_types_edges_sends(tmp_path: Path) -> None:
-    found = []
-    for variants in ([], [TYPE_DRIFT]):
-        with Sandbox(run_seconds=0.3, variants=variants) as sandbox:
-            run = run_tap(api_config(sandbox), tmp_path)
-            assert run.returncode == 0, run.stderr
-            found.append(keys(run))
-    assert found[0] == found[1]
-    assert all(found[0].values())
+    with Sandbox(run_seconds=0.3, variants=[TYPE_DRIFT]) as sandbox:
+        run = run_tap(api_config(sandbox), tmp_path)
+        assert run.returncode == 0, run.stderr
+        sandbox.variants = []  # the same items, with the types the schemas declare
+        assert keys(run) == plain_keys(sandbox)
+
+
+def plain_keys(sandbox: Sandbox) -> dict[str, set[tuple[t.Any, ...]]]:
+    """The primary keys of the items every run delivered, served without drift, per stream."""
+    found: dict[str, set[tuple[t.Any, ...]]] = collections.defaultdict(set)
+    for run in sandbox.runs():
+        spec = next(s for s in ACTIONS_BY_STREAM.values() if s.action == run["action_name"])
+        context = {"identity_id": sandbox.engine.runs[run["uid"]].identity_id}
+        if spec.input_field:
+            context[spec.input_field] = sandbox.engine.runs[run["uid"]].input[spec.input_field]
+        for iteration in sandbox.ground_truth(run["uid"]):
+            for item in iteration["delivered"]:
+                record = {**item, **context}
+                if spec.derived_key is not None:
+                    parts = spec.derived_key.parts
+                    record[spec.derived_key.name] = derive_key(record, parts)
+                found[spec.stream].add(tuple(record[k] for k in spec.primary_keys))
+    return dict(found)

@@ -570,6 +570,13 @@ def test_type_drift_makes_each_kind_of_drift_appear_in_every_stream(
         tags = [item["edges_tags"] for item in items if "edges_tags" in item]
         assert tags, stream
         assert all(all(isinstance(tag, dict) for tag in one) for one in tags), stream
+        reshaped = [
+            name
+            for base, item in pairs
+            for name, value in base.items()
+            if isinstance(value, str) and item.get(name) == {"text": value}
+        ]
+        assert reshaped, stream  # a string no client can reconcile with its declared type
         flip = FLIP_FIELDS[stream]
         first, second = items[:10], items[10:20]
         assert all(isinstance(item[flip], int) for item in first), stream
