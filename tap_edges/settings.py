@@ -178,7 +178,7 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="Other ways the sandbox answers what Edges' docs leave open, e.g. no_name, "
         "clamp_max_results, no_max_results_echo, no_extracted_at, epoch_ms_extracted_at, "
         "epoch_s_extracted_at, naive_extracted_at, refuse_offset, queue, no_data_failed, "
-        "posts_not_incremental (see the README).",
+        "posts_not_incremental, type_drift, identity_accounts (see the README).",
     ),
     th.Property(
         "sandbox_growth_per_minute",

@@ -213,3 +213,32 @@ def test_meltano_into_postgres(
         f"WHERE table_schema = '{SCHEMA}' AND constraint_type = 'PRIMARY KEY'"
     )
     assert postgres.psql(database, constraint_sql).strip() == str(len(STREAMS))
+
+
+def test_meltano_into_postgres_while_edges_types_drift(
+    meltano_plugins: None, postgres: PostgresServer, tmp_path: Path
+) -> None:
+    """A validating target (target-postgres validates every record) loads a drifting world.
+
+    Edges' value types drift (the sandbox's ``type_drift``): every item still lands under its
+    key as the types the schema declares give it, undeclared fields in ``edges_extra`` and
+    values that could not take their type in ``edges_unreconciled``.
+    """
+    database = f"edges_{tmp_path.name.lower().replace('-', '_')}"
+    postgres.create_database(database)
+    env = project_env(
+        tmp_path,
+        TARGET_POSTGRES_HOST=postgres.host,
+        TARGET_POSTGRES_PORT=str(postgres.port),
+        TARGET_POSTGRES_USER=postgres.user,
+        TARGET_POSTGRES_PASSWORD="unused-with-trust-auth",  # noqa: S106
+        TARGET_POSTGRES_DATABASE=database,
+        TAP_EDGES_SANDBOX_VARIANTS='["type_drift"]',
+    )
+    meltano_run("target-postgres", env)
+    state = singer_state("demo:tap-edges-to-target-postgres", env)
+    tables = {name: postgres.rows(database, SCHEMA, name) for name in STREAMS}
+    check_load(tables, expected_keys(tmp_path, state))  # the ground truth served without drift
+    for stream, rows in tables.items():
+        assert any(row["edges_extra"] for row in rows), stream
+        assert any(row["edges_unreconciled"] for row in rows), stream
