@@ -62,7 +62,10 @@ EXTRACTED_AT = "extracted_at"
 
 def _iso(value: object) -> bool:
     """Whether a string is a ``date-time`` as JSON schema means it (RFC 3339)."""
-    return _RFC3339.fullmatch(t.cast("str", value)) is not None
+    text = t.cast("str", value)
+    if text[10:11] == "T" and text[-1:] == "Z" and text[4:5] == text[7:8] == "-":
+        return True  # the form Edges serves (a quick look: a regex costs three times as much)
+    return _RFC3339.fullmatch(text) is not None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -221,14 +224,26 @@ class Conformer:
         Returns:
             The item.
         """
+        if not self._as_declared(item):
+            self._mend(item)
+        return item
+
+    def _as_declared(self, item: dict[str, t.Any]) -> bool:
+        """Whether every value of the item has its declared type (most items: a plain loop)."""
+        passes = self._passes
+        for key, value in item.items():
+            if type(value) not in passes.get(key, ()):
+                return False
+        for key in self._times:
+            value = item.get(key)
+            if type(value) is str and not _iso(value):
+                return False
+        return True
+
+    def _mend(self, item: dict[str, t.Any]) -> None:
         passes = self._passes
         odd = [key for key, value in item.items() if type(value) not in passes.get(key, ())]
         odd += [k for k in self._times if type(item.get(k)) is str and not _iso(item[k])]
-        if odd:
-            self._mend(item, odd)
-        return item
-
-    def _mend(self, item: dict[str, t.Any], odd: list[str]) -> None:
         extra: dict[str, t.Any] = {}
         raw: dict[str, t.Any] = {}
         for key in odd:
