@@ -33,8 +33,8 @@ A partition's bookmark lives inside the singer-sdk partition state (next to the 
     ``{"setting": n, "max_results": m}``: the cap ``adaptive_max_results`` grew to after a full
     batch, while the configured cap was ``n``.
 ``edges_outputs``
-    What reading the outputs taught (see :class:`tap_edges.outputs.Expected`): where Edges puts
-    the new items, what ``output_count`` counts, and how many items the outputs held.
+    What reading the outputs taught (see :class:`tap_edges.batches.dated.Expected`): where Edges
+    puts the new items, what ``output_count`` counts, and how many items the outputs held.
 """
 
 from __future__ import annotations

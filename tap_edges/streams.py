@@ -10,7 +10,7 @@ import sys
 import typing as t
 
 from tap_edges.conform import Conformer
-from tap_edges.partitions import Partition
+from tap_edges.runs.partitions import Partition
 from tap_edges.sdk import FastRecordStream
 from tap_edges.state import Bookmark, read_bookmark, write_bookmark
 
@@ -21,7 +21,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
     from tap_edges.actions import ActionSpec
-    from tap_edges.partitions import PartitionKey
+    from tap_edges.runs.partitions import PartitionKey
     from tap_edges.settings import StreamSettings
 
 if sys.version_info >= (3, 12):

@@ -20,12 +20,13 @@ from singer_sdk.helpers.capabilities import (
 
 from tap_edges import errors
 from tap_edges.actions import ACTIONS
+from tap_edges.api.client import EdgesClient, check_identities
+from tap_edges.api.pacing import RateBudget
 from tap_edges.checks import config_problems
-from tap_edges.client import EdgesClient, check_identities
 from tap_edges.conform import Drift
-from tap_edges.coordinator import RunCoordinator
-from tap_edges.executing import Names
-from tap_edges.pacing import RateBudget
+from tap_edges.runs.coordinator import RunCoordinator
+from tap_edges.runs.executing import Names
+from tap_edges.runs.summary import learned, learned_line
 from tap_edges.sdk import TapBase
 from tap_edges.settings import (
     CONFIG_SCHEMA,
@@ -38,7 +39,6 @@ from tap_edges.settings import (
 )
 from tap_edges.state import read_api_facts, read_state_file, write_api_facts
 from tap_edges.streams import EdgesActionStream
-from tap_edges.summary import learned, learned_line
 from tap_edges.writer import EncodedStateWriter, SingerWriter
 
 if sys.version_info >= (3, 12):

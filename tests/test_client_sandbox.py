@@ -13,8 +13,8 @@ import pytest
 from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, STANDARD_IDENTITY_ID, Sandbox
 from edges_sandbox.clock import ManualClock
 from tap_edges import errors
-from tap_edges.client import EdgesClient, check_identities
-from tap_edges.pacing import RateBudget
+from tap_edges.api.client import EdgesClient, check_identities
+from tap_edges.api.pacing import RateBudget
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator

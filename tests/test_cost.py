@@ -9,7 +9,7 @@ import pytest
 from tapkit import OUTPUTS_MODES, TapRun, api_config, item_view, partitions_of, run_tap
 
 from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, Sandbox
-from tap_edges.client import OUTPUTS_PAGE_SIZE
+from tap_edges.api.client import OUTPUTS_PAGE_SIZE
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator

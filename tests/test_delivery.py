@@ -27,7 +27,7 @@ from tapkit import (
 from writeahead import watched
 
 from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, Faults, Sandbox
-from tap_edges.partitions import NAME_PREFIX
+from tap_edges.runs.partitions import NAME_PREFIX
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator

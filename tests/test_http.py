@@ -19,8 +19,8 @@ import requests
 import urllib3
 
 from tap_edges import errors
-from tap_edges.http import Transport
-from tap_edges.pacing import RateBudget
+from tap_edges.api.pacing import RateBudget
+from tap_edges.api.transport import Transport
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable

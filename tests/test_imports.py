@@ -11,6 +11,8 @@ import graphlib
 import textwrap
 from pathlib import Path
 
+import pytest
+
 import tap_edges
 
 PACKAGE = Path(tap_edges.__file__).parent
@@ -94,3 +96,30 @@ def test_type_checking_lazy_and_relative_imports_count() -> None:
     assert imports(source, "p.a", is_package=False, known=known) == {"p.b", "p.c", "p.d"}
     assert find_cycle({"p.a": {"p.c"}, "p.c": {"p.b"}, "p.b": {"p.a"}, "p.d": set()})
     assert not find_cycle({"p.a": {"p.c", "p.b"}, "p.c": {"p.b"}})
+
+
+# What each package may not import (the layout of design.md): the API client knows nothing of
+# Singer or the lifecycle; the batch reader knows nothing of the runs' registry; the lifecycle's
+# decisions are pure.
+FORBIDDEN = {
+    "tap_edges.api": ("tap_edges.runs", "tap_edges.batches", "tap_edges.lifecycle",
+                      "tap_edges.state", "tap_edges.streams", "tap_edges.tap", "tap_edges.sdk"),
+    "tap_edges.batches": ("tap_edges.runs", "tap_edges.lifecycle", "tap_edges.state",
+                          "tap_edges.streams", "tap_edges.tap", "tap_edges.sdk"),
+    "tap_edges.lifecycle": ("tap_edges.runs", "tap_edges.batches", "tap_edges.api",
+                            "tap_edges.streams", "tap_edges.tap", "tap_edges.sdk"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_each_package_imports_only_what_lies_below_it(package: str) -> None:
+    graph = import_graph()
+    members = [m for m in graph if m == package or m.startswith(f"{package}.")]
+    assert len(members) > 1  # not vacuous
+    wrong = {
+        f"{module} -> {target}"
+        for module in members
+        for target in graph[module]
+        if any(target == f or target.startswith(f"{f}.") for f in FORBIDDEN[package])
+    }
+    assert not wrong, sorted(wrong)

@@ -23,7 +23,7 @@ from edges_orchestrate.workspaces import (
     meltano_file,
     parse,
 )
-from tap_edges.summary import SyncSummary
+from tap_edges.runs.summary import SyncSummary
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -118,7 +118,7 @@ def test_real_workspace_is_not_sandboxed() -> None:
 
 @pytest.mark.parametrize("items", [{}, {"connections": 12, "post_likers": 3}])
 def test_summary_read_back_from_the_taps_line(items: dict[str, int]) -> None:
-    """The orchestrator reads the line the tap writes (tap_edges/summary.py), number for number."""
+    """The orchestrator reads the tap's line (tap_edges/runs/summary.py), number for number."""
     summary = SyncSummary(launched=4, continued=2, read=1, waiting=3)
     summary.items.update(collections.Counter(items))
     line = summary.line(failed=1, losses=2, requests=57, budget=600, seconds=12.34)

@@ -1,4 +1,4 @@
-"""Reading a run's outputs (tap_edges/outputs.py): the layout a full read learns, what
+"""Reading a run's outputs (tap_edges/batches/dated.py): the layout a full read learns, what
 ``output_count`` promises, and every check of the shortcuts, one case a row.
 
 Items are written as minutes: ``11`` is the item extracted at minute 11. The mark (the newest
@@ -14,13 +14,13 @@ import typing as t
 
 import pytest
 
+from tap_edges.batches.dated import _learn, _Scan, read_new
 from tap_edges.model import Batch, Expected
-from tap_edges.outputs import _learn, _Scan, read_new
 
 if t.TYPE_CHECKING:
     from collections.abc import Generator, Iterator, Sequence
 
-    from tap_edges.client import EdgesClient
+    from tap_edges.api.client import EdgesClient
 
 T0 = dt.datetime(2026, 11, 28, tzinfo=dt.timezone.utc)
 MARK = 10

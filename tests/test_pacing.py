@@ -6,7 +6,7 @@ import email.utils
 
 import pytest
 
-from tap_edges.pacing import RateBudget, retry_after_seconds
+from tap_edges.api.pacing import RateBudget, retry_after_seconds
 
 
 class FakeTime:

@@ -7,9 +7,9 @@ import typing as t
 import pytest
 
 from tap_edges import errors
+from tap_edges.batches.dated import read_new
+from tap_edges.batches.positional import item_key, learn_order, new_positions, pages_from, shortcut
 from tap_edges.model import Expected
-from tap_edges.outputs import read_new
-from tap_edges.positions import item_key, learn_order, new_positions, pages_from, shortcut
 from tap_edges.times import parse_time
 
 if t.TYPE_CHECKING:

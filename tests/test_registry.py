@@ -10,7 +10,7 @@ import pytest
 
 from tap_edges.actions import ACTIONS, ACTIONS_BY_STREAM, ActionSpec, failure_hint
 from tap_edges.checks import INPUT_FORMATS
-from tap_edges.partitions import Partition
+from tap_edges.runs.partitions import Partition
 from tap_edges.settings import CONFIG_SCHEMA
 from tap_edges.streams import derive_key, load_schema
 from tap_edges.tap import TapEdges

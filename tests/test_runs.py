@@ -11,10 +11,10 @@ import pytest
 
 from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, Faults, Sandbox
 from edges_sandbox.clock import ManualClock
-from tap_edges.client import EdgesClient
-from tap_edges.coordinator import RunCoordinator
-from tap_edges.pacing import RateBudget
-from tap_edges.partitions import Partition
+from tap_edges.api.client import EdgesClient
+from tap_edges.api.pacing import RateBudget
+from tap_edges.runs.coordinator import RunCoordinator
+from tap_edges.runs.partitions import Partition
 from tap_edges.state import Bookmark
 
 if t.TYPE_CHECKING:

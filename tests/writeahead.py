@@ -25,7 +25,7 @@ import typing as t
 from tapkit import STDOUT, TAP, TapRun, tap_args
 
 from tap_edges.actions import ACTIONS
-from tap_edges.partitions import token_of
+from tap_edges.runs.partitions import token_of
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator

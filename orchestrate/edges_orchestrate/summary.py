@@ -1,7 +1,7 @@
-"""The tap's end-of-sync line (tap_edges/summary.py), read back as numbers for Dagster metadata.
+"""The tap's end-of-sync line (tap_edges/runs/summary.py), read back as numbers for Dagster.
 
 Pure Python: the orchestrator's Pipes process reads it from ``meltano run``'s log, and the
-tests check it against the tap's own :class:`tap_edges.summary.SyncSummary`.
+tests check it against the tap's own :class:`tap_edges.runs.summary.SyncSummary`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Every decision of the run lifecycle, as pure functions over typed values.
 
-The coordinator (:mod:`tap_edges.coordinator`) gathers the facts (the bookmark from the
+The coordinator (:mod:`tap_edges.runs.coordinator`) gathers the facts (the bookmark from the
 incoming state, the run object Edges shows, what a request answered) and executes the
 :class:`Step` these functions return; it decides nothing itself. One table, one row per
 situation (``tests/test_lifecycle.py`` has one case per row):

@@ -12,7 +12,7 @@ Nothing here knows Singer. The stream layer hands in partitions with their bookm
   continue, a refused launch at a grown cap) until the partition has a run to wait for or
   fails;
 * :meth:`RunCoordinator.records` waits for the partition's run (:mod:`.polling`), reads its
-  new items (:mod:`.outputs`) and marks the batch consumed in the bookmark.
+  new items (:mod:`tap_edges.batches`) and marks the batch consumed in the bookmark.
 """
 
 from __future__ import annotations
@@ -21,20 +21,22 @@ import dataclasses
 import time
 import typing as t
 
-from tap_edges import errors, reading
-from tap_edges.adopting import adopt_lost_launches
-from tap_edges.executing import Executor, Names, Planned
+from tap_edges import errors
+from tap_edges.batches.reading import read_batch
 from tap_edges.lifecycle import Caps
-from tap_edges.partitions import Partition, PartitionKey, Tracked
-from tap_edges.polling import Poller, by_uid
-from tap_edges.sending import Sender
-from tap_edges.summary import SyncSummary
+from tap_edges.runs import consuming
+from tap_edges.runs.adopting import adopt_lost_launches
+from tap_edges.runs.executing import Executor, Names, Planned
+from tap_edges.runs.partitions import Partition, PartitionKey, Tracked
+from tap_edges.runs.polling import Poller, by_uid
+from tap_edges.runs.sending import Sender
+from tap_edges.runs.summary import SyncSummary
 
 if t.TYPE_CHECKING:
     import logging
     from collections.abc import Callable, Iterable, Iterator
 
-    from tap_edges.client import EdgesClient
+    from tap_edges.api.client import EdgesClient
     from tap_edges.model import Batch, Run
     from tap_edges.state import Bookmark
 
@@ -156,9 +158,12 @@ class RunCoordinator:
             if tr.error is not None:
                 raise tr.error
             run = self._poller.wait(tr, self._tracked.values())
-            batch = yield from reading.read_batch(self.client, tr, run, self.logger)
+            expected = consuming.expected(tr.bookmark, run)
+            batch = yield from read_batch(
+                self.client, run.uid, expected, tr.partition.label, self.logger
+            )
             self._consumed(tr, run, batch)
-            reading.check_outcome(tr, run, self.logger)
+            consuming.check_outcome(tr, run, self.logger)
         except errors.AuthError:
             raise
         except errors.EdgesError as exc:
@@ -187,7 +192,7 @@ class RunCoordinator:
 
     def _consumed(self, tr: Tracked, run: Run, batch: Batch) -> None:
         """Mark the batch emitted in the bookmark, and say so loudly when items may be lost."""
-        done = reading.consumed(tr.bookmark, run, batch, self._caps(tr))
+        done = consuming.consumed(tr.bookmark, run, batch, self._caps(tr))
         if done.clamp is not None:
             self.logger.warning(
                 "%s: Edges runs %s with max_results %d, not %d as sent (its maximum for this "
@@ -211,7 +216,7 @@ class RunCoordinator:
         self.summary.batches += 1
         if self.summary.batches % -(-len(self._tracked) // MAX_EMIT_STATES) == 0:
             self.flush()
-        if reading.report_batch(
+        if consuming.report_batch(
             self.logger,
             self.metrics_logger,
             tr.partition,

@@ -16,17 +16,17 @@ import secrets
 import typing as t
 
 from tap_edges import errors
+from tap_edges.api.retries import TOO_MANY
 from tap_edges.lifecycle import Unnamed, continue_applied, find_unnamed
 from tap_edges.model import Continuing, Launched, Launching, Run, input_values
-from tap_edges.partitions import token_of
-from tap_edges.retries import TOO_MANY
+from tap_edges.runs.partitions import token_of
 
 if t.TYPE_CHECKING:
     import logging
     from collections.abc import Callable, Collection, Container
 
-    from tap_edges.client import EdgesClient
-    from tap_edges.partitions import Partition
+    from tap_edges.api.client import EdgesClient
+    from tap_edges.runs.partitions import Partition
     from tap_edges.state import Bookmark
 
 MAX_INPUT_LOOKUPS = 10  # GET /runs/{uid}/inputs per lost launch without a name, at most

@@ -12,14 +12,14 @@ import collections
 import typing as t
 
 from tap_edges import errors
-from tap_edges.sending import started
+from tap_edges.runs.sending import started
 
 if t.TYPE_CHECKING:
     import logging
 
     from tap_edges.model import Launching, Run
-    from tap_edges.partitions import Tracked
-    from tap_edges.sending import Sender
+    from tap_edges.runs.partitions import Tracked
+    from tap_edges.runs.sending import Sender
 
 
 def adopt_lost_launches(

@@ -14,8 +14,8 @@ if t.TYPE_CHECKING:
     import logging
     from collections.abc import Callable, Iterable
 
-    from tap_edges.client import EdgesClient
-    from tap_edges.partitions import Tracked
+    from tap_edges.api.client import EdgesClient
+    from tap_edges.runs.partitions import Tracked
 
 FIRST_POLL_SECONDS = 0.25  # then doubling up to poll_interval_seconds
 

@@ -1,9 +1,9 @@
 """The transport to the Edges API: session, timeouts, the runs budget, retries with ``backoff``.
 
-Nothing here knows an Edges endpoint (that is :mod:`tap_edges.client`). Each try is sent with
+Nothing here knows an Edges endpoint (that is :mod:`tap_edges.api.client`). Each try is sent with
 the auth header and timeouts, after the budget for ``/v1/runs/*`` allows it
-(:mod:`tap_edges.pacing`); what its outcome means (an answer, a typed error, a failure worth a
-retry) and how long to wait are the policy's decisions (:mod:`tap_edges.retries`); ``backoff``
+(:mod:`tap_edges.api.pacing`); what its outcome means (an answer, a typed error, a failure worth a
+retry) and how long to wait are the policy's decisions (:mod:`tap_edges.api.retries`); ``backoff``
 drives the tries: it retries :class:`RetryableError`, gives up on a failure that is not
 resendable (no blind resend of a launch or a continue) and after ``max_tries``, and calls
 :meth:`Transport._pause` before each retry. The API key, request headers and bodies are never
@@ -19,8 +19,8 @@ import urllib.parse
 import backoff
 import requests
 
-from tap_edges.pacing import retry_after_seconds
-from tap_edges.retries import (
+from tap_edges.api.pacing import retry_after_seconds
+from tap_edges.api.retries import (
     TOO_MANY,
     Answer,
     Call,
@@ -38,7 +38,7 @@ if t.TYPE_CHECKING:
 
     from backoff.types import Details
 
-    from tap_edges.pacing import RateBudget
+    from tap_edges.api.pacing import RateBudget
 
 USER_AGENT = "tap-edges"
 

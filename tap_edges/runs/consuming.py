@@ -1,9 +1,11 @@
-"""Reading one partition's batch: its new items, the bookmark after it, and what it says.
+"""What a read batch means for its partition, decided with the runs, not by the reader.
 
-:func:`read_batch` reads the run's new items (:func:`tap_edges.outputs.read_new`);
-:func:`consumed` is the bookmark once they are emitted (row 22 of :mod:`.lifecycle` grows the
-cap); :func:`report_batch` logs the batch and says loudly when Edges may have dropped items;
-:func:`check_outcome` applies rows 23-24 to the finished run.
+:func:`expected` is what the runs hand the batch reader (:mod:`tap_edges.batches`): values from
+the bookmark and the run, nothing of the registry. Once the batch is emitted, :func:`consumed`
+is the bookmark after it (the lifecycle's row "a continued run's batch is full" grows the cap,
+"Edges clamped the cap" records the clamp); :func:`check_outcome` applies the rows on a finished
+run's status; :func:`report_batch` logs the batch and says loudly when Edges may have dropped
+items.
 """
 
 from __future__ import annotations
@@ -16,63 +18,26 @@ from tap_edges import errors
 from tap_edges.actions import failure_hint
 from tap_edges.lifecycle import Caps, Verdict, clamped, grow, run_cap, sent_cap, verdict
 from tap_edges.model import Batch, Expected, Launched, Launching, Run
-from tap_edges.outputs import read_new
 from tap_edges.times import iso, parse_time
 
 if t.TYPE_CHECKING:
     import logging
-    from collections.abc import Generator
 
-    from tap_edges.client import EdgesClient
     from tap_edges.model import Grown
-    from tap_edges.partitions import Partition, Tracked
+    from tap_edges.runs.partitions import Partition, Tracked
     from tap_edges.state import Bookmark
 
 
-def read_batch(
-    client: EdgesClient, tr: Tracked, run: Run, logger: logging.Logger
-) -> Generator[dict[str, t.Any], None, Batch]:
-    """Page through the run's outputs and yield the items not emitted before.
-
-    Args:
-        client: The API client.
-        tr: The partition.
-        run: Its run, terminal.
-        logger: Where to say what was skipped, or why everything is read.
-
-    Yields:
-        The new items.
-
-    Returns:
-        What the batch held.
-    """
-    uid, label = run.uid, tr.partition.label
-
-    def skip(item: object) -> None:
-        logger.warning(
-            "%s: run %s: skipped an output item that is not an object (%s).",
-            label,
-            uid,
-            type(item).__name__,
-        )
-
-    def fallback(why: str) -> None:
-        logger.info(
-            "%s: run %s: reading all its outputs (%s); items may be emitted twice.",
-            label,
-            uid,
-            why,
-        )
-
-    iteration = tr.bookmark.iteration
-    expected = Expected(
-        mark=parse_time(tr.bookmark.consumed_through),
-        layout=tr.bookmark.outputs,
+def expected(bookmark: Bookmark, run: Run) -> Expected:
+    """What the reader needs to tell the run's new items from those emitted before."""
+    iteration = bookmark.iteration
+    return Expected(
+        mark=parse_time(bookmark.consumed_through),
+        layout=bookmark.outputs,
         count_before=iteration.output_count if iteration else None,
         count_now=run.iteration.output_count,
         stand_in=_stand_in(run),
     )
-    return (yield from read_new(client, uid, expected, skip, fallback))
 
 
 def _stand_in(run: Run) -> str | None:

@@ -14,7 +14,6 @@ import datetime as dt
 import typing as t
 
 from tap_edges import errors
-from tap_edges.adopting import launch_written_ahead
 from tap_edges.lifecycle import (
     Action,
     Refusal,
@@ -25,7 +24,8 @@ from tap_edges.lifecycle import (
     wanted_max_results,
 )
 from tap_edges.model import Launching
-from tap_edges.sending import (
+from tap_edges.runs.adopting import launch_written_ahead
+from tap_edges.runs.sending import (
     Gone,
     Refused,
     Started,
@@ -41,11 +41,11 @@ if t.TYPE_CHECKING:
 
     from tap_edges.lifecycle import Caps
     from tap_edges.model import Run
-    from tap_edges.partitions import Partition, PartitionKey, Tracked
-    from tap_edges.polling import Poller
-    from tap_edges.sending import Sender
+    from tap_edges.runs.partitions import Partition, PartitionKey, Tracked
+    from tap_edges.runs.polling import Poller
+    from tap_edges.runs.sending import Sender
+    from tap_edges.runs.summary import SyncSummary
     from tap_edges.state import Bookmark
-    from tap_edges.summary import SyncSummary
 
 # Steps one partition may take in one sync (a refused continue leads to a launch, a launch
 # refused at a grown cap back to the old run): more means the table loops.

@@ -1,7 +1,7 @@
 """The retry policy's decisions: what one try's outcome means, how long to wait, what ends it.
 
-:class:`tap_edges.http.Transport` drives the tries with ``backoff``; the decisions are here,
-as plain functions of a call and its outcome:
+:class:`tap_edges.api.transport.Transport` drives the tries with ``backoff``; the decisions are
+here, as plain functions of a call and its outcome:
 
 * a 2xx answer with a JSON body is the :class:`Answer`; a 4xx answer (but 429) is its typed
   error (:func:`api_error`), never retried;
@@ -26,7 +26,7 @@ import requests
 import urllib3
 
 from tap_edges import errors
-from tap_edges.pacing import retry_after_seconds
+from tap_edges.api.pacing import retry_after_seconds
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable

@@ -19,14 +19,14 @@ import typing as t
 import msgspec
 
 from tap_edges import errors
+from tap_edges.api.retries import TOO_MANY
 from tap_edges.model import Batch
-from tap_edges.retries import TOO_MANY
 from tap_edges.times import time_reader
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterator
 
-    from tap_edges.client import EdgesClient
+    from tap_edges.api.client import EdgesClient
     from tap_edges.model import Expected
 
 

@@ -1,7 +1,7 @@
 """EdgesClient: the Edges endpoints the tap uses, and nothing of Singer or of HTTP retries.
 
-Each method is one endpoint (or its pages) over :class:`tap_edges.http.Transport`, which owns
-the session, timeouts, retries, the runs budget and error mapping. Answers are checked for the
+Each method is one endpoint (or its pages) over :class:`tap_edges.api.transport.Transport`, which
+owns the session, timeouts, retries, the runs budget and error mapping. Answers are checked for the
 JSON shape each endpoint promises. :func:`check_identities` reads, and never launches.
 """
 
@@ -11,7 +11,7 @@ import time
 import typing as t
 
 from tap_edges import errors
-from tap_edges.http import Transport
+from tap_edges.api.transport import Transport
 
 if t.TYPE_CHECKING:
     import logging
@@ -19,8 +19,8 @@ if t.TYPE_CHECKING:
 
     import requests
 
-    from tap_edges.pacing import RateBudget
-    from tap_edges.retries import Answer
+    from tap_edges.api.pacing import RateBudget
+    from tap_edges.api.retries import Answer
 
 OUTPUTS_PAGE_SIZE = 500  # the largest page Edges serves
 LIST_RUNS_MAX = 100  # GET /v1/runs accepts at most 100 results per page

@@ -11,14 +11,14 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
-from tap_edges import positions
+from tap_edges.batches import positional as positions
 from tap_edges.model import Batch, Expected
 from tap_edges.times import time_reader
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Generator
 
-    from tap_edges.client import EdgesClient
+    from tap_edges.api.client import EdgesClient
 
 
 def read_new(
