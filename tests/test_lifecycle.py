@@ -15,16 +15,20 @@ from tap_edges.lifecycle import (
     Caps,
     Poll,
     Refusal,
+    Resend,
     Step,
     Verdict,
     after_continue_refused,
     after_launch_refused,
+    after_lost_answer,
     after_poll,
     clamped,
     continue_applied,
     decide,
     find_unnamed,
     grow,
+    timed_out,
+    unsent_launch_dropped,
     verdict,
     wanted_max_results,
 )
@@ -54,7 +58,7 @@ CONSUMED = Bookmark(run_uid="r1", iteration=DONE, max_results=CAP)
 
 @dataclasses.dataclass(frozen=True)
 class Row:
-    row: int
+    row: str
     bookmark: Bookmark
     run: Run | None
     action: Action
@@ -63,49 +67,73 @@ class Row:
 
 
 DECIDE = [
-    Row(1, Bookmark(), None, Action.LAUNCH),
-    Row(2, Bookmark(pending=Launching("0" * 16, CAP)), None, Action.LAUNCH),
-    Row(2, Bookmark("r0", pending=Launching("0" * 16, CAP)), run(), Action.LAUNCH),
-    Row(3, CONSUMED, None, Action.LAUNCH, logging.WARNING),
-    Row(4, CONSUMED, run(status="RUNNING"), Action.WAIT),
-    Row(4, CONSUMED, run(status="SOMETHING_NEW"), Action.WAIT),
-    Row(5, CONSUMED, run(iteration=NEXT), Action.READ),
-    Row(5, Bookmark("r1", pending=Launched()), run(), Action.READ),
-    Row(5, dataclasses.replace(CONSUMED, pending=Continuing("u0")), run(), Action.READ),
-    Row(6, CONSUMED, run(status="INVALID"), Action.LAUNCH, logging.WARNING),
-    Row(7, CONSUMED, run(sync_mode="full"), Action.LAUNCH, logging.WARNING),
-    Row(7, CONSUMED, run(sync_mode=None), Action.LAUNCH, logging.WARNING),
-    Row(8, CONSUMED, run(), Action.LAUNCH, logging.INFO, wanted=200),
-    Row(8, CONSUMED, run(max_results=None), Action.LAUNCH, logging.INFO, wanted=200),
+    Row("no-run", Bookmark(), None, Action.LAUNCH),
+    Row("launch-not-found", Bookmark(pending=Launching("0" * 16, CAP)), None, Action.LAUNCH),
+    Row("launch-not-found", Bookmark("r0", pending=Launching("0" * 16, CAP)), run(), Action.LAUNCH),
+    Row("run-unknown", CONSUMED, None, Action.LAUNCH, logging.WARNING),
+    Row("in-flight", CONSUMED, run(status="RUNNING"), Action.WAIT),
+    Row("in-flight", CONSUMED, run(status="SOMETHING_NEW"), Action.WAIT),
+    Row("iteration-not-recorded", CONSUMED, run(iteration=NEXT), Action.READ),
+    Row("iteration-not-recorded", Bookmark("r1", pending=Launched()), run(), Action.READ),
+    Row(
+        "iteration-not-recorded",
+        dataclasses.replace(CONSUMED, pending=Continuing("u0")),
+        run(),
+        Action.READ,
+    ),
+    Row("invalid", CONSUMED, run(status="INVALID"), Action.LAUNCH, logging.WARNING),
+    Row("not-incremental", CONSUMED, run(sync_mode="full"), Action.LAUNCH, logging.WARNING),
+    Row("not-incremental", CONSUMED, run(sync_mode=None), Action.LAUNCH, logging.WARNING),
+    Row("cap-changed", CONSUMED, run(), Action.LAUNCH, logging.INFO, wanted=200),
+    Row("cap-changed", CONSUMED, run(max_results=None), Action.LAUNCH, logging.INFO, wanted=200),
     # a state that did not keep the cap sent: the run's echo stands for it
-    Row(8, Bookmark("r1", iteration=DONE), run(), Action.LAUNCH, logging.INFO, wanted=200),
+    Row(
+        "cap-changed",
+        Bookmark("r1", iteration=DONE),
+        run(),
+        Action.LAUNCH,
+        logging.INFO,
+        wanted=200,
+    ),
     # Edges clamped the cap sent (200) to 100: the sent cap is still the wanted one
-    Row(9, dataclasses.replace(CONSUMED, max_results=200), run(), Action.CONTINUE, wanted=200),
-    Row(9, CONSUMED, run(), Action.CONTINUE),
-    Row(9, dataclasses.replace(CONSUMED, pending=Continuing("u1")), run(), Action.CONTINUE),
-    Row(9, CONSUMED, run(status="FAILED"), Action.CONTINUE),
-    Row(9, Bookmark("r1", iteration=DONE), run(max_results=None), Action.CONTINUE),
+    Row(
+        "consumed",
+        dataclasses.replace(CONSUMED, max_results=200),
+        run(),
+        Action.CONTINUE,
+        wanted=200,
+    ),
+    Row("consumed", CONSUMED, run(), Action.CONTINUE),
+    Row(
+        "consumed", dataclasses.replace(CONSUMED, pending=Continuing("u1")), run(), Action.CONTINUE
+    ),
+    Row("consumed", CONSUMED, run(status="FAILED"), Action.CONTINUE),
+    Row("consumed", Bookmark("r1", iteration=DONE), run(max_results=None), Action.CONTINUE),
 ]
 
 
-@pytest.mark.parametrize("case", DECIDE, ids=lambda c: f"row{c.row}-{c.action.value}")
+@pytest.mark.parametrize("case", DECIDE, ids=lambda c: f"{c.row}-{c.action.value}")
 def test_decide(case: Row) -> None:
     step = decide(case.bookmark, case.run, case.wanted)
     assert (step.action, step.level, step.max_results) == (case.action, case.level, case.wanted)
 
 
 CONTINUE_REFUSED = [
-    Row(10, CONSUMED, None, Action.LAUNCH, logging.WARNING),
-    Row(11, CONSUMED, run(status="RUNNING"), Action.WAIT),
-    Row(12, CONSUMED, run(status="INVALID"), Action.LAUNCH, logging.WARNING),
-    Row(12, CONSUMED, run(sync_mode="full"), Action.LAUNCH, logging.WARNING),
-    Row(12, CONSUMED, run(), Action.LAUNCH, logging.INFO, wanted=200),
-    Row(13, CONSUMED, run(), Action.FAIL),
-    Row(13, CONSUMED, run(iteration=NEXT), Action.FAIL),
+    Row("continue-gone", CONSUMED, None, Action.LAUNCH, logging.WARNING),
+    Row("continued-elsewhere", CONSUMED, run(status="RUNNING"), Action.WAIT),
+    Row(
+        "continue-refused-relaunch", CONSUMED, run(status="INVALID"), Action.LAUNCH, logging.WARNING
+    ),
+    Row(
+        "continue-refused-relaunch", CONSUMED, run(sync_mode="full"), Action.LAUNCH, logging.WARNING
+    ),
+    Row("continue-refused-relaunch", CONSUMED, run(), Action.LAUNCH, logging.INFO, wanted=200),
+    Row("continue-refused", CONSUMED, run(), Action.FAIL),
+    Row("continue-refused", CONSUMED, run(iteration=NEXT), Action.FAIL),
 ]
 
 
-@pytest.mark.parametrize("case", CONTINUE_REFUSED, ids=lambda c: f"row{c.row}-{c.action.value}")
+@pytest.mark.parametrize("case", CONTINUE_REFUSED, ids=lambda c: f"{c.row}-{c.action.value}")
 def test_after_continue_refused(case: Row) -> None:
     pending = dataclasses.replace(case.bookmark, pending=Continuing("u1"))
     step = after_continue_refused(pending, case.run, case.wanted, "NOT_CONTINUABLE: no")
@@ -114,24 +142,24 @@ def test_after_continue_refused(case: Row) -> None:
         assert "Edges refused to continue it (NOT_CONTINUABLE: no)" in step.reason
 
 
-@pytest.mark.parametrize(
-    ("row", "status", "asked", "old_run", "action", "grown"),
-    [
-        (15, 400, 200, run(), Action.CONTINUE, Grown(CAP, CAP)),
-        (15, 422, 400, run(max_results=200), Action.CONTINUE, Grown(CAP, 200)),
-        (15, 400, 200, run(status="RUNNING"), Action.WAIT, Grown(CAP, CAP)),
-        (15, 400, 200, run(iteration=NEXT), Action.READ, Grown(CAP, CAP)),
-        (16, 400, CAP, run(), Action.FAIL, None),  # not a grown cap
-        (16, 503, 200, run(), Action.FAIL, None),  # not a refusal
-    ],
-)
+LAUNCH_REFUSED = [
+    ("grown-cap-refused", 400, 200, run(), Action.CONTINUE, Grown(CAP, CAP)),
+    ("grown-cap-refused", 422, 400, run(max_results=200), Action.CONTINUE, Grown(CAP, 200)),
+    ("grown-cap-refused", 400, 200, run(status="RUNNING"), Action.WAIT, Grown(CAP, CAP)),
+    ("grown-cap-refused", 400, 200, run(iteration=NEXT), Action.READ, Grown(CAP, CAP)),
+    ("launch-refused", 400, CAP, run(), Action.FAIL, None),  # not a grown cap
+    ("launch-refused", 503, 200, run(), Action.FAIL, None),  # not a refusal
+]
+
+
+@pytest.mark.parametrize(("row", "status", "asked", "old_run", "action", "grown"), LAUNCH_REFUSED)
 def test_after_launch_refused(  # noqa: PLR0913, PLR0917
-    row: int, status: int, asked: int, old_run: Run, action: Action, grown: Grown | None
+    row: str, status: int, asked: int, old_run: Run, action: Action, grown: Grown | None
 ) -> None:
     launch = Step(Action.LAUNCH, "was launched with max_results 100", asked, logging.INFO)
     old = dataclasses.replace(CONSUMED, max_results=old_run.max_results)
     step = after_launch_refused(old, old_run, launch, CAP, Refusal(status, "BAD_PARAMETERS: no"))
-    assert (step.action, step.grown) == (action, grown), f"row {row}"
+    assert (step.action, step.grown) == (action, grown), row
     if grown is not None:
         assert step.level == logging.WARNING
         assert f"Edges refused max_results {asked}" in step.reason
@@ -140,20 +168,26 @@ def test_after_launch_refused(  # noqa: PLR0913, PLR0917
         assert wanted_max_results(remembered, Caps(CAP)) == grown.max_results
 
 
-@pytest.mark.parametrize(
-    ("words", "named", "status", "unnamed"),
-    [
-        ("BAD_PARAMETERS: body must NOT have additional properties", True, 400, True),  # row 14
-        ("VALIDATION_ERROR: /name must be shorter", True, 422, True),
-        ("BAD_PARAMETERS: 'name' is not allowed", True, 400, True),
-        ("BAD_PARAMETERS: body must NOT have additional properties", False, 400, False),
-        ("BAD_PARAMETERS: max_results must be <= 1000", True, 400, False),
-        ("BAD_PARAMETERS: identity_name is unknown", True, 400, False),  # a word, not `name`
-        ("STATUS_500: additional properties", True, 500, False),
-    ],
-)
+NAME_REFUSED = [
+    ("name-refused", "BAD_PARAMETERS: body must NOT have additional properties", True, 400, True),
+    ("name-refused", "VALIDATION_ERROR: /name must be shorter", True, 422, True),
+    ("name-refused", "BAD_PARAMETERS: 'name' is not allowed", True, 400, True),
+    (
+        "launch-refused",
+        "BAD_PARAMETERS: body must NOT have additional properties",
+        False,
+        400,
+        False,
+    ),
+    ("launch-refused", "BAD_PARAMETERS: max_results must be <= 1000", True, 400, False),
+    ("launch-refused", "BAD_PARAMETERS: identity_name is unknown", True, 400, False),  # a word
+    ("launch-refused", "STATUS_500: additional properties", True, 500, False),
+]
+
+
+@pytest.mark.parametrize(("row", "words", "named", "status", "unnamed"), NAME_REFUSED)
 def test_a_launch_refused_for_its_name_is_sent_again_without_it(
-    words: str, named: bool, status: int, unnamed: bool
+    row: str, words: str, named: bool, status: int, unnamed: bool
 ) -> None:
     launch = Step(Action.LAUNCH, "has no run yet", CAP)
     step = after_launch_refused(Bookmark(), None, launch, CAP, Refusal(status, words, named))
@@ -164,10 +198,11 @@ def test_a_launch_refused_for_its_name_is_sent_again_without_it(
 
 
 def test_a_grown_cap_refused_after_a_killed_sync_stays_on_the_old_run() -> None:
-    """Row 15 when an earlier sync wrote the grown launch ahead and was killed before sending.
+    """Rows grown-cap-refused and unsent-launch-dropped: an earlier sync wrote the grown
+    launch ahead and was killed before sending it.
 
-    Its launch was not found (row 2 launched again, at the grown cap): the refusal must still
-    leave the partition on its consumed old run, not launch a second run at the old cap.
+    Its launch was not found (launch-not-found launched again, at the grown cap): the refusal
+    must still leave the partition on its consumed old run, not launch a second at the old cap.
     """
     killed = dataclasses.replace(CONSUMED, pending=Launching("0" * 16, 200))
     launch = Step(Action.LAUNCH, "has no run yet", 200)
@@ -176,39 +211,81 @@ def test_a_grown_cap_refused_after_a_killed_sync_stays_on_the_old_run() -> None:
     assert (step.action, step.max_results) == (Action.CONTINUE, CAP)
 
 
-@pytest.mark.parametrize(
-    ("row", "now", "applied"),
-    [
-        (17, run(status="RUNNING"), True),
-        (17, run(iteration=NEXT), True),
-        (17, run(updated_at="u2"), True),
-        (18, run(), False),
-    ],
-)
-def test_continue_applied(row: int, now: Run, applied: bool) -> None:
-    assert continue_applied(run(), now) is applied, f"row {row}"
+CONTINUE_APPLIED = [
+    ("lost-answer-applied", run(status="RUNNING"), True),
+    ("lost-answer-applied", run(iteration=NEXT), True),
+    ("lost-answer-applied", run(updated_at="u2"), True),
+    ("lost-answer-not-applied", run(), False),
+]
 
 
-@pytest.mark.parametrize(
-    ("row", "before", "now", "poll"),
-    [
-        (19, None, None, Poll.GONE),
-        (20, run(), run(), Poll.NOT_MOVED),
-        (21, None, run(status="WARMING_UP"), Poll.UNKNOWN),
-        (21, run(), run(status="WARMING_UP"), Poll.UNKNOWN),
-        (0, None, run(status="RUNNING"), Poll.MOVED),
-        (0, run(), run(status="RUNNING"), Poll.MOVED),
-        (0, run(), run(iteration=NEXT), Poll.MOVED),
-    ],
-)
-def test_after_poll(row: int, before: Run | None, now: Run | None, poll: Poll) -> None:
-    assert after_poll(before, now) is poll, f"row {row}"
+@pytest.mark.parametrize(("row", "now", "applied"), CONTINUE_APPLIED)
+def test_continue_applied(row: str, now: Run, applied: bool) -> None:
+    assert continue_applied(run(), now) is applied, row
+
+
+LOST_ANSWER = [
+    ("lost-answer-applied", True, 1, 3, Resend.APPLIED),
+    ("lost-answer-applied", True, 3, 3, Resend.APPLIED),
+    ("lost-answer-not-applied", False, 1, 3, Resend.SEND_AGAIN),
+    ("lost-answer-not-applied", False, 2, 3, Resend.SEND_AGAIN),
+    ("lost-answer-given-up", False, 3, 3, Resend.GIVE_UP),
+    ("lost-answer-given-up", False, 1, 1, Resend.GIVE_UP),
+]
+
+
+@pytest.mark.parametrize(("row", "applied", "attempt", "tries", "resend"), LOST_ANSWER)
+def test_after_lost_answer(
+    row: str, applied: bool, attempt: int, tries: int, resend: Resend
+) -> None:
+    assert after_lost_answer(applied=applied, attempt=attempt, tries=tries) is resend, row
+
+
+UNSENT_LAUNCH = [
+    ("unsent-launch-dropped", Launching("0" * 16, 200), None),
+    ("unsent-launch-dropped", Continuing("u1"), Continuing("u1")),  # only a launch is dropped
+    ("unsent-launch-dropped", Launched(), Launched()),
+]
+
+
+@pytest.mark.parametrize(("row", "pending", "after"), UNSENT_LAUNCH)
+def test_unsent_launch_dropped(row: str, pending: t.Any, after: t.Any) -> None:
+    bookmark = dataclasses.replace(CONSUMED, pending=pending)
+    assert unsent_launch_dropped(bookmark) == dataclasses.replace(CONSUMED, pending=after), row
+
+
+AFTER_POLL = [
+    ("run-gone", None, None, Poll.GONE),
+    ("not-moved", run(), run(), Poll.NOT_MOVED),
+    ("unknown-status", None, run(status="WARMING_UP"), Poll.UNKNOWN),
+    ("unknown-status", run(), run(status="WARMING_UP"), Poll.UNKNOWN),
+    ("in-flight", None, run(status="RUNNING"), Poll.MOVED),
+    ("in-flight", run(), run(status="RUNNING"), Poll.MOVED),
+    ("in-flight", run(), run(iteration=NEXT), Poll.MOVED),
+]
+
+
+@pytest.mark.parametrize(("row", "before", "now", "poll"), AFTER_POLL)
+def test_after_poll(row: str, before: Run | None, now: Run | None, poll: Poll) -> None:
+    assert after_poll(before, now) is poll, row
+
+
+TIMED_OUT = [
+    ("run-timeout", 3600.0, 3600.0, True),
+    ("run-timeout", 4000.0, 3600.0, True),
+    ("in-flight", 3599.0, 3600.0, False),
+]
+
+
+@pytest.mark.parametrize(("row", "waited", "timeout", "out"), TIMED_OUT)
+def test_timed_out(row: str, waited: float, timeout: float, out: bool) -> None:
+    assert timed_out(waited, timeout) is out, row
 
 
 @pytest.mark.parametrize(
     ("cap", "count", "fresh", "limit", "caps", "grown"),
     [
-        (100, 100, False, None, Caps(100), Grown(100, 200)),  # row 22
+        (100, 100, False, None, Caps(100), Grown(100, 200)),  # full-batch-grows
         (100, 150, False, None, Caps(100), Grown(100, 200)),
         (3000, 3000, False, None, Caps(100), Grown(100, 5000)),  # up to the ceiling, no more
         (100, 100, False, 150, Caps(100), Grown(100, 150)),  # up to what Edges takes
@@ -229,7 +306,7 @@ def test_grow(  # noqa: PLR0913, PLR0917
 @pytest.mark.parametrize(
     ("sent", "echo", "limit", "clamp"),
     [
-        (200, 100, None, 100),  # row 23: Edges clamped 200 to 100
+        (200, 100, None, 100),  # cap-clamped: Edges clamped 200 to 100
         (200, 100, 150, 100),  # a new clamp
         (200, 100, 100, None),  # already recorded: said once
         (100, 100, None, None),  # echoed as sent
@@ -246,11 +323,11 @@ def test_clamped(sent: int | None, echo: int | None, limit: int | None, clamp: i
 @pytest.mark.parametrize(
     ("status", "found"),
     [
-        ("FAILED", Verdict.FAILED),  # row 25
+        ("FAILED", Verdict.FAILED),  # run-failed
         ("BLOCKED", Verdict.FAILED),
         ("STOPPED", Verdict.FAILED),
         ("INVALID", Verdict.FAILED),
-        ("PARTIAL_SUCCEEDED", Verdict.PARTIAL),  # row 26
+        ("PARTIAL_SUCCEEDED", Verdict.PARTIAL),  # run-partial
         ("SUCCEEDED", Verdict.OK),
     ],
 )
@@ -261,7 +338,7 @@ def test_verdict(status: str, found: Verdict) -> None:
 
 
 @pytest.mark.parametrize("status", ["FAILED", "SUCCEEDED", "PARTIAL_SUCCEEDED"])
-def test_verdict_no_data_available_is_an_empty_batch(status: str) -> None:  # row 24
+def test_verdict_no_data_available_is_an_empty_batch(status: str) -> None:  # no-data
     nothing = LastError("NO_DATA_AVAILABLE", "nothing to extract")
     assert verdict(run(status=status, last_error=nothing)) is Verdict.OK
 
@@ -291,59 +368,61 @@ def found(uid: str, created: str = "2026-11-28T10:00:01Z", **fields: t.Any) -> R
     return Run(uid, "QUEUED", created_at=created, **fields)
 
 
+FIND_UNNAMED = [
+    ("unnamed-adopt: the one run since", None, [found("a")], (), "a", ("a",)),
+    (
+        "unnamed-adopt: clocks differ a little",
+        None,
+        [found("a", "2026-11-28T09:59:00Z")],
+        (),
+        "a",
+        ("a",),
+    ),
+    ("unnamed-adopt: the others are taken", None, [found("a"), found("b")], ("b",), "a", ("a",)),
+    (
+        "unnamed-adopt: the input tells them apart",
+        "https://x/post/1",
+        [
+            found("a", input_values=("https://x/post/2",)),
+            found("b", input_values=("https://x/post/1",)),
+        ],
+        (),
+        "b",
+        ("b",),
+    ),
+    (
+        "unnamed-adopt: the identity tells them apart",
+        None,
+        [found("a", identity_ids=("other",)), found("b", identity_ids=("me",))],
+        (),
+        "b",
+        ("b",),
+    ),
+    (
+        "unnamed-adopt: one made since, one just before (an uncommitted sync's)",
+        None,
+        [found("a"), found("b", "2026-11-28T09:59:30Z")],
+        (),
+        "a",
+        ("a",),
+    ),
+    ("unnamed-none: nothing since", None, [found("a", "2026-11-28T09:00:00Z")], (), None, ()),
+    ("unnamed-none: no run at all", None, [], (), None, ()),
+    ("unnamed-none: only taken runs", None, [found("a")], ("a",), None, ()),
+    ("unnamed-several: several could be it", None, [found("a"), found("b")], (), None, ("a", "b")),
+    (
+        "unnamed-several: inputs not shown",
+        "https://x/post/1",
+        [found("a"), found("b")],
+        (),
+        None,
+        ("a", "b"),
+    ),
+]
+
+
 @pytest.mark.parametrize(
-    ("case", "input_value", "runs", "taken", "adopted", "candidates"),
-    [
-        ("row 27: the one run since", None, [found("a")], (), "a", ("a",)),
-        (
-            "row 27: clocks differ a little",
-            None,
-            [found("a", "2026-11-28T09:59:00Z")],
-            (),
-            "a",
-            ("a",),
-        ),
-        ("row 27: the others are taken", None, [found("a"), found("b")], ("b",), "a", ("a",)),
-        (
-            "row 27: the input tells them apart",
-            "https://x/post/1",
-            [
-                found("a", input_values=("https://x/post/2",)),
-                found("b", input_values=("https://x/post/1",)),
-            ],
-            (),
-            "b",
-            ("b",),
-        ),
-        (
-            "row 27: the identity tells them apart",
-            None,
-            [found("a", identity_ids=("other",)), found("b", identity_ids=("me",))],
-            (),
-            "b",
-            ("b",),
-        ),
-        (
-            "row 27: one made since, one just before (an uncommitted sync's)",
-            None,
-            [found("a"), found("b", "2026-11-28T09:59:30Z")],
-            (),
-            "a",
-            ("a",),
-        ),
-        ("row 28: nothing since", None, [found("a", "2026-11-28T09:00:00Z")], (), None, ()),
-        ("row 28: no run at all", None, [], (), None, ()),
-        ("row 28: only taken runs", None, [found("a")], ("a",), None, ()),
-        ("row 29: several could be it", None, [found("a"), found("b")], (), None, ("a", "b")),
-        (
-            "row 29: inputs not shown",
-            "https://x/post/1",
-            [found("a"), found("b")],
-            (),
-            None,
-            ("a", "b"),
-        ),
-    ],
+    ("case", "input_value", "runs", "taken", "adopted", "candidates"), FIND_UNNAMED
 )
 def test_find_unnamed(  # noqa: PLR0913, PLR0917
     case: str,
@@ -357,15 +436,32 @@ def test_find_unnamed(  # noqa: PLR0913, PLR0917
     assert (got.run.uid if got.run else None, got.candidates) == (adopted, candidates), case
 
 
-def test_every_row_of_the_table_has_a_case() -> None:
+def table_rows() -> list[str]:
+    """The names of the rows of the lifecycle table, read from its docstring."""
     doc = lifecycle.__doc__ or ""
-    rows = {int(m) for m in re.findall(r"^(\d+)\s{2,}", doc, flags=re.MULTILINE)}
-    covered = {c.row for c in DECIDE + CONTINUE_REFUSED} | {14, 15, 16, 17, 18, 19, 20, 21}
-    # 14: test_a_launch_refused_for_its_name_is_sent_again_without_it
-    covered |= {22, 23, 24, 25, 26}  # test_grow, test_clamped and the verdict tests
-    covered |= {27, 28, 29}  # test_find_unnamed
-    assert rows == set(range(1, 30))
-    assert rows == covered
+    table = doc[doc.index("====") : doc.rindex("====")]
+    return re.findall(r"^([a-z][a-z-]*[a-z])  ", table, flags=re.MULTILINE)[1:]  # not "row"
+
+
+# Every case names the row it shows; the verdict and cap tables cover the rows they name.
+COVERED = (
+    {c.row for c in DECIDE + CONTINUE_REFUSED}
+    | {case[0] for case in LAUNCH_REFUSED + NAME_REFUSED + CONTINUE_APPLIED + LOST_ANSWER}
+    | {case[0] for case in UNSENT_LAUNCH + AFTER_POLL + TIMED_OUT}
+    | {str(case[0]).split(":")[0] for case in FIND_UNNAMED}
+    | {"full-batch-grows", "cap-clamped", "no-data", "run-failed", "run-partial"}
+)
+
+
+@pytest.mark.parametrize("row", table_rows())
+def test_every_row_of_the_table_has_a_case(row: str) -> None:
+    assert row in COVERED
+
+
+def test_every_case_names_a_row_of_the_table() -> None:
+    rows = table_rows()
+    assert len(rows) == len(set(rows)) == 32
+    assert set(rows) >= COVERED
 
 
 def test_the_status_vocabulary_is_one_set() -> None:

@@ -1,4 +1,4 @@
-"""The cap a partition runs with, grows to (row 22) or is clamped to (row 23); rows 8, 15."""
+"""The cap a partition runs with, grows to (full-batch-grows) or is clamped to (cap-clamped)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class Caps:
 def grow(
     cap: int | None, count: int, *, fresh: bool, limit: int | None, caps: Caps
 ) -> Grown | None:
-    """Row 22: the cap a partition grows to after a full batch of a continued run.
+    """Row full-batch-grows: the cap after a full batch of a continued run.
 
     Args:
         cap: The cap the run works with, if known.
@@ -49,7 +49,7 @@ def grow(
 
 
 def clamped(bookmark: Bookmark, run: Run) -> int | None:
-    """Row 23: the cap Edges clamped the run to, when the tap has not recorded it yet.
+    """Row cap-clamped: the cap Edges clamped the run to, when not recorded yet.
 
     Args:
         bookmark: The partition's bookmark (the cap sent, the limit known).

@@ -1,4 +1,4 @@
-"""Rows 19-21 (waiting), 24-26 (a finished run's verdict), 27-29 (a lost unnamed launch)."""
+"""The rows while waiting, on a finished run's verdict, and on a lost launch without a name."""
 
 from __future__ import annotations
 
@@ -17,14 +17,14 @@ if t.TYPE_CHECKING:
 class Poll(enum.Enum):
     """What one status poll says of a run in flight."""
 
-    GONE = "gone"  # row 19
-    NOT_MOVED = "not moved"  # row 20: still shows the iteration before this sync's continue
-    UNKNOWN = "unknown"  # row 21: a status the tap does not know; keep waiting
+    GONE = "gone"  # run-gone
+    NOT_MOVED = "not moved"  # not-moved: the iteration before this sync's continue, still
+    UNKNOWN = "unknown"  # unknown-status: a status the tap does not know; keep waiting
     MOVED = "moved"  # in flight or terminal: take it
 
 
 def after_poll(before: Run | None, now: Run | None) -> Poll:
-    """Rows 19-21: what a poll of a run in flight shows.
+    """Rows run-gone, not-moved, unknown-status: what a poll of a run in flight shows.
 
     Args:
         before: The run before this sync continued it (None when it did not).
@@ -42,12 +42,20 @@ def after_poll(before: Run | None, now: Run | None) -> Poll:
     return Poll.MOVED
 
 
-class Verdict(enum.Enum):
-    """Rows 24-26: how a finished run ended, once its batch is emitted."""
+def timed_out(waited: float, timeout: float) -> bool:
+    """Row run-timeout: a run in flight waited for ``run_timeout_seconds`` fails its partition.
 
-    OK = "ok"  # row 24 too
-    PARTIAL = "partial"  # row 26: warn
-    FAILED = "failed"  # row 25: the partition fails (its outputs were emitted)
+    The run stays in the state: the next sync waits for it (or reads it), never launches again.
+    """
+    return waited >= timeout
+
+
+class Verdict(enum.Enum):
+    """Rows no-data, run-failed, run-partial: how a finished run ended, its batch emitted."""
+
+    OK = "ok"  # no-data too
+    PARTIAL = "partial"  # run-partial: warn
+    FAILED = "failed"  # run-failed: the partition fails (its outputs were emitted)
 
 
 # Edges' label for a run that found nothing to extract (changelog 2026-06-22): an empty batch.
@@ -55,7 +63,7 @@ NO_DATA = "NO_DATA_AVAILABLE"
 
 
 def verdict(run: Run) -> Verdict:
-    """Rows 24-26: the verdict on a finished run."""
+    """Rows no-data, run-failed, run-partial: the verdict on a finished run."""
     if run.last_error is not None and run.last_error.label == NO_DATA:
         return Verdict.OK
     if run.status in UNSUCCESSFUL:
@@ -71,11 +79,11 @@ CLOCK_SKEW_SECONDS = 120.0
 
 @dataclasses.dataclass(frozen=True)
 class Unnamed:
-    """Rows 27-29: the run a launch without a name started, when it is the only candidate.
+    """The run a launch without a name started, when it is the only candidate.
 
     Attributes:
-        run: The run to adopt (row 27), or None (rows 28-29: launch).
-        candidates: The uids of every matching run (several: row 29).
+        run: The run to adopt (unnamed-adopt), or None (unnamed-none, unnamed-several: launch).
+        candidates: The uids of every matching run (several: unnamed-several).
     """
 
     run: Run | None
@@ -89,7 +97,7 @@ def find_unnamed(
     runs: t.Iterable[Run],
     taken: t.Container[str],
 ) -> Unnamed:
-    """Rows 27-29: which run, if any, a launch without a name started (its answer was lost).
+    """Rows unnamed-*: which run, if any, a launch without a name started (its answer lost).
 
     Args:
         identity_id: The partition's identity.

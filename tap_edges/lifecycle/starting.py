@@ -1,8 +1,9 @@
-"""Rows 1-18: what a sync does with a partition before and as its requests are answered."""
+"""The rows of what a sync does with a partition before and as its requests are answered."""
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 import logging
 import re
 import typing as t
@@ -17,7 +18,7 @@ if t.TYPE_CHECKING:
 
 
 def decide(bookmark: Bookmark, run: Run | None, max_results: int) -> Step:
-    """Rows 1-9: what this sync does with one partition, before anything is sent.
+    """What this sync does with one partition, before anything is sent (no-run to consumed).
 
     Args:
         bookmark: The partition's bookmark from the incoming state (a launch found by its
@@ -41,7 +42,7 @@ def decide(bookmark: Bookmark, run: Run | None, max_results: int) -> Step:
 
 
 def _relaunch(bookmark: Bookmark, run: Run, max_results: int) -> Step | None:
-    """Rows 6-8: a finished, consumed run that cannot (or should not) be continued."""
+    """Rows invalid, not-incremental, cap-changed: a consumed run not to continue."""
     if run.status == "INVALID":
         why = "is INVALID and cannot be continued"
         return Step(Action.LAUNCH, why, max_results, logging.WARNING)
@@ -74,7 +75,7 @@ def consumed(bookmark: Bookmark, run: Run) -> bool:
 def after_continue_refused(
     bookmark: Bookmark, run: Run | None, max_results: int, refusal: str
 ) -> Step:
-    """Rows 10-13: Edges answered a continue with 404 or refused it (a 4xx).
+    """Edges answered a continue with 404 or refused it (continue-gone to continue-refused).
 
     Args:
         bookmark: The bookmark before the continue was prepared.
@@ -121,7 +122,7 @@ class Refusal:
 def after_launch_refused(
     bookmark: Bookmark, run: Run | None, step: Step, configured: int, refusal: Refusal
 ) -> Step:
-    """Rows 14-16: Edges refused a launch.
+    """Edges refused a launch (name-refused, grown-cap-refused, launch-refused).
 
     Edges validates bodies strictly and may not take the run's ``name`` (the tap puts the
     launch's token there): the launch is sent again without it, and so are the workspace's
@@ -148,15 +149,52 @@ def after_launch_refused(
         return Step(Action.FAIL, "could not be launched", step.max_results)
     cap = sent_cap(bookmark, run) or configured
     grown = Grown(setting=configured, max_results=cap)
-    # A launch an earlier sync wrote ahead (and never sent) was this one: the old run stands.
-    pending = None if isinstance(bookmark.pending, Launching) else bookmark.pending
-    instead = decide(dataclasses.replace(bookmark, grown=grown, pending=pending), run, cap)
+    stands = unsent_launch_dropped(dataclasses.replace(bookmark, grown=grown))
+    instead = decide(stands, run, cap)
     why = f"Edges refused max_results {step.max_results}; staying at {cap} for this action"
     return dataclasses.replace(instead, reason=why, level=logging.WARNING, grown=grown)
 
 
+def unsent_launch_dropped(bookmark: Bookmark) -> Bookmark:
+    """Row unsent-launch-dropped: the bookmark once the old run stands (grown-cap-refused).
+
+    A launch an earlier sync wrote ahead at the grown cap and never sent (it was killed) was
+    the launch just refused: it is no longer pending. Any other pending request stays.
+    """
+    pending = None if isinstance(bookmark.pending, Launching) else bookmark.pending
+    return dataclasses.replace(bookmark, pending=pending)
+
+
+class Resend(enum.Enum):
+    """What to do after a launch or continue whose answer was lost, once Edges was asked."""
+
+    APPLIED = "applied"  # lost-answer-applied: take the run (a launch's: adopt it)
+    SEND_AGAIN = "send again"  # lost-answer-not-applied
+    GIVE_UP = "give up"  # lost-answer-given-up
+
+
+def after_lost_answer(*, applied: bool, attempt: int, tries: int) -> Resend:
+    """Rows lost-answer-applied, -not-applied, -given-up.
+
+    Neither request is idempotent, so it is sent again only when Edges shows it was not
+    applied (a continue: :func:`continue_applied`; a launch: no run carries its token), and at
+    most ``tries`` times in all.
+
+    Args:
+        applied: Whether Edges shows the request applied.
+        attempt: The try whose answer was lost (1 for the first).
+        tries: How many tries in all (``confirm_tries``).
+
+    Returns:
+        Take the run, send again, or give up (the state keeps what was sent).
+    """
+    if applied:
+        return Resend.APPLIED
+    return Resend.SEND_AGAIN if attempt < tries else Resend.GIVE_UP
+
+
 def continue_applied(before: Run, now: Run) -> bool:
-    """Rows 17-18: whether a continue whose answer was lost was applied.
+    """Whether a continue whose answer was lost was applied (lost-answer-applied).
 
     Args:
         before: The run before the continue was sent.

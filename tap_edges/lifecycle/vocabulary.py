@@ -61,9 +61,9 @@ class Step:
         reason: Why, worded to follow "<partition>: run <uid> ".
         max_results: The cap to launch with (or the run works with).
         level: How loudly the coordinator logs the decision.
-        grown: A cap to remember for the next syncs (row 15), if any; the largest cap Edges
-            takes for the action is then remembered as ``grown.max_results`` too.
-        unnamed: Launch without the run's ``name`` from now on (row 14).
+        grown: A cap to remember for the next syncs (grown-cap-refused), if any; the largest
+            cap Edges takes for the action is then remembered as ``grown.max_results`` too.
+        unnamed: Launch without the run's ``name`` from now on (name-refused).
     """
 
     action: Action

@@ -2,7 +2,7 @@
 
 A launch is written into the bookmark before it is sent; a sync killed (or cut off) before the
 answer leaves it there. The next sync looks for the run before it pays for another one: by the
-token in the run's name, or, where Edges refuses names (row 14), by rows 27-29 of
+token in the run's name, or, where Edges refuses names (name-refused), by the rows unnamed-* of
 :mod:`.lifecycle` (the action, the time, the identity and the input).
 """
 
@@ -32,7 +32,7 @@ def adopt_lost_launches(
     """Adopt the runs of the partitions' pending launches, where Edges made them.
 
     A partition whose run is not found keeps its pending launch (the lifecycle launches again,
-    row 2); one whose lookup failed gets the error (launching blind could pay twice).
+    launch-not-found); one whose lookup failed gets the error (launching blind could pay twice).
 
     Args:
         sender: The sender (it looks the runs up).
@@ -75,7 +75,7 @@ def _adopt_unnamed(  # noqa: PLR0913
     taken: set[str],
     logger: logging.Logger,
 ) -> None:
-    """Rows 27-29 for a launch an earlier sync sent without a name."""
+    """Rows unnamed-* for a launch an earlier sync sent without a name."""
     found = sender.find_unnamed(tr.partition, launch, taken)
     if found.run is not None:
         _adopt(tr, found.run, known, logger)

@@ -58,8 +58,8 @@ class Consumed:
         bookmark: The new bookmark.
         cap: The cap the run works with, if known.
         first: Whether it was the partition's very first extraction.
-        grew: The cap the next sync relaunches with (row 22), if it grew.
-        clamp: The cap Edges clamped the run to (row 23), when it is news.
+        grew: The cap the next sync relaunches with (full-batch-grows), if it grew.
+        clamp: The cap Edges clamped the run to (cap-clamped), when it is news.
     """
 
     bookmark: Bookmark
@@ -101,7 +101,7 @@ def consumed(old: Bookmark, run: Run, batch: Batch, caps: Caps) -> Consumed:
 
 
 def check_outcome(tr: Tracked, run: Run, logger: logging.Logger) -> None:
-    """Rows 23-24: fail the partition or warn, once a finished run's batch is emitted.
+    """Rows run-failed, run-partial: fail the partition or warn, its batch emitted.
 
     Args:
         tr: The partition, its batch emitted.

@@ -70,7 +70,7 @@ class RunCoordinator:
     metrics_logger: logging.Logger | None = None
     _tracked: dict[PartitionKey, Tracked] = dataclasses.field(default_factory=dict)
     summary: SyncSummary = dataclasses.field(default_factory=SyncSummary)
-    names: Names = dataclasses.field(default_factory=Names)  # Edges refuses ``name`` (row 14)
+    names: Names = dataclasses.field(default_factory=Names)  # Edges refuses ``name``
     wall_clock: Callable[[], float] = time.time
     _positional: set[str] = dataclasses.field(default_factory=set)  # streams said so of
     _sender: Sender = dataclasses.field(init=False)

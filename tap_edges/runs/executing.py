@@ -21,9 +21,9 @@ from tap_edges.lifecycle import (
     after_continue_refused,
     after_launch_refused,
     decide,
+    unsent_launch_dropped,
     wanted_max_results,
 )
-from tap_edges.model import Launching
 from tap_edges.runs.adopting import launch_written_ahead
 from tap_edges.runs.sending import (
     Gone,
@@ -63,7 +63,7 @@ class Planned(t.NamedTuple):
 
 @dataclasses.dataclass
 class Names:
-    """Whether Edges refuses ``name`` on launches (row 14).
+    """Whether Edges refuses ``name`` on launches (the lifecycle's row name-refused).
 
     Learned by an earlier sync (kept in the state) or during this one; shared by what launches
     (:class:`Executor`) and what writes the state (the tap's flush), each given it when built.
@@ -159,8 +159,8 @@ class Executor:
                 self.logger.log(step.level, "%s: %s.", tr.partition.label, step.reason)
             if step.grown is not None:
                 limit = step.grown.max_results  # Edges takes no more for this action
-                pending = None if isinstance(old.pending, Launching) else old.pending
-                old = dataclasses.replace(old, grown=step.grown, cap_limit=limit, pending=pending)
+                grown = dataclasses.replace(old, grown=step.grown, cap_limit=limit)
+                old = unsent_launch_dropped(grown)
             tr.keep(old)
             if step.action in {Action.LAUNCH, Action.CONTINUE}:
                 self._write_ahead(tr, step, run)
@@ -193,7 +193,7 @@ class Executor:
         return None
 
     def _refuse_names(self) -> None:
-        """Row 14: from now on launch without a name, the launches written ahead included."""
+        """Row name-refused: from now on launch without a name, those written ahead too."""
         self.names.refused = True
         for key in self._unsent:
             tr = self.tracked[key]

@@ -7,7 +7,7 @@ import time
 import typing as t
 
 from tap_edges import errors
-from tap_edges.lifecycle import QUEUED, Poll, after_poll, is_terminal
+from tap_edges.lifecycle import QUEUED, Poll, after_poll, is_terminal, timed_out
 from tap_edges.model import Run
 
 if t.TYPE_CHECKING:
@@ -56,7 +56,7 @@ class Poller:
                 raise errors.RunError(tr.partition.label, tr.bookmark.run_uid, "no run to wait for")
             elapsed = self.clock() - tr.since
             queued = sum(1 for other in everyone if other.run and other.run.status in QUEUED)
-            if elapsed >= self.run_timeout:
+            if timed_out(elapsed, self.run_timeout):
                 raise errors.RunError(
                     tr.partition.label,
                     tr.bookmark.run_uid,

@@ -17,7 +17,13 @@ import typing as t
 
 from tap_edges import errors
 from tap_edges.api.retries import TOO_MANY
-from tap_edges.lifecycle import Unnamed, continue_applied, find_unnamed
+from tap_edges.lifecycle import (
+    Resend,
+    Unnamed,
+    after_lost_answer,
+    continue_applied,
+    find_unnamed,
+)
 from tap_edges.model import Continuing, Launched, Launching, Run, input_values
 from tap_edges.runs.partitions import token_of
 
@@ -68,8 +74,8 @@ def write_ahead_launch(
     Args:
         bookmark: The bookmark now.
         max_results: The cap to launch with.
-        named: Whether the launch carries the name (Edges may refuse it: row 14).
-        sent_at: Now, ISO 8601 UTC (finds a run launched without a name: rows 27-29).
+        named: Whether the launch carries the name (Edges may refuse it: name-refused).
+        sent_at: Now, ISO 8601 UTC (finds a run launched without a name: unnamed-adopt).
 
     Returns:
         The bookmark with the launch pending.
@@ -133,7 +139,7 @@ class Sender:
     def find_unnamed(
         self, partition: Partition, pending: Launching, taken: Container[str]
     ) -> Unnamed:
-        """Rows 27-29: the run a launch without a name started, found by what Edges shows.
+        """Rows unnamed-*: the run a launch without a name started, found by what Edges shows.
 
         Args:
             partition: The partition.
@@ -205,7 +211,7 @@ class Sender:
                         exc,
                     )
                     return Started(Run(run.uid, "QUEUED"))
-                self._not_applied(partition, "launch", exc, attempt)
+                self._not_applied(partition, "launch", exc, attempt, applied=False)
                 continue
             except errors.AuthError:
                 raise
@@ -243,7 +249,8 @@ class Sender:
                 answer = self.client.continue_run(before.uid)
             except errors.AmbiguousError as exc:
                 now = Run.from_json(self.client.get_run(before.uid))
-                if now is not None and continue_applied(before, now):
+                applied = now is not None and continue_applied(before, now)
+                if now is not None and applied:
                     self.logger.info(
                         "%s: run %s: the continue was applied (%s); its answer was lost (%s).",
                         partition.label,
@@ -252,7 +259,7 @@ class Sender:
                         exc,
                     )
                     return Started(now, moved=True)
-                self._not_applied(partition, "continue", exc, attempt)
+                self._not_applied(partition, "continue", exc, attempt, applied=applied)
                 continue
             except errors.NotFoundError:
                 return Gone()
@@ -267,10 +274,18 @@ class Sender:
         raise AssertionError  # pragma: no cover (the last attempt returns or raises)
 
     def _not_applied(
-        self, partition: Partition, what: str, exc: errors.AmbiguousError, attempt: int
+        self,
+        partition: Partition,
+        what: str,
+        exc: errors.AmbiguousError,
+        attempt: int,
+        *,
+        applied: bool,
     ) -> None:
         """Wait before sending again what Edges did not apply; give up after the last try."""
-        if attempt == self.confirm_tries:
+        if after_lost_answer(applied=applied, attempt=attempt, tries=self.confirm_tries) is (
+            Resend.GIVE_UP
+        ):
             raise exc
         delay = min(30.0, 2.0**attempt)
         self.logger.info(
