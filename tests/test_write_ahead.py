@@ -58,7 +58,7 @@ def test_a_launch_sent_again_without_name_is_written_first_and_adopted_after_a_k
 ) -> None:
     watch = Watch(sandbox, tmp_path)
     state = clean(watch.run(small(sandbox, thread_urls=THREAD_URLS[:1])))
-    sandbox.variants = [NO_NAME]  # Edges starts refusing the name (row 14)
+    sandbox.variants = [NO_NAME]  # Edges starts refusing the name (name-refused)
     config = small(sandbox, thread_urls=THREAD_URLS[:2])  # a new thread: one launch
     killed = watch.run(config, state=state, kill_when=lambda s: s.kind == "launch" and not s.named)
     assert watch.killed, killed.stderr
@@ -113,7 +113,7 @@ def test_a_continue_after_a_grown_cap_was_refused_is_written_first(
     sandbox.grow(n=10)
     state = clean(watch.run(config, state=state))  # a full continued batch: the cap grows
     assert "edges_grown_max_results" in str(state)
-    sandbox.max_results_limit = 3  # Edges refuses the grown cap (row 15)
+    sandbox.max_results_limit = 3  # Edges refuses the grown cap (grown-cap-refused)
     sandbox.grow(n=2)
     before = len(watch.sends)
     killed = watch.run(
