@@ -21,8 +21,18 @@ FIRST_POLL_SECONDS = 0.25  # then doubling up to poll_interval_seconds
 
 
 @dataclasses.dataclass
+class _Pace:
+    """The wait before the next poll: short after runs start, doubling up to the interval."""
+
+    seconds: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
 class Poller:
-    """Waits for partitions' runs; one poll refreshes every run in flight."""
+    """Waits for partitions' runs; one poll refreshes every run in flight.
+
+    Its collaborators are given when it is built and never replaced (frozen).
+    """
 
     client: EdgesClient
     logger: logging.Logger
@@ -30,11 +40,11 @@ class Poller:
     run_timeout: float = 3600.0
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
-    _interval: float = 0.0
+    _pace: _Pace = dataclasses.field(default_factory=_Pace)
 
     def restart(self) -> None:
         """Poll quickly again (new runs were just started)."""
-        self._interval = min(FIRST_POLL_SECONDS, self.poll_interval)
+        self._pace.seconds = min(FIRST_POLL_SECONDS, self.poll_interval)
 
     def wait(self, tr: Tracked, everyone: Iterable[Tracked]) -> Run:
         """Wait until the partition's run is terminal, polling every run in flight meanwhile.
@@ -72,8 +82,8 @@ class Poller:
                 _queueing(tr.run, queued),
                 elapsed,
             )
-            self.sleep(min(self._interval, max(self.run_timeout - elapsed, 0.0)))
-            self._interval = min(self._interval * 2, self.poll_interval)
+            self.sleep(min(self._pace.seconds, max(self.run_timeout - elapsed, 0.0)))
+            self._pace.seconds = min(self._pace.seconds * 2, self.poll_interval)
             self.poll(everyone)
         return tr.run
 

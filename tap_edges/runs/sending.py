@@ -107,9 +107,9 @@ def started(bookmark: Bookmark, uid: str, launch: Launching) -> Bookmark:
     )
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class Sender:
-    """Sends launches and continues once, confirming after an ambiguous failure."""
+    """Sends launches and continues once, confirming after an ambiguous failure (frozen)."""
 
     client: EdgesClient
     logger: logging.Logger
