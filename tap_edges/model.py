@@ -202,6 +202,38 @@ def _count(value: object) -> int | None:
     return None
 
 
+Order = t.Literal["oldest", "newest", "latest"]
+Counting = t.Literal["total", "iteration"]
+ORDERS: tuple[Order, ...] = ("oldest", "newest", "latest")
+COUNTINGS: tuple[Counting, ...] = ("total", "iteration")
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """What the reads of one partition's outputs have shown.
+
+    Attributes:
+        order: Where a continued run's new items are: after the old ones (``oldest``: every
+            iteration, oldest first), before them (``newest``), or alone (``latest``: the
+            newest iteration only); None when not known, or none of these.
+        count: What the run's ``output_count`` counts: every iteration's items (``total``) or
+            the newest iteration's (``iteration``); None when not known.
+        seen: How many items the run's outputs held at the last read.
+        dated: Whether the items carry a readable ``extracted_at`` (None: not learned yet).
+        first: Where items carry no time: the key of the first item read last time.
+        last: Where items carry no time: the key of the last item read last time.
+        offset: False once Edges refused ``offset`` on the outputs (cursors only from then on).
+    """
+
+    order: Order | None = None
+    count: Counting | None = None
+    seen: int = 0
+    dated: bool | None = None
+    first: str | None = None
+    last: str | None = None
+    offset: bool = True
+
+
 @dataclasses.dataclass
 class Batch:
     """What one reading of a run's outputs emitted, and what it learned of their layout."""
@@ -209,7 +241,7 @@ class Batch:
     count: int = 0
     undated: int = 0
     newest: dt.datetime | None = None
-    layout: dict[str, t.Any] | None = None
+    layout: Layout | None = None
     mismatch: str | None = None  # why a shortcut's result cannot be trusted
     dated: int = 0  # items read (new or not) whose extracted_at could be read
     first_key: str | None = None  # keys of the first and last items read without a time
@@ -223,10 +255,7 @@ class Expected:
 
     Attributes:
         mark: The newest ``extracted_at`` already emitted, if any.
-        layout: What earlier reads of this partition learned (``order``: ``oldest``,
-            ``newest`` or ``latest``; ``count``: ``total`` or ``iteration``, what
-            ``output_count`` counts; ``seen``: how many items the outputs held at the last
-            read of this run).
+        layout: What earlier reads of this partition learned (None: nothing yet).
         count_before: The run's ``output_count`` when its last iteration was emitted, if the
             same run was read before.
         count_now: The run's ``output_count`` now.
@@ -234,7 +263,7 @@ class Expected:
     """
 
     mark: dt.datetime | None
-    layout: dict[str, t.Any] | None
+    layout: Layout | None
     count_before: int | None
     count_now: int | None
     stand_in: str | None = None
@@ -242,7 +271,7 @@ class Expected:
     @property
     def new(self) -> int | None:
         """How many new items ``output_count`` promises, when what it counts is known."""
-        count = (self.layout or {}).get("count")
+        count = self.layout.count if self.layout else None
         if count == "iteration" and self.count_now is not None:
             return self.count_now
         if count == "total" and None not in (self.count_now, self.count_before):
@@ -252,4 +281,4 @@ class Expected:
     @property
     def seen(self) -> int:
         """Items the outputs held at the last read of this run (0 when unknown)."""
-        return int((self.layout or {}).get("seen") or 0)
+        return self.layout.seen if self.layout else 0

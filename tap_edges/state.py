@@ -44,7 +44,17 @@ import json
 import typing as t
 
 from tap_edges import errors
-from tap_edges.model import Continuing, Grown, Iteration, Launched, Launching, Pending
+from tap_edges.model import (
+    COUNTINGS,
+    ORDERS,
+    Continuing,
+    Grown,
+    Iteration,
+    Launched,
+    Launching,
+    Layout,
+    Pending,
+)
 from tap_edges.times import parse_time
 
 if t.TYPE_CHECKING:
@@ -70,7 +80,7 @@ class Bookmark:
     pending: Pending | None = None
     max_results: int | None = None
     grown: Grown | None = None
-    outputs: dict[str, t.Any] | None = None
+    outputs: Layout | None = None
     cap_limit: int | None = None
 
     @property
@@ -113,7 +123,7 @@ def read_bookmark(
         pending=_read_pending(context_state.get(PENDING)),
         max_results=context_state.get(MAX_RESULTS),
         grown=None if grown is None else Grown(grown["setting"], grown["max_results"]),
-        outputs=context_state.get(OUTPUTS),
+        outputs=read_layout(context_state.get(OUTPUTS)),
         cap_limit=context_state.get(LIMIT),
     )
 
@@ -183,6 +193,36 @@ def _problems(stored: t.Mapping[str, t.Any]) -> t.Iterator[str]:
         yield f"{OUTPUTS}={outputs!r} is not an outputs layout"
 
 
+def read_layout(stored: object) -> Layout | None:
+    """The outputs layout of a stored bookmark; what the tap does not know is not learned."""
+    if not isinstance(stored, dict):
+        return None
+    order, count, dated = stored.get("order"), stored.get("count"), stored.get("dated")
+    first, last = stored.get("first"), stored.get("last")
+    return Layout(
+        order=order if order in ORDERS else None,
+        count=count if count in COUNTINGS else None,
+        seen=int(stored.get("seen") or 0),
+        dated=dated if isinstance(dated, bool) else None,
+        first=first if isinstance(first, str) else None,
+        last=last if isinstance(last, str) else None,
+        offset=stored.get("offset") is not False,
+    )
+
+
+def write_layout(layout: Layout | None) -> dict[str, t.Any] | None:
+    """The JSON of an outputs layout: what was learned (``seen`` always)."""
+    if layout is None:
+        return None
+    written: dict[str, t.Any] = {"seen": layout.seen}
+    for key in ("order", "count", "dated", "first", "last"):
+        if (value := getattr(layout, key)) is not None:
+            written[key] = value
+    if not layout.offset:
+        written["offset"] = False
+    return written
+
+
 def _is_pending(value: object) -> bool:
     if not isinstance(value, dict) or value.get("op") not in {"launch", "launched", "continue"}:
         return False
@@ -215,7 +255,7 @@ def write_bookmark(context_state: t.MutableMapping[str, t.Any], bookmark: Bookma
             PENDING: _write_pending(bookmark.pending),
             MAX_RESULTS: bookmark.max_results,
             GROWN: None if bookmark.grown is None else dataclasses.asdict(bookmark.grown),
-            OUTPUTS: bookmark.outputs,
+            OUTPUTS: write_layout(bookmark.outputs),
             LIMIT: bookmark.cap_limit,
         }
     )

@@ -14,8 +14,10 @@ import typing as t
 
 import pytest
 
-from tap_edges.batches.dated import _learn, _Scan, read_new
-from tap_edges.model import Batch, Expected
+from tap_edges.batches.dated import _Scan, read_new
+from tap_edges.batches.layout import after_full_read
+from tap_edges.model import Batch, Expected, Layout
+from tap_edges.state import read_layout
 
 if t.TYPE_CHECKING:
     from collections.abc import Generator, Iterator, Sequence
@@ -24,7 +26,7 @@ if t.TYPE_CHECKING:
 
 T0 = dt.datetime(2026, 11, 28, tzinfo=dt.timezone.utc)
 MARK = 10
-PRIOR = "learned before"  # a value only a layout kept from before holds
+PRIOR = "kept"  # the case keeps the count learned before (each is run from both)
 
 
 def at(minute: int) -> dt.datetime:
@@ -46,25 +48,30 @@ def no_skip(value: object) -> None:
     pytest.fail(f"skipped {value!r}")
 
 
-# -- _learn: the layout a full read shows -----------------------------------------------------
+# -- after_full_read: the layout a full read shows --------------------------------------------
 
 
 def learn(
     outputs: str,
-    before: dict[str, t.Any] | None,
+    before: dict[str, t.Any] | Layout | None,
     count_before: int | None = None,
     count_now: int | None = None,
-) -> dict[str, t.Any]:
-    """What ``_learn`` makes of a full read of ``outputs`` (o: already emitted, n: new)."""
-    kept = None if before is None else dict(before)
-    expected = Expected(at(MARK), before, count_before, count_now)
+) -> Layout:
+    """What a full read of ``outputs`` teaches (o: already emitted, n: new)."""
+    layout = before if isinstance(before, Layout) else read_layout(before)
+    expected = Expected(at(MARK), layout, count_before, count_now)
     scan = _Scan(expected, no_skip)
     for minute, letter in enumerate(outputs, start=1):
         new = letter == "n"
         assert scan.is_new(item(minute + MARK * new)) is new
-    learned = _learn(expected, scan, outputs.find("n"), outputs.rfind("n"))
-    assert before == kept  # the layout before is copied, not changed
-    return learned
+    return after_full_read(
+        expected.layout,
+        total=scan.total,
+        new=scan.batch.count,
+        first=outputs.find("n"),
+        last=outputs.rfind("n"),
+        counts=(count_before, count_now),
+    )
 
 
 ORDER: list[tuple[str, dict[str, t.Any] | None, dict[str, t.Any]]] = [
@@ -101,7 +108,7 @@ ORDER: list[tuple[str, dict[str, t.Any] | None, dict[str, t.Any]]] = [
 def test_learn_order(
     outputs: str, before: dict[str, t.Any] | None, learned: dict[str, t.Any]
 ) -> None:
-    assert learn(outputs, before) == learned
+    assert learn(outputs, before) == read_layout(learned)
 
 
 @pytest.mark.parametrize(
@@ -127,11 +134,13 @@ def test_learn_order(
         ("oonnn", None, None, PRIOR),
     ],
 )
+@pytest.mark.parametrize("prior", ["total", "iteration"])
 def test_learn_count(
-    outputs: str, count_before: int | None, count_now: int | None, count: str | None
+    outputs: str, count_before: int | None, count_now: int | None, count: str | None, prior: str
 ) -> None:
-    learned = learn(outputs, {"count": PRIOR, "seen": 2}, count_before, count_now)
-    assert (learned["count"], learned["seen"]) == (count, len(outputs))
+    before = Layout(count=t.cast("t.Any", prior), seen=2)
+    learned = learn(outputs, before, count_before, count_now)
+    assert (learned.count, learned.seen) == (prior if count == PRIOR else count, len(outputs))
 
 
 # -- Expected: what output_count promises ------------------------------------------------------
@@ -157,7 +166,7 @@ def test_learn_count(
 def test_expected_new(
     layout: dict[str, t.Any] | None, count_before: int | None, count_now: int | None, new: int
 ) -> None:
-    assert Expected(at(MARK), layout, count_before, count_now).new == new
+    assert Expected(at(MARK), read_layout(layout), count_before, count_now).new == new
 
 
 @pytest.mark.parametrize(
@@ -165,7 +174,7 @@ def test_expected_new(
     [({"seen": 4}, 4), ({"seen": 0}, 0), ({"seen": None}, 0), ({"order": "oldest"}, 0), (None, 0)],
 )
 def test_expected_seen(layout: dict[str, t.Any] | None, seen: int) -> None:
-    assert Expected(at(MARK), layout, None, None).seen == seen
+    assert Expected(at(MARK), read_layout(layout), None, None).seen == seen
 
 
 # -- read_new: the shortcuts and their checks ---------------------------------------------------
@@ -256,7 +265,7 @@ class Case:
 
     def expected(self) -> Expected:
         layout = {"order": self.order, "count": self.count, "seen": self.seen}
-        return Expected(at(MARK), layout, *self.counts)
+        return Expected(at(MARK), read_layout(layout), *self.counts)
 
     def shortcut_calls(self) -> list[int | None]:
         """The shortcut's read: from the boundary (oldest first), else from the start."""
@@ -294,7 +303,7 @@ def test_a_right_shortcut_reads_only_the_new_items(case: Case) -> None:
     newest = at(max(case.outputs))
     assert (batch.count, batch.newest, batch.mismatch) == (len(reading.items), newest, None)
     layout = {"order": case.order, "count": case.count, "seen": len(case.outputs), "dated": True}
-    assert batch.layout == layout
+    assert batch.layout == read_layout(layout)
 
 
 MISMATCH = [
@@ -364,7 +373,8 @@ def test_a_wrong_shortcut_falls_back_to_a_full_read(case: Case) -> None:
     assert client.calls == [*case.shortcut_calls(), None]  # then the full read
     batch = reading.batch
     assert (batch.count, batch.mismatch) == (len(new_items(case.outputs)), None)
-    assert t.cast("dict[str, t.Any]", batch.layout)["seen"] == len(case.outputs)
+    assert batch.layout is not None
+    assert batch.layout.seen == len(case.outputs)
     assert reading.skipped == []
 
 
@@ -382,7 +392,7 @@ def test_without_a_mark_or_a_known_order_the_outputs_are_read_in_full(
 ) -> None:
     outputs = [1, 2, 11, 12, 13]
     client = Outputs(outputs, page_size=2)
-    reading = read(client, Expected(mark, layout, None, None))
+    reading = read(client, Expected(mark, read_layout(layout), None, None))
     assert reading.items == (new_items(outputs) if mark is not None else list(client.items))
     assert (reading.fallbacks, client.calls, client.pages) == ([], [None], 3)
 
@@ -394,9 +404,9 @@ def test_when_output_count_says_nothing_is_new_no_page_is_read(
 ) -> None:
     client = Outputs([1, 2, 3, 4, 5, 11], page_size=2)
     layout = {"order": order, "count": count, "seen": 5}
-    reading = read(client, Expected(at(MARK), layout, *counts))
+    reading = read(client, Expected(at(MARK), read_layout(layout), *counts))
     assert (reading.items, reading.fallbacks, client.calls, client.pages) == ([], [], [], 0)
-    assert reading.batch == Batch(newest=at(MARK), layout=layout)
+    assert reading.batch == Batch(newest=at(MARK), layout=read_layout(layout))
 
 
 @pytest.mark.parametrize(
@@ -412,7 +422,8 @@ def test_items_that_are_not_objects_are_skipped(
     order: str | None, outputs: list[object], seen: int
 ) -> None:
     layout = {"order": order, "seen": seen}
-    reading = read(Outputs(outputs, page_size=2), Expected(at(MARK), layout, None, None))
+    expected = Expected(at(MARK), read_layout(layout), None, None)
+    reading = read(Outputs(outputs, page_size=2), expected)
     objects = [m for m in outputs if isinstance(m, dict)]
     assert reading.items == new_items(outputs) + objects  # an undated object is new
     assert reading.skipped == [m for m in outputs if not isinstance(m, (int, dict))]

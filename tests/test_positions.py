@@ -8,8 +8,10 @@ import pytest
 
 from tap_edges import errors
 from tap_edges.batches.dated import read_new
-from tap_edges.batches.positional import item_key, learn_order, new_positions, pages_from, shortcut
-from tap_edges.model import Expected
+from tap_edges.batches.layout import learn_order
+from tap_edges.batches.positional import item_key, new_positions, pages_from, shortcut
+from tap_edges.model import Batch, Expected, Layout
+from tap_edges.state import read_layout, write_layout
 from tap_edges.times import parse_time
 
 if t.TYPE_CHECKING:
@@ -74,7 +76,11 @@ def read(
     outputs: Outputs, layout: dict[str, t.Any] | None, mark: t.Any = None
 ) -> tuple[list[dict[str, t.Any]], dict[str, t.Any]]:
     expected = Expected(
-        mark=mark, layout=layout, count_before=None, count_now=None, stand_in="2026-11-28T10:00:00Z"
+        mark=mark,
+        layout=read_layout(layout),
+        count_before=None,
+        count_now=None,
+        stand_in="2026-11-28T10:00:00Z",
     )
     reading = read_new(t.cast("t.Any", outputs), "r", expected, skip=print, fallback=print)
     got: list[dict[str, t.Any]] = []
@@ -82,7 +88,7 @@ def read(
         try:
             got.append(next(reading))
         except StopIteration as done:  # noqa: PERF203 (the batch is the return value)
-            return got, t.cast("dict[str, t.Any]", done.value.layout)
+            return got, t.cast("dict[str, t.Any]", write_layout(done.value.layout))
 
 
 @pytest.mark.parametrize("order", ["oldest", "newest", "latest"])
@@ -109,24 +115,24 @@ def test_undated_items_are_read_once_each_across_continues(order: str) -> None:
 
 def test_a_refused_offset_reads_with_cursors_and_is_remembered() -> None:
     items = people("a", "b", "c", "d", "e", "f", "g")
-    layout: dict[str, t.Any] = {}
+    batch = Batch(layout=Layout())
     outputs = Outputs(items, page=3, offset=False)
-    pages = list(pages_from(t.cast("t.Any", outputs), "r", 4, layout))
+    pages = list(pages_from(t.cast("t.Any", outputs), "r", 4, batch))
     assert [item["name"] for page in pages for item in page] == ["e", "f", "g"]
-    assert layout["offset"] is False
+    assert batch.layout == Layout(offset=False)
     outputs.requests.clear()
-    again = list(pages_from(t.cast("t.Any", outputs), "r", 2, layout))
+    again = list(pages_from(t.cast("t.Any", outputs), "r", 2, batch))
     assert [item["name"] for page in again for item in page] == ["c", "d", "e", "f", "g"]
     assert all(kind == "cursor" for kind, _ in outputs.requests)  # offset not tried again
 
 
 def test_an_accepted_offset_is_used() -> None:
     outputs = Outputs(people("a", "b", "c", "d", "e"), page=2)
-    layout: dict[str, t.Any] = {}
-    pages = list(pages_from(t.cast("t.Any", outputs), "r", 3, layout))
+    batch = Batch(layout=Layout())
+    pages = list(pages_from(t.cast("t.Any", outputs), "r", 3, batch))
     assert [item["name"] for page in pages for item in page] == ["d", "e"]
     assert outputs.requests == [("offset", 3)]
-    assert "offset" not in layout
+    assert batch.layout == Layout()
 
 
 @pytest.mark.parametrize("status", [401, 404, 429, 500])
@@ -137,7 +143,7 @@ def test_other_errors_on_offset_are_not_taken_for_a_refusal(status: int) -> None
             yield []
 
     with pytest.raises(errors.APIError):
-        list(pages_from(t.cast("t.Any", Failing(people("a"))), "r", 0, {}))
+        list(pages_from(t.cast("t.Any", Failing(people("a"))), "r", 0, Batch(layout=Layout())))
 
 
 @pytest.mark.parametrize("order", ["oldest", "newest", "latest"])
@@ -176,7 +182,7 @@ def test_items_dated_by_the_day_alone_are_not_taken_for_emitted_ones(order: str)
 def test_shortcut(
     case: str, layout: dict[str, t.Any], seen: int, new: int | None, taken: str | None
 ) -> None:
-    assert shortcut(layout, seen, new) == taken, case
+    assert shortcut(t.cast("Layout", read_layout(layout)), seen, new) == taken, case
 
 
 @pytest.mark.parametrize(
@@ -193,7 +199,7 @@ def test_shortcut(
 def test_learn_order(
     total: int, new: list[int], seen: int, before: str | None, learned: str | None
 ) -> None:
-    assert learn_order(total, new, seen, before) == learned
+    assert learn_order(total, new, seen, t.cast("t.Any", before)) == learned
 
 
 def serve(order: str, old: list[dict[str, t.Any]], new: list[dict[str, t.Any]]) -> list[t.Any]:
@@ -248,7 +254,7 @@ def test_a_shortcut_reads_only_the_new_items_pages_and_checks_its_boundary(
     reasons: list[str] = []
     expected = Expected(
         mark=None,
-        layout=layout,
+        layout=read_layout(layout),
         count_before=len(history),
         count_now=len(history) + 2,
         stand_in="2026-11-28T10:00:00Z",
@@ -264,9 +270,9 @@ def test_a_shortcut_reads_only_the_new_items_pages_and_checks_its_boundary(
     assert got == ["u", "v"]  # the new ones, once: none lost, none twice
     assert outputs.requests == requests
     assert bool(reasons) == fell_back, reasons
-    assert batch.layout["order"] == served_as  # learned again after a fallback
+    assert batch.layout.order == served_as  # learned again after a fallback
     if not offset:
-        assert batch.layout["offset"] is False
+        assert batch.layout.offset is False
 
 
 @pytest.mark.parametrize("dated", [True, False], ids=["dated", "undated"])

@@ -11,8 +11,9 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
+from tap_edges.batches import layout as layouts
 from tap_edges.batches import positional as positions
-from tap_edges.model import Batch, Expected
+from tap_edges.model import Batch, Expected, Layout
 from tap_edges.times import time_reader
 
 if t.TYPE_CHECKING:
@@ -55,9 +56,10 @@ def read_new(
     """
     if expected.new == 0:
         return Batch(newest=expected.mark, layout=expected.layout)
-    if (expected.layout or {}).get("dated") is False:
+    if expected.layout is not None and expected.layout.dated is False:
         batch = yield from positions.read_by_position(client, run_uid, expected, skip, fallback)
-        _learn_count(t.cast("dict[str, t.Any]", batch.layout), expected, batch.count)
+        counts = (expected.count_before, expected.count_now)
+        batch.layout = layouts.counting(batch.layout or Layout(), counts, batch.count)
         return batch
     batch = yield from _read_dated(client, run_uid, expected, skip, fallback)
     positions.learn_dating(batch)
@@ -72,8 +74,8 @@ def _read_dated(
     fallback: Callable[[str], None],
 ) -> Generator[dict[str, t.Any], None, Batch]:
     """:func:`read_new` where items carry their ``extracted_at`` (or may: a first read)."""
-    order = str((expected.layout or {}).get("order"))
-    shortcut = _SHORTCUTS.get(order) if expected.mark is not None else None
+    order = expected.layout.order if expected.layout else None
+    shortcut = _SHORTCUTS.get(order) if order and expected.mark is not None else None
     if shortcut is not None:
         batch = yield from shortcut(client, run_uid, expected, skip)
         if batch.mismatch is None and expected.new not in (None, batch.count):
@@ -81,10 +83,8 @@ def _read_dated(
         if batch.mismatch is None:
             return batch
         fallback(batch.mismatch)
-        if (batch.layout or {}).get("offset") is False:  # learned by the shortcut: kept
-            expected = dataclasses.replace(
-                expected, layout={**(expected.layout or {}), "offset": False}
-            )
+        if batch.layout is not None and not batch.layout.offset:  # learned by the shortcut
+            expected = dataclasses.replace(expected, layout=layouts.without_offset(expected.layout))
     return (yield from _full_read(client, run_uid, expected, skip))
 
 
@@ -93,7 +93,7 @@ class _Scan:
 
     def __init__(self, expected: Expected, skip: Callable[[object], None]) -> None:
         self.mark, self.skip = expected.mark, skip
-        self.batch = Batch(newest=expected.mark, layout=dict(expected.layout or {}))
+        self.batch = Batch(newest=expected.mark, layout=expected.layout or Layout())
         self.parse = time_reader(expected.stand_in)
         self.total = 0  # items read, new or not
 
@@ -129,7 +129,7 @@ def _oldest_first(
         scan.batch.mismatch = "no record of where the new items start"
         return scan.batch
     boundary: bool | None = None
-    for page in positions.pages_from(client, run_uid, start, scan.batch.layout):
+    for page in positions.pages_from(client, run_uid, start, scan.batch):
         for item in page:
             new = scan.is_new(item)
             if boundary is None and new is not None:
@@ -144,7 +144,7 @@ def _oldest_first(
                 yield item
     if boundary is None:
         scan.batch.mismatch = "the outputs hold fewer items than before"
-    t.cast("dict[str, t.Any]", scan.batch.layout)["seen"] = start + scan.total
+    scan.batch.layout = layouts.after_shortcut(_of(scan.batch), seen=start + scan.total)
     return scan.batch
 
 
@@ -167,8 +167,8 @@ def _newest_first(
             break
     if not reached and expected.seen:
         scan.batch.mismatch = "the items already emitted were not found"
-    layout = t.cast("dict[str, t.Any]", scan.batch.layout)
-    layout["seen"] = expected.seen + scan.batch.count
+    seen = expected.seen + scan.batch.count
+    scan.batch.layout = layouts.after_shortcut(_of(scan.batch), seen=seen)
     return scan.batch
 
 
@@ -185,7 +185,7 @@ def _latest_only(
                 return scan.batch
             if new:
                 yield item
-    t.cast("dict[str, t.Any]", scan.batch.layout)["seen"] = scan.total
+    scan.batch.layout = layouts.after_shortcut(_of(scan.batch), seen=scan.total)
     return scan.batch
 
 
@@ -204,34 +204,17 @@ def _full_read(
                 last = scan.total - 1
                 first = last if first < 0 else first
                 yield item
-    scan.batch.layout = _learn(expected, scan, first, last)
+    scan.batch.layout = layouts.after_full_read(
+        expected.layout,
+        total=scan.total,
+        new=scan.batch.count,
+        first=first,
+        last=last,
+        counts=(expected.count_before, expected.count_now),
+    )
     return scan.batch
 
 
-def _learn(expected: Expected, scan: _Scan, first: int, last: int) -> dict[str, t.Any]:
-    """The layout a full read shows (what it cannot tell is kept from before)."""
-    layout = dict(expected.layout or {})
-    total, new = scan.total, scan.batch.count
-    contiguous = last - first + 1 == new
-    if new and total == new and expected.seen:
-        layout["order"] = "latest"  # the run served items before, and none of them now
-    elif new and total > new and contiguous and first == 0:
-        layout["order"] = "newest"
-    elif new and total > new and contiguous and last == total - 1:
-        layout["order"] = "oldest"
-    elif new and total > new:
-        layout["order"] = None
-    _learn_count(layout, expected, new)
-    layout["seen"] = total
-    return layout
-
-
-def _learn_count(layout: dict[str, t.Any], expected: Expected, new: int) -> None:
-    """What ``output_count`` counts, as a read of ``new`` items shows it (else kept)."""
-    now, before = expected.count_now, expected.count_before
-    if now is not None and before is not None and now == before + new and now != new:
-        layout["count"] = "total"
-    elif now is not None and now == new and before:
-        layout["count"] = "iteration"
-    elif now is not None and now not in {new, (before or 0) + new}:
-        layout["count"] = None
+def _of(batch: Batch) -> Layout:
+    """The layout a scan reads with (a scan always starts one)."""
+    return batch.layout or Layout()

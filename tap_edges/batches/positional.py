@@ -20,7 +20,8 @@ import msgspec
 
 from tap_edges import errors
 from tap_edges.api.retries import TOO_MANY
-from tap_edges.model import Batch
+from tap_edges.batches import layout as layouts
+from tap_edges.model import Batch, Layout
 from tap_edges.times import time_reader
 
 if t.TYPE_CHECKING:
@@ -45,19 +46,15 @@ def learn_dating(batch: Batch) -> None:
     """After a read by time: whether the items carry times, and the boundary when they do not.
 
     Args:
-        batch: The batch read (its layout is updated in place).
+        batch: The batch read (its layout is replaced by what it shows).
     """
-    layout = batch.layout
-    if layout is None or not (batch.dated or batch.first_key):
-        return  # nothing was read
-    layout["dated"] = batch.dated > 0
-    if batch.dated:
-        layout.pop("first", None)
-        layout.pop("last", None)
-        return
-    batch.positional = True
-    batch.undated = 0  # told apart by position from now on, not emitted again
-    layout["first"], layout["last"] = batch.first_key, batch.last_key
+    learned = layouts.dating(
+        batch.layout, dated=batch.dated, first=batch.first_key, last=batch.last_key
+    )
+    if learned is not None and learned.dated is False:
+        batch.positional = True
+        batch.undated = 0  # told apart by position from now on, not emitted again
+    batch.layout = learned
 
 
 def read_by_position(
@@ -88,19 +85,21 @@ def read_by_position(
     Returns:
         The batch, its layout updated to the items read now.
     """
-    layout = dict(expected.layout or {})
+    layout = expected.layout or Layout()
     batch = Batch(newest=expected.mark, layout=layout, positional=True)
     read = time_reader(expected.stand_in)
     order = shortcut(layout, expected.seen, expected.new)
     if order == "oldest":
-        after = _after_last(client, run_uid, expected, layout, skip)
+        after = _after_last(client, run_uid, expected, batch, skip)
         if isinstance(after, list):
-            if after:  # keyed before it is emitted (the stream adds fields to its records)
-                layout["last"] = item_key(after[-1])
-            layout["seen"] = expected.seen + len(after)
+            # keyed before it is emitted (the stream adds fields to its records)
+            last = item_key(after[-1]) if after else None
+            seen = expected.seen + len(after)
+            batch.layout = layouts.after_shortcut(batch.layout or layout, seen=seen, last=last)
             yield from _emit(batch, after, read)
             return batch
         fallback(after)
+        layout = batch.layout or layout  # an offset refusal learned on the way is kept
     keys: list[str] = []
     items: list[dict[str, t.Any]] = []
     for page in client.output_pages(run_uid):
@@ -108,25 +107,24 @@ def read_by_position(
         for item in _objects(page, skip):
             keys.append(item_key(item))
             items.append(item)
-        if order == "newest" and layout["first"] in keys[start:]:
-            at = keys.index(layout["first"], start)
+        if order == "newest" and layout.first in keys[start:]:
+            at = keys.index(layout.first, start)
             if at == expected.new:
                 yield from _emit(batch, items[:at], read)
-                layout.update(first=keys[0], seen=expected.seen + at)
+                seen = expected.seen + at
+                batch.layout = layouts.after_shortcut(layout, seen=seen, first=keys[0])
                 return batch
             fallback(f"{at} new item(s) where output_count says {expected.new}")
             order = None
     if order == "newest":
         fallback("the first item read before was not found")
-    positions = new_positions(keys, layout.get("first"), layout.get("last"), expected.seen)
+    positions = new_positions(keys, layout.first, layout.last, expected.seen)
     yield from _emit(batch, [items[index] for index in positions], read)
-    if keys:
-        layout["order"] = learn_order(len(keys), positions, expected.seen, layout.get("order"))
-        layout.update(first=keys[0], last=keys[-1], seen=len(keys), dated=False)
+    batch.layout = layouts.after_positional_read(layout, keys, positions, expected.seen)
     return batch
 
 
-def shortcut(layout: dict[str, t.Any], seen: int, new: int | None) -> str | None:
+def shortcut(layout: Layout, seen: int, new: int | None) -> str | None:
     """The shortcut a positional read may take: ``oldest``, ``newest``, or None (read all).
 
     Oldest first, the item at the boundary is read first: found where it was, the items after
@@ -143,45 +141,18 @@ def shortcut(layout: dict[str, t.Any], seen: int, new: int | None) -> str | None
         The learned order when its boundary is kept (``last`` for oldest first, ``first`` for
         newest first); None otherwise, and for the newest iteration only (every item is new).
     """
-    order = str(layout.get("order"))
-    boundary = _BOUNDARY.get(order)
+    order = layout.order
     if order == "newest" and new is None:
         return None
-    return order if seen and boundary and layout.get(boundary) else None
-
-
-_BOUNDARY = {"oldest": "last", "newest": "first"}  # the key a shortcut checks the boundary with
-
-
-def learn_order(total: int, new: range | list[int], seen: int, before: object) -> object:
-    """The outputs layout a full positional read shows (what it cannot tell is kept).
-
-    Args:
-        total: Items served now.
-        new: The positions of the new items among them (:func:`new_positions`).
-        seen: Items served at the last read of this run (0: a new run).
-        before: The layout learned before.
-
-    Returns:
-        ``oldest``, ``newest``, ``latest``, None (none of these), or ``before``.
-    """
-    count = len(new)
-    if not seen or not count:
-        return before  # a new run, or nothing new: the layout does not show
-    if count == total:
-        return "latest"  # the run served items before, and none of them now
-    if list(new) == list(range(count)):
-        return "newest"
-    if list(new) == list(range(total - count, total)):
-        return "oldest"
-    return None
+    kept = {"oldest": layout.last, "newest": layout.first}  # the boundary each shortcut checks
+    return order if seen and order in kept and kept[order] else None
 
 
 def _after_last(
     client: EdgesClient,
     run_uid: str,
     expected: Expected,
-    layout: dict[str, t.Any],
+    batch: Batch,
     skip: Callable[[object], None],
 ) -> list[dict[str, t.Any]] | str:
     """Oldest first: the items after the last one read before, or why they cannot be trusted.
@@ -191,11 +162,12 @@ def _after_last(
     """
     boundary: str | None = None
     after: list[dict[str, t.Any]] = []
-    for page in pages_from(client, run_uid, expected.seen - 1, layout):
+    last = expected.layout.last if expected.layout else None
+    for page in pages_from(client, run_uid, expected.seen - 1, batch):
         for item in _objects(page, skip):
             if boundary is None:
                 boundary = item_key(item)
-                if boundary != layout["last"]:
+                if boundary != last:
                     return "the last item read before is not where it was"
             else:
                 after.append(item)
@@ -250,7 +222,7 @@ def new_positions(keys: list[str], first: object, last: object, seen: int) -> ra
 
 
 def pages_from(
-    client: EdgesClient, run_uid: str, start: int, layout: dict[str, t.Any] | None
+    client: EdgesClient, run_uid: str, start: int, batch: Batch | None
 ) -> Iterator[list[t.Any]]:
     """The pages of a run's outputs from a position on: by ``offset``, or by cursors.
 
@@ -261,20 +233,21 @@ def pages_from(
         client: The API client.
         run_uid: The run.
         start: Position of the first item wanted.
-        layout: The partition's outputs layout (``offset``: False once refused).
+        batch: The batch being read: its layout says whether Edges refused ``offset``, and
+            learns it when Edges does now.
 
     Yields:
         Each page from the one holding ``start``, cut to begin at ``start``.
     """
-    if layout is None or layout.get("offset") is not False:
+    if batch is None or batch.layout is None or batch.layout.offset:
         pages = client.output_pages_from(run_uid, start)
         try:
             first = next(pages, None)
         except errors.APIError as exc:
             if not (400 <= exc.status < 500) or exc.status in {401, 403, 404, TOO_MANY}:  # noqa: PLR2004
                 raise
-            if layout is not None:
-                layout["offset"] = False
+            if batch is not None:
+                batch.layout = layouts.without_offset(batch.layout)
         else:
             if first is not None:
                 yield first

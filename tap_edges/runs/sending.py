@@ -17,6 +17,7 @@ import typing as t
 
 from tap_edges import errors
 from tap_edges.api.retries import TOO_MANY
+from tap_edges.batches.layout import restarted
 from tap_edges.lifecycle import (
     Resend,
     Unnamed,
@@ -96,14 +97,13 @@ def started(bookmark: Bookmark, uid: str, launch: Launching) -> Bookmark:
     Its first batch is not emitted yet. What was learned of how Edges serves outputs holds for
     the new run; what the old run served (``seen``) does not.
     """
-    layout = bookmark.outputs
     return dataclasses.replace(
         bookmark,
         run_uid=uid,
         iteration=None,
         pending=Launched(),
         max_results=launch.max_results,
-        outputs=None if layout is None else {**layout, "seen": 0},
+        outputs=restarted(bookmark.outputs),
     )
 
 

@@ -11,6 +11,7 @@ import dataclasses
 import typing as t
 
 from tap_edges.conform import Drift
+from tap_edges.model import Layout
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
@@ -75,14 +76,14 @@ def learned(bookmarks: Iterable[Bookmark], *, names_refused: bool) -> dict[str, 
     Returns:
         One short answer per open question (edges-api.md §11).
     """
-    layouts = [b.outputs or {} for b in bookmarks]
+    layouts = [b.outputs or Layout() for b in bookmarks]
     limits = sorted({b.cap_limit for b in bookmarks if b.cap_limit is not None})
     return {
         "outputs layout": _most(layouts, "order", ORDERS),
         "output_count counts": _most(layouts, "count", COUNTS),
         "extracted_at": _most(layouts, "dated", DATED),
         "offset on outputs": "refused: cursors"
-        if any(layout.get("offset") is False for layout in layouts)
+        if any(not layout.offset for layout in layouts)
         else "accepted or not needed",
         "name on launches": "refused: lost launches are found by time and input"
         if names_refused
@@ -103,9 +104,11 @@ COUNTS = {"total": "every iteration", "iteration": "the newest iteration", None:
 DATED = {True: "read (ISO 8601 or epoch)", False: "absent: new items told apart by position"}
 
 
-def _most(layouts: list[dict[str, t.Any]], key: str, words: dict[t.Any, str]) -> str:
+def _most(layouts: list[Layout], key: str, words: dict[t.Any, str]) -> str:
     """The most common learned value of ``key`` in words (with how many partitions say so)."""
-    seen = collections.Counter(layout[key] for layout in layouts if key in layout)
+    seen = collections.Counter(
+        value for layout in layouts if (value := getattr(layout, key)) is not None
+    )
     if not seen:
         return "not learned yet"
     value, count = seen.most_common(1)[0]
