@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 class Backstage:
     """The world and its runs, as tests see and change them."""
 
+    __slots__ = ("_engine", "_settings")
+
     def __init__(self, engine: Callable[[], Engine], settings: SandboxSettings) -> None:
         """Reach the engine through ``engine`` (it opens the state file on first use).
 

@@ -45,6 +45,13 @@ class Sandbox:
         requests: The API requests served so far, and the observer of each.
     """
 
+    # A misspelt or retired attribute (``sandbox.faults = ...``, now ``sandbox.settings.faults``)
+    # raises AttributeError instead of being kept and ignored.
+    __slots__ = (
+        "_clock", "_engine", "_gate", "_growth", "_port", "_seed", "_server", "_store", "_thread",
+        "backstage", "requests", "settings",
+    )  # fmt: skip
+
     def __init__(  # noqa: PLR0913, PLR0917 - the documented constructor
         self,
         api_key: str = DEFAULT_API_KEY,

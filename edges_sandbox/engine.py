@@ -129,7 +129,7 @@ class Engine:
             ApiError: 404 for an unknown run, 400 ``BAD_PARAMETERS`` when a precondition fails.
         """
         with self.lock:
-            run, now = self._run(uid), self.clock()
+            run, now = _find(self.runs, uid), self.clock()
             if run.parameters.get("sync_mode") != "incremental":
                 msg = "run was not launched with sync_mode incremental"
                 raise bad_parameters(msg)
@@ -149,7 +149,7 @@ class Engine:
                 plan(self.world, self.settings, self.runs.values(), run, now, continued=True)
             )
             self.save()
-            return self._api_object(run, now=now)
+            return _shown(run, now=now, variants=self.settings.variants)
 
     def cancel(self, uid: str) -> dict[str, Any]:
         """Stop a run's current iteration unless it is already terminal.
@@ -161,13 +161,13 @@ class Engine:
             The run object.
         """
         with self.lock:
-            run, now = self._run(uid), self.clock()
+            run, now = _find(self.runs, uid), self.clock()
             if run.status(now) not in TERMINAL:
                 run.current.stopped_at = now
                 if QUEUE in self.settings.variants:  # a slot may free early
                     slots.replan(self.runs.values(), now)
                 self.save()
-            return self._api_object(run, now=now)
+            return _shown(run, now=now, variants=self.settings.variants)
 
     def purge(self, uid: str) -> None:
         """Forget a run (Edges purged it): requests for it answer 404 from now on."""
@@ -183,8 +183,10 @@ class Engine:
             light: Return the ``/status`` body instead of the full run.
         """
         with self.lock:
-            run, now = self._run(uid), self.clock()
-            return run.status_object(now) if light else self._api_object(run, now=now)
+            run, now = _find(self.runs, uid), self.clock()
+            if light:
+                return run.status_object(now)
+            return _shown(run, now=now, variants=self.settings.variants)
 
     def list_runs(
         self,
@@ -203,7 +205,7 @@ class Engine:
         """
         with self.lock:
             now = self.clock()
-            build = functools.partial(self._api_object, now=now)
+            build = functools.partial(_shown, now=now, variants=self.settings.variants)
             return listing.run_objects(self.runs, filters, sort, offset, limit, build)
 
     def outputs(self, uid: str, marker: int | None) -> OutputView:
@@ -215,7 +217,7 @@ class Engine:
                 for the current number (the first page).
         """
         with self.lock:
-            run, now = self._run(uid), self.clock()
+            run, now = _find(self.runs, uid), self.clock()
             finished = sum(1 for it in run.iterations if it.status(now) in TERMINAL)
             marker = finished if marker is None else min(marker, finished)
             if self.settings.outputs_mode == "latest":
@@ -235,7 +237,7 @@ class Engine:
             uid: The run uid.
         """
         with self.lock:
-            run, now = self._run(uid), self.clock()
+            run, now = _find(self.runs, uid), self.clock()
             feeds, variants = run_feeds(self.world, run), self.settings.variants
             return [truth(feeds, it, it.status(now), variants) for it in run.iterations]
 
@@ -248,7 +250,7 @@ class Engine:
             limit: Largest number of inputs to return.
         """
         with self.lock:
-            run, now = self._run(uid), self.clock()
+            run, now = _find(self.runs, uid), self.clock()
             return run.input_objects(now)[offset : offset + limit]
 
     def grow(self, n: int, selector: dict[str, str | None], distinct: int | None = None) -> int:
@@ -264,16 +266,18 @@ class Engine:
             self.save()
             return added
 
-    def _api_object(self, run: Run, *, now: float) -> dict[str, Any]:
-        """The run object, as the variants in force show it."""
-        found = run.api_object(now)
-        if NO_MAX_RESULTS_ECHO in self.settings.variants:
-            found["parameters"].pop("max_results", None)
-        return found
 
-    def _run(self, uid: str) -> Run:
-        run = self.runs.get(uid)
-        if run is None:
-            msg = f"run {uid}"
-            raise not_found(msg)
-        return run
+def _shown(run: Run, *, now: float, variants: frozenset[str]) -> dict[str, Any]:
+    """The run object, as the variants in force show it."""
+    found = run.api_object(now)
+    if NO_MAX_RESULTS_ECHO in variants:
+        found["parameters"].pop("max_results", None)
+    return found
+
+
+def _find(runs: dict[str, Run], uid: str) -> Run:
+    run = runs.get(uid)
+    if run is None:
+        msg = f"run {uid}"
+        raise not_found(msg)
+    return run

@@ -24,6 +24,8 @@ class RequestLog:
             there: the answer is then lost.
     """
 
+    __slots__ = ("_entries", "_lock", "observer")
+
     def __init__(self) -> None:
         """Start empty, with no observer."""
         self._entries: list[dict[str, Any]] = []

@@ -29,6 +29,12 @@ class SandboxSettings:
             Edges; benchmarks raise it to get huge batches).
     """
 
+    # A misspelt setting raises AttributeError instead of being kept and ignored.
+    __slots__ = (
+        "_extra_identities", "_outputs_mode", "_preencode_outputs", "_variants", "api_key",
+        "faults", "max_results_limit", "run_seconds",
+    )  # fmt: skip
+
     def __init__(  # noqa: PLR0913 - one argument per setting
         self,
         api_key: str,
