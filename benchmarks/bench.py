@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import functools
 import json
 import math
 import multiprocessing
@@ -76,17 +77,19 @@ def _host(conn: Connection, run_seconds: float, options: dict[str, t.Any]) -> No
     from edges_sandbox import Sandbox  # noqa: PLC0415 (the child's own import)
 
     with Sandbox(run_seconds=run_seconds, **options) as sandbox:
-        sandbox.max_results_limit = 10_000_000
+        sandbox.settings.max_results_limit = 10_000_000
         conn.send((sandbox.base_url, sandbox.api_key))
         while True:
             command, name, args, kwargs = conn.recv()
             if command == "stop":
                 return
+            owner, _, attribute = name.rpartition(".")  # e.g. "settings.run_seconds"
+            target = functools.reduce(getattr, owner.split(".") if owner else (), sandbox)
             if command == "set":
-                setattr(sandbox, name, args[0])
+                setattr(target, attribute, args[0])
                 conn.send(None)
             else:
-                conn.send(getattr(sandbox, name)(*args, **kwargs))
+                conn.send(getattr(target, attribute)(*args, **kwargs))
 
 
 class SandboxHost:
@@ -103,18 +106,18 @@ class SandboxHost:
         self.base_url, self.api_key = self._conn.recv()
 
     def call(self, name: str, *args: t.Any, **kwargs: t.Any) -> t.Any:  # noqa: ANN401
-        """Call a method of the sandbox and return its answer."""
+        """Call a method of the sandbox (a dotted path: ``backstage.runs``); return its answer."""
         self._conn.send(("call", name, args, kwargs))
         return self._conn.recv()
 
     def set(self, name: str, value: object) -> None:
-        """Set an attribute of the sandbox."""
+        """Set an attribute of the sandbox (a dotted path, e.g. ``settings.run_seconds``)."""
         self._conn.send(("set", name, (value,), {}))
         self._conn.recv()
 
     def runs_log(self) -> list[dict[str, t.Any]]:
         """The ``/v1/runs*`` requests logged since the log was last cleared."""
-        return [e for e in self.call("request_log") if e["path"].startswith("/v1/runs")]
+        return [e for e in self.call("requests.entries") if e["path"].startswith("/v1/runs")]
 
     def peak_rss_mb(self) -> float:
         """The sandbox process's peak RSS so far."""
@@ -334,7 +337,7 @@ def post_urls(count: int) -> list[str]:
 def grow(host: SandboxHost, urls: list[str], n: int) -> None:
     """Add n items to the post feed of each URL, cheaply (1000 distinct ones repeated)."""
     for url in urls:
-        host.call("grow", n=n, action=ACTION, input=url, distinct=1000)
+        host.call("backstage.grow", n=n, action=ACTION, input=url, distinct=1000)
 
 
 def output_requests(log: list[dict[str, t.Any]]) -> int:
@@ -352,11 +355,11 @@ def concurrency(run_seconds: float, poll_interval: int) -> dict[str, float]:
         work = Workdir(Path(tmp), host, urls)
         work.sync(max_results=100)  # launches every run
         grow(host, urls, 5)
-        host.set("run_seconds", run_seconds)
-        host.call("clear_request_log")
+        host.set("settings.run_seconds", run_seconds)
+        host.call("requests.clear")
         outcome = work.sync(max_results=100, poll_interval_seconds=poll_interval)
         log = host.runs_log()
-        runs = host.call("runs")
+        runs = host.call("backstage.runs")
     continues = sum(1 for e in log if e["path"].endswith("/continue"))
     pages = sum(max(1, math.ceil(run["output_count"] / PAGE_SIZE)) for run in runs)
     rounds = math.ceil(run_seconds / poll_interval) * math.ceil(len(runs) / LIST_RUNS_MAX)
@@ -385,7 +388,7 @@ def throughput(records: int, repeats: int) -> dict[str, float]:
         for _ in range(repeats):
             work.state = None
             taps.append(work.sync(max_results=records + 1000))
-            uid = host.call("runs")[-1]["uid"]
+            uid = host.call("backstage.runs")[-1]["uid"]
             command = [sys.executable, __file__, "bare", host.base_url, host.api_key, STREAM, uid]
             bares.append(run_process(command))
         # Start-up and one small partition (a fresh 40-item feed): what is not per record.
@@ -435,14 +438,14 @@ def history(
             if index:
                 grow(host, urls, step)
             work.sync(max_results=1000)
-        counts = {run["output_count"] for run in host.call("runs")}
+        counts = {run["output_count"] for run in host.call("backstage.runs")}
         if layout != "latest" and counts != {items}:
             msg = f"the history should hold {items} items per run, not {sorted(counts)}"
             raise RuntimeError(msg)
         figures: dict[str, float] = {}
         for name, new in (("first", 5), ("steady", 5), ("nothing_new", 0)):
             grow(host, urls, new)
-            host.call("clear_request_log")
+            host.call("requests.clear")
             outcome = work.sync(max_results=1000)
             figures[name] = output_requests(host.runs_log()) / partitions
             if outcome.records != new * partitions:
@@ -479,9 +482,9 @@ def budgeted(partitions: int, budget: int = 30, run_seconds: float = 2.0) -> dic
         work = Workdir(Path(tmp), host, urls)
         work.sync(max_results=100)
         grow(host, urls, 5)
-        host.set("run_seconds", run_seconds)
-        host.call("set_faults", runs_budget_per_minute=budget)
-        host.call("clear_request_log")
+        host.set("settings.run_seconds", run_seconds)
+        host.call("settings.set_faults", runs_budget_per_minute=budget)
+        host.call("requests.clear")
         outcome = work.sync(
             max_results=100, runs_requests_per_minute=budget, poll_interval_seconds=15
         )
@@ -516,7 +519,7 @@ def scale(identities: int, posts: int) -> list[tuple[str, dict[str, float]]]:
         work = Workdir(Path(tmp), host, urls, identity_ids=ids)
         for name, new in (("first", 0), ("continuing", 5)):
             grow(host, urls, new)
-            host.call("clear_request_log")
+            host.call("requests.clear")
             outcome = work.sync(max_results=100, poll_interval_seconds=1)
             log = host.runs_log()
             found.append(

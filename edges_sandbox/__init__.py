@@ -1,8 +1,14 @@
 """A faithful local emulator of the Edges API (``/v1``) with a simulated LinkedIn world.
 
 Start it with ``Sandbox(...).start()`` (or ``with Sandbox() as sb:``) or from the shell with
-``tap-edges-sandbox serve``. It is a real HTTP server (stdlib ``ThreadingHTTPServer``, bound to
-127.0.0.1 only) serving the endpoints documented in ``edges-api.md``:
+``tap-edges-sandbox serve``. What may change while it serves is ``sandbox.settings``
+(:class:`edges_sandbox.settings.SandboxSettings`: faults, variants, outputs mode, run seconds,
+``max_results_limit``, extra identities, ``preencode_outputs``); what tests reach behind the API
+is ``sandbox.backstage`` (grow, ground truth, runs, purge a run, identities); the requests served
+are ``sandbox.requests`` (their log and an observer).
+
+It is a real HTTP server (stdlib ``ThreadingHTTPServer``, bound to 127.0.0.1 only) serving the
+endpoints documented in ``edges-api.md``:
 ``POST /v1/actions/{action}/run/async``, ``GET /v1/runs``, ``GET /v1/runs/{uid}``,
 ``GET /v1/runs/{uid}/status``, ``GET /v1/runs/{uid}/outputs``, ``GET /v1/runs/{uid}/inputs``,
 ``POST /v1/runs/{uid}/cancel``, ``POST /v1/runs/{uid}/continue``, ``GET /v1/identities`` and
@@ -36,7 +42,7 @@ Choices made where the Edges documentation is silent:
   ``BAD_PARAMETERS``. A managed run cannot be continued (no engagement identity).
   ``parameters.sync_mode`` is ``full`` (default) or ``incremental`` (accepted for every action);
   ``parameters.max_results`` is an integer 1..1000, default 100 (benchmarks may raise that
-  limit with ``Sandbox.max_results_limit`` and grow feeds cheaply with ``grow(distinct=...)``).
+  limit with ``settings.max_results_limit`` and grow feeds cheaply with ``grow(distinct=...)``).
   ``callback`` is stored as ``{"url": ...}`` but nothing is delivered. The 201 answer has
   ``status: "pending"`` (lower case, as in the docs).
 * Status progression, computed lazily from the (injectable) clock, for an iteration started at
@@ -61,7 +67,7 @@ Choices made where the Edges documentation is silent:
 * Incremental semantics: an iteration takes its snapshot of the feed at the launch/continue
   call. The first covers all items existing then, later ones the items newer than the
   previous iteration's snapshot. Newest first, the first ``max_results`` are delivered and the
-  older excess is dropped for good (see ``Sandbox.ground_truth``). A FAILED, INVALID or cancelled
+  older excess is dropped for good (see ``Backstage.ground_truth``). A FAILED, INVALID or cancelled
   (STOPPED) iteration delivers nothing and does not move that cursor. Every item delivered by
   an iteration carries ``extracted_at`` = the iteration's finish time (ISO-8601 UTC,
   microseconds, ``Z``), strictly increasing across iterations.
@@ -126,11 +132,11 @@ Choices made where the Edges documentation is silent:
   ``GET|POST outputs-mode``, ``GET|POST variants`` (body ``{"variants": [names]}``, replacing
   them all). Ground truth items are the items as the outputs serve them (variants included);
   each iteration's own ``extracted_at`` there stays ISO-8601.
-* For tests: ``Sandbox.observer`` (a function of the request and its answer, or None) is called
-  with every API request once it is applied and before its answer is sent, so a test can look
-  at what the client had written before it sent the request, or kill the client there (its
-  answer is then lost); ``Sandbox.purge_run(uid)`` forgets a run, as Edges does when it purges
-  one (every later request for it answers 404).
+* For tests: ``sandbox.requests.observer`` (a function of the request and its answer, or None)
+  is called with every API request once it is applied and before its answer is sent, so a test
+  can look at what the client had written before it sent the request, or kill the client there
+  (its answer is then lost); ``sandbox.backstage.purge_run(uid)`` forgets a run, as Edges does
+  when it purges one (every later request for it answers 404).
 * Persistence: with ``state_file`` the world, runs, iterations and counters are saved
   atomically after every mutation and loaded on start, so another process can continue a run.
   Faults, outputs mode, variants, extra identities, ``preencode_outputs`` and the request log

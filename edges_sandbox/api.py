@@ -16,7 +16,7 @@ from edges_sandbox.wire import ApiError, Request, Response, int_param, not_found
 
 if TYPE_CHECKING:
     from edges_sandbox.faults import RequestGate
-    from edges_sandbox.runtime import Runtime
+    from edges_sandbox.settings import SandboxSettings
 
 Handler = Callable[[Engine, Request, "tuple[str, ...]"], Response]
 UID = r"([^/]+)"
@@ -25,9 +25,9 @@ UID = r"([^/]+)"
 def launch(engine: Engine, request: Request, args: tuple[str, ...]) -> Response:
     """``POST /v1/actions/{action}/run/async``."""
     body = request.json_object()
-    runtime = engine.runtime
+    settings = engine.settings
     validated = parse_launch(
-        args[0], body, runtime.max_results_limit, runtime.extra_identities, runtime.variants
+        args[0], body, settings.max_results_limit, settings.extra_identities, settings.variants
     )
     return Response(201, engine.launch(validated))
 
@@ -79,13 +79,13 @@ def list_identities(engine: Engine, request: Request, _args: tuple[str, ...]) ->
     Their accounts are listed with ``retrieve_accounts=true`` only.
     """
     query = (request.query.get("query") or [""])[-1].lower()
-    every = identity_objects(engine.runtime.extra_identities, _shown(engine, request))
+    every = identity_objects(engine.settings.extra_identities, _shown(engine, request))
     return Response(200, [one for one in every if query in one["name"].lower()])
 
 
 def get_identity(engine: Engine, request: Request, args: tuple[str, ...]) -> Response:
     """``GET /v1/identities/{uid}`` (its accounts with ``retrieve_accounts=true`` only)."""
-    found = identity_object(args[0], engine.runtime.extra_identities, _shown(engine, request))
+    found = identity_object(args[0], engine.settings.extra_identities, _shown(engine, request))
     if found is None:
         msg = f"identity {args[0]}"
         raise not_found(msg)
@@ -94,7 +94,7 @@ def get_identity(engine: Engine, request: Request, args: tuple[str, ...]) -> Res
 
 def _shown(engine: Engine, request: Request) -> Shown:
     asked = (request.query.get("retrieve_accounts") or [""])[-1].lower() == "true"
-    return shown(engine.runtime.variants, accounts=asked)
+    return shown(engine.settings.variants, accounts=asked)
 
 
 ROUTES: tuple[tuple[str, re.Pattern[str], Handler], ...] = tuple(
@@ -127,24 +127,26 @@ def rate_limit_route(path: str) -> str:
     return "/" + "/".join(parts[:2] + parts[3:4])
 
 
-def handle_api(engine: Engine, runtime: Runtime, gate: RequestGate, request: Request) -> Response:
+def handle_api(
+    engine: Engine, settings: SandboxSettings, gate: RequestGate, request: Request
+) -> Response:
     """Answer one ``/v1`` request, turning every :class:`ApiError` into the error body.
 
     Args:
         engine: The engine.
-        runtime: Current settings (key, faults).
+        settings: Current settings (key, faults).
         gate: The request-level fault gate.
         request: The request.
     """
     headers: dict[str, str] = {}
     try:
-        _authenticate(request, runtime)
+        _authenticate(request, settings)
         if request.path == "/v1/runs" or request.path.startswith("/v1/runs/"):
             route, outputs = rate_limit_route(request.path), request.path.endswith("/outputs")
-            headers = gate.admit(runtime.faults, route, is_outputs=outputs)
+            headers = gate.admit(settings.faults, route, is_outputs=outputs)
         response = _dispatch(engine, request)
-        if _applied(request, response) and gate.lose_answer(runtime.faults):
-            raise lost_answer(runtime.faults.lost_answer_kind)
+        if _applied(request, response) and gate.lose_answer(settings.faults):
+            raise lost_answer(settings.faults.lost_answer_kind)
     except ApiError as error:
         response = error.response()
     except GatewayAnswer as gateway:
@@ -159,9 +161,9 @@ def _applied(request: Request, response: Response) -> bool:
     return request.method == "POST" and launched_or_continued and response.status in {200, 201}
 
 
-def _authenticate(request: Request, runtime: Runtime) -> None:
+def _authenticate(request: Request, settings: SandboxSettings) -> None:
     # Constant-time comparison; the received key is never echoed, logged or stored.
-    if not hmac.compare_digest((request.api_key or "").encode(), runtime.api_key.encode()):
+    if not hmac.compare_digest((request.api_key or "").encode(), settings.api_key.encode()):
         msg = "missing or invalid API key (X-API-Key header)"
         raise ApiError(401, "UNAUTHORIZED", msg)
 

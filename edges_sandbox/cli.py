@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from edges_sandbox.emulator import Sandbox
 from edges_sandbox.identities import DEFAULT_API_KEY
-from edges_sandbox.runtime import OUTPUTS_MODES
+from edges_sandbox.settings import OUTPUTS_MODES
 from edges_sandbox.variants import VARIANTS
 
 if TYPE_CHECKING:

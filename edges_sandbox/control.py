@@ -5,22 +5,34 @@ They need no API key, are not counted by budgets or faults and are not logged.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from edges_sandbox.wire import ApiError, Request, Response
 
 if TYPE_CHECKING:
-    from edges_sandbox.emulator import Sandbox
+    from edges_sandbox.backstage import Backstage
+    from edges_sandbox.requestlog import RequestLog
+    from edges_sandbox.settings import SandboxSettings
 
 GROW_FIELDS = ("n", "action", "identity_id", "input")
 SETTINGS = ("faults", "outputs-mode", "variants")
 
 
-def handle_control(sandbox: Sandbox, request: Request) -> Response:
+@dataclass(frozen=True)
+class Controlled:
+    """What the control routes reach: the world and its runs, the settings, the request log."""
+
+    backstage: Backstage
+    settings: SandboxSettings
+    requests: RequestLog
+
+
+def handle_control(sandbox: Controlled, request: Request) -> Response:
     """Answer one ``/_sandbox/...`` request.
 
     Args:
-        sandbox: The sandbox being controlled.
+        sandbox: What is being controlled.
         request: The request.
     """
     try:
@@ -31,38 +43,38 @@ def handle_control(sandbox: Sandbox, request: Request) -> Response:
         return error.response()
 
 
-def _dispatch(sandbox: Sandbox, request: Request) -> Response:
+def _dispatch(sandbox: Controlled, request: Request) -> Response:
     name = request.path.removeprefix("/_sandbox/").strip("/")
     method = request.method
     if (method, name) == ("POST", "grow"):
-        return Response(200, {"added": sandbox.grow(**_grow_args(request))})
+        return Response(200, {"added": sandbox.backstage.grow(**_grow_args(request))})
     if (method, name) == ("GET", "ground-truth"):
         uid = (request.query.get("run_uid") or [""])[-1]
-        return Response(200, sandbox.ground_truth(uid))
+        return Response(200, sandbox.backstage.ground_truth(uid))
     if (method, name) == ("GET", "requests"):
-        return Response(200, sandbox.request_log())
+        return Response(200, sandbox.requests.entries())
     if (method, name) == ("DELETE", "requests"):
-        sandbox.clear_request_log()
+        sandbox.requests.clear()
         return Response(204)
     if name in SETTINGS and method in ("GET", "POST"):
         return _setting(sandbox, name, request)
     raise ApiError(404, "STATUS_404", f"no sandbox control route {method} {request.path}")
 
 
-def _setting(sandbox: Sandbox, name: str, request: Request) -> Response:
+def _setting(sandbox: Controlled, name: str, request: Request) -> Response:
     """``GET`` reads a setting, ``POST`` changes it and answers the new value."""
     post = request.method == "POST"
     if name == "faults":
         if post:
-            sandbox.set_faults(**request.json_object())
-        return Response(200, sandbox.faults.to_json())
+            sandbox.settings.set_faults(**request.json_object())
+        return Response(200, sandbox.settings.faults.to_json())
     if name == "outputs-mode":
         if post:
-            sandbox.outputs_mode = str(request.json_object().get("outputs_mode"))
-        return Response(200, {"outputs_mode": sandbox.outputs_mode})
+            sandbox.settings.outputs_mode = str(request.json_object().get("outputs_mode"))
+        return Response(200, {"outputs_mode": sandbox.settings.outputs_mode})
     if post:
-        sandbox.variants = _variants_arg(request)
-    return Response(200, {"variants": sorted(sandbox.variants)})
+        sandbox.settings.variants = _variants_arg(request)
+    return Response(200, {"variants": sorted(sandbox.settings.variants)})
 
 
 def _variants_arg(request: Request) -> list[str]:

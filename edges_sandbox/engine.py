@@ -25,7 +25,7 @@ from edges_sandbox.wire import not_found
 from edges_sandbox.world import World
 
 if TYPE_CHECKING:
-    from edges_sandbox.runtime import Runtime
+    from edges_sandbox.settings import SandboxSettings
     from edges_sandbox.store import Store
 
 STATE_VERSION = 1
@@ -34,16 +34,16 @@ STATE_VERSION = 1
 class Engine:
     """All runs and the world, guarded by one lock, persisted after every mutation."""
 
-    def __init__(self, runtime: Runtime, clock: Clock, store: Store, world: World) -> None:
+    def __init__(self, settings: SandboxSettings, clock: Clock, store: Store, world: World) -> None:
         """Create an engine (use :meth:`open` to load a saved state).
 
         Args:
-            runtime: Settings shared with the HTTP layer.
+            settings: Settings shared with the HTTP layer.
             clock: Time source (epoch seconds).
             store: Where to persist the state.
             world: The simulated world.
         """
-        self.runtime = runtime
+        self.settings = settings
         self.clock = clock
         self.store = store
         self.world = world
@@ -53,11 +53,13 @@ class Engine:
         self.encoder = ItemEncoder()
 
     @classmethod
-    def open(cls, runtime: Runtime, clock: Clock, store: Store, seed: int, growth: float) -> Engine:
+    def open(
+        cls, settings: SandboxSettings, clock: Clock, store: Store, seed: int, growth: float
+    ) -> Engine:
         """Load the engine from the store, or start a fresh world.
 
         Args:
-            runtime: Shared settings.
+            settings: Shared settings.
             clock: Time source.
             store: The state file.
             seed: World seed (ignored when a saved world exists).
@@ -65,8 +67,8 @@ class Engine:
         """
         saved = store.load()
         if saved is None:
-            return cls(runtime, clock, store, World(seed, clock(), growth))
-        engine = cls(runtime, clock, store, World.from_state(saved["world"], growth))
+            return cls(settings, clock, store, World(seed, clock(), growth))
+        engine = cls(settings, clock, store, World.from_state(saved["world"], growth))
         engine.next_run_id = int(saved["next_run_id"])
         for raw in saved["runs"]:
             run = Run.from_state(raw)
@@ -103,7 +105,7 @@ class Engine:
             )  # fmt: skip
             self.next_run_id += 1
             run.iterations.append(
-                plan(self.world, self.runtime, self.runs.values(), run, now, continued=False)
+                plan(self.world, self.settings, self.runs.values(), run, now, continued=False)
             )
             self.runs[run.uid] = run
             self.save()
@@ -127,13 +129,13 @@ class Engine:
             ApiError: 404 for an unknown run, 400 ``BAD_PARAMETERS`` when a precondition fails.
         """
         with self.lock:
-            run, now = self._run(uid), self.clock()
+            run, now = _find(self.runs, uid), self.clock()
             if run.parameters.get("sync_mode") != "incremental":
                 msg = "run was not launched with sync_mode incremental"
                 raise bad_parameters(msg)
-            if POSTS_NOT_INCREMENTAL in self.runtime.variants:
+            if POSTS_NOT_INCREMENTAL in self.settings.variants:
                 refuse_incremental(run.action_name)
-            if identity_type(run.identity_id, self.runtime.extra_identities) != "engagement":
+            if identity_type(run.identity_id, self.settings.extra_identities) != "engagement":
                 msg = f"identity {run.identity_id} is not an engagement identity"
                 if run.identity_id is None:
                     msg = "a managed run has no identity; continue needs an engagement identity"
@@ -144,10 +146,10 @@ class Engine:
                 msg_0 = f"run is {status}; continue needs a finished run ({allowed})"
                 raise bad_parameters(msg_0)
             run.iterations.append(
-                plan(self.world, self.runtime, self.runs.values(), run, now, continued=True)
+                plan(self.world, self.settings, self.runs.values(), run, now, continued=True)
             )
             self.save()
-            return self._api_object(run, now=now)
+            return _shown(run, now=now, variants=self.settings.variants)
 
     def cancel(self, uid: str) -> dict[str, Any]:
         """Stop a run's current iteration unless it is already terminal.
@@ -159,13 +161,13 @@ class Engine:
             The run object.
         """
         with self.lock:
-            run, now = self._run(uid), self.clock()
+            run, now = _find(self.runs, uid), self.clock()
             if run.status(now) not in TERMINAL:
                 run.current.stopped_at = now
-                if QUEUE in self.runtime.variants:  # a slot may free early
+                if QUEUE in self.settings.variants:  # a slot may free early
                     slots.replan(self.runs.values(), now)
                 self.save()
-            return self._api_object(run, now=now)
+            return _shown(run, now=now, variants=self.settings.variants)
 
     def purge(self, uid: str) -> None:
         """Forget a run (Edges purged it): requests for it answer 404 from now on."""
@@ -181,8 +183,10 @@ class Engine:
             light: Return the ``/status`` body instead of the full run.
         """
         with self.lock:
-            run, now = self._run(uid), self.clock()
-            return run.status_object(now) if light else self._api_object(run, now=now)
+            run, now = _find(self.runs, uid), self.clock()
+            if light:
+                return run.status_object(now)
+            return _shown(run, now=now, variants=self.settings.variants)
 
     def list_runs(
         self,
@@ -201,7 +205,7 @@ class Engine:
         """
         with self.lock:
             now = self.clock()
-            build = functools.partial(self._api_object, now=now)
+            build = functools.partial(_shown, now=now, variants=self.settings.variants)
             return listing.run_objects(self.runs, filters, sort, offset, limit, build)
 
     def outputs(self, uid: str, marker: int | None) -> OutputView:
@@ -213,17 +217,17 @@ class Engine:
                 for the current number (the first page).
         """
         with self.lock:
-            run, now = self._run(uid), self.clock()
+            run, now = _find(self.runs, uid), self.clock()
             finished = sum(1 for it in run.iterations if it.status(now) in TERMINAL)
             marker = finished if marker is None else min(marker, finished)
-            if self.runtime.outputs_mode == "latest":
+            if self.settings.outputs_mode == "latest":
                 chosen = run.iterations[marker - 1 : marker] if marker else []
-            elif self.runtime.outputs_mode == "cumulative-newest":
+            elif self.settings.outputs_mode == "cumulative-newest":
                 chosen = run.iterations[:marker][::-1]
             else:
                 chosen = run.iterations[:marker]
-            items = OutputItems(run_feeds(self.world, run), chosen, now, self.runtime.variants)
-            malformed = bool(set(match_keys(run)) & self.runtime.faults.malformed_outputs)
+            items = OutputItems(run_feeds(self.world, run), chosen, now, self.settings.variants)
+            malformed = bool(set(match_keys(run)) & self.settings.faults.malformed_outputs)
             return OutputView(items, marker, malformed)
 
     def ground_truth(self, uid: str) -> list[dict[str, Any]]:
@@ -233,8 +237,8 @@ class Engine:
             uid: The run uid.
         """
         with self.lock:
-            run, now = self._run(uid), self.clock()
-            feeds, variants = run_feeds(self.world, run), self.runtime.variants
+            run, now = _find(self.runs, uid), self.clock()
+            feeds, variants = run_feeds(self.world, run), self.settings.variants
             return [truth(feeds, it, it.status(now), variants) for it in run.iterations]
 
     def inputs(self, uid: str, offset: int, limit: int) -> list[dict[str, Any]]:
@@ -246,7 +250,7 @@ class Engine:
             limit: Largest number of inputs to return.
         """
         with self.lock:
-            run, now = self._run(uid), self.clock()
+            run, now = _find(self.runs, uid), self.clock()
             return run.input_objects(now)[offset : offset + limit]
 
     def grow(self, n: int, selector: dict[str, str | None], distinct: int | None = None) -> int:
@@ -262,16 +266,18 @@ class Engine:
             self.save()
             return added
 
-    def _api_object(self, run: Run, *, now: float) -> dict[str, Any]:
-        """The run object, as the variants in force show it."""
-        found = run.api_object(now)
-        if NO_MAX_RESULTS_ECHO in self.runtime.variants:
-            found["parameters"].pop("max_results", None)
-        return found
 
-    def _run(self, uid: str) -> Run:
-        run = self.runs.get(uid)
-        if run is None:
-            msg = f"run {uid}"
-            raise not_found(msg)
-        return run
+def _shown(run: Run, *, now: float, variants: frozenset[str]) -> dict[str, Any]:
+    """The run object, as the variants in force show it."""
+    found = run.api_object(now)
+    if NO_MAX_RESULTS_ECHO in variants:
+        found["parameters"].pop("max_results", None)
+    return found
+
+
+def _find(runs: dict[str, Run], uid: str) -> Run:
+    run = runs.get(uid)
+    if run is None:
+        msg = f"run {uid}"
+        raise not_found(msg)
+    return run

@@ -20,18 +20,24 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from edges_sandbox.runs import Run
-    from edges_sandbox.runtime import Runtime
+    from edges_sandbox.settings import SandboxSettings
     from edges_sandbox.world import Feed, World
 
 
 def plan(  # noqa: PLR0913 - what an iteration depends on
-    world: World, runtime: Runtime, runs: Iterable[Run], run: Run, now: float, *, continued: bool
+    world: World,
+    settings: SandboxSettings,
+    runs: Iterable[Run],
+    run: Run,
+    now: float,
+    *,
+    continued: bool,
 ) -> Iteration:
     """Decide everything the next iteration of a run does, at its launch or continue.
 
     Args:
         world: The simulated world (the run's feeds are created and caught up).
-        runtime: The settings in force (faults, variants, run_seconds).
+        settings: The settings in force (faults, variants, run_seconds).
         runs: Every run (the ``queue`` variant plans slots across them).
         run: The run.
         now: The launch or continue time.
@@ -42,19 +48,19 @@ def plan(  # noqa: PLR0913 - what an iteration depends on
     for feed in feeds:
         world.catch_up(feed, now)
     cursors = [run.current.cursor(lane) if run.iterations else 0 for lane in range(len(feeds))]
-    outcome, error = runtime.faults.outcome(match_keys(run))
+    outcome, error = settings.faults.outcome(match_keys(run))
     refused = _refusal(run)
     if refused is not None:  # LinkedIn's own refusal comes before any injected fault
         outcome, error = "FAILED", refused
     fresh = [
         list(range(f.newest_seq, cursor, -1)) for f, cursor in zip(feeds, cursors, strict=True)
     ]
-    if not any(fresh) and outcome == "SUCCEEDED" and NO_DATA_FAILED in runtime.variants:
+    if not any(fresh) and outcome == "SUCCEEDED" and NO_DATA_FAILED in settings.variants:
         outcome, error = "FAILED", _no_data(kind.slug)
     limit = int(run.parameters["max_results"])  # per input
-    duration = runtime.run_seconds
+    duration = settings.run_seconds
     delay = 0.0
-    if QUEUE in runtime.variants:
+    if QUEUE in settings.variants:
         delay = slots.delay_for(runs, now, duration)
     failed = outcome in {"FAILED", "INVALID"}
     lanes = [

@@ -75,7 +75,7 @@ def outputs_page(engine: Engine, request: Request, uid: str) -> Response:
     """
     limit = int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     if "offset" in request.query:
-        if REFUSE_OFFSET in engine.runtime.variants:
+        if REFUSE_OFFSET in engine.settings.variants:
             raise bad_parameters(OFFSET_REFUSED)
         # Deprecated offset paging: no cursor, no X-Pagination-Next header.
         offset = int_param(request, "offset", 0, 0, None)
@@ -95,7 +95,7 @@ def outputs_page(engine: Engine, request: Request, uid: str) -> Response:
 
 def _body(engine: Engine, view: OutputView, offset: int, limit: int) -> list[Any] | bytes:
     # Drifted records are new objects per page: the encoder would keep every one of them.
-    if engine.runtime.preencode_outputs and not view.malformed and not view.items.drifting:
+    if engine.settings.preencode_outputs and not view.malformed and not view.items.drifting:
         return engine.encoder.page(view.items, offset, limit)
     page: list[Any] = list(view.items[offset : offset + limit])
     if view.malformed and page:

@@ -151,10 +151,10 @@ def expected_keys(
     truth = Sandbox(state_file=world or sandbox_path(workdir))
     expected: dict[str, set[Key]] = {stream: set() for stream in STREAMS}
     contexts = partition_contexts(state)
-    assert sorted(contexts) == sorted(run["uid"] for run in truth.runs())
+    assert sorted(contexts) == sorted(run["uid"] for run in truth.backstage.runs())
     for uid, (stream, context) in contexts.items():
         derived = ACTIONS_BY_STREAM[stream].derived_key
-        for it in truth.ground_truth(uid):
+        for it in truth.backstage.ground_truth(uid):
             if iteration is not None and it["index"] != iteration:
                 continue
             for item in it["delivered"]:
@@ -169,13 +169,17 @@ def iteration_indexes(workdir: Path, world: Path | None = None) -> list[int]:
     """The iteration indexes the sandbox's runs went through, in order."""
     truth = Sandbox(state_file=world or sandbox_path(workdir))
     return sorted(
-        {int(it["index"]) for run in truth.runs() for it in truth.ground_truth(run["uid"])}
+        {
+            int(it["index"])
+            for run in truth.backstage.runs()
+            for it in truth.backstage.ground_truth(run["uid"])
+        }
     )
 
 
 def grow_world(workdir: Path, n: int, world: Path | None = None) -> int:
     """Give every feed of the test's sandbox world ``n`` new items; return how many in all."""
-    return Sandbox(state_file=world or sandbox_path(workdir)).grow(n=n)
+    return Sandbox(state_file=world or sandbox_path(workdir)).backstage.grow(n=n)
 
 
 def keys_by_stream(tables: dict[str, list[dict[str, t.Any]]]) -> dict[str, list[Key]]:

@@ -146,10 +146,10 @@ def expected_items(
     """Items the sandbox delivered to the runs of one stream (one iteration, or all)."""
     action = ACTION_OF_STREAM[stream]
     items: list[dict[str, t.Any]] = []
-    for run in sandbox.runs():
+    for run in sandbox.backstage.runs():
         if run["action_name"] != action:
             continue
-        for it in sandbox.ground_truth(run["uid"]):
+        for it in sandbox.backstage.ground_truth(run["uid"]):
             if iteration is None or it["index"] == iteration:
                 items.extend(it["delivered"])
     return items
@@ -165,7 +165,7 @@ def request_count(sandbox: Sandbox, method: str, suffix: str) -> int:
     """How many requests the sandbox logged with this method and a path ending so."""
     return sum(
         1
-        for entry in sandbox.request_log()
+        for entry in sandbox.requests.entries()
         if entry["method"] == method and entry["path"].endswith(suffix)
     )
 

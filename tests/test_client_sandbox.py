@@ -66,12 +66,12 @@ def test_gateway_429_without_json_is_retried_after_its_retry_after(
     sandbox: Sandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    sandbox.set_faults(gateway_429_every=2, gateway_retry_after=7)
+    sandbox.settings.set_faults(gateway_429_every=2, gateway_retry_after=7)
     fake = FakeTime()
     client = client_for(sandbox, fake)
     assert client.list_runs(["a"]) == []
     assert client.list_runs(["b"]) == []  # the 2nd request gets the 429, the retry passes
-    assert [entry["status"] for entry in sandbox.request_log()] == [200, 429, 200]
+    assert [entry["status"] for entry in sandbox.requests.entries()] == [200, 429, 200]
     assert len(fake.slept) == 1
     assert 7 <= fake.slept[0] < 8
     assert any("HTTP 429; retry" in record.getMessage() for record in caplog.records)
@@ -82,12 +82,12 @@ def test_gateway_5xx_with_html_are_retried_like_any_other(
     sandbox: Sandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    sandbox.set_faults(gateway_5xx_every=2)
+    sandbox.settings.set_faults(gateway_5xx_every=2)
     fake = FakeTime()
     client = client_for(sandbox, fake)
     for _ in range(4):
         assert client.list_runs(["a"]) == []
-    statuses = [entry["status"] for entry in sandbox.request_log()]
+    statuses = [entry["status"] for entry in sandbox.requests.entries()]
     assert statuses == [200, 502, 200, 503, 200, 504, 200]
     retried = [record.getMessage() for record in caplog.records if "; retry" in record.getMessage()]
     assert [message.split(" -> ")[1].split(";")[0] for message in retried] == [
@@ -102,7 +102,7 @@ def test_gateway_5xx_to_the_last_try_is_an_error_without_the_page(
     sandbox: Sandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    sandbox.set_faults(gateway_5xx_every=1)
+    sandbox.settings.set_faults(gateway_5xx_every=1)
     client = client_for(sandbox, FakeTime(), max_tries=3)
     with pytest.raises(errors.RetriesExhaustedError) as raised:
         client.list_runs(["a"])
@@ -119,7 +119,7 @@ def test_gateway_5xx_to_the_last_try_is_an_error_without_the_page(
 def identity_requests(sandbox: Sandbox) -> list[tuple[str, dict[str, list[str]]]]:
     return [
         (entry["path"], entry["query"])
-        for entry in sandbox.request_log()
+        for entry in sandbox.requests.entries()
         if entry["path"].startswith("/v1/identities")
     ]
 
@@ -128,7 +128,7 @@ def identity_requests(sandbox: Sandbox) -> list[tuple[str, dict[str, list[str]]]
 def test_identity_check_reads_one_listing_with_the_accounts(
     sandbox: Sandbox, caplog: pytest.LogCaptureFixture, variants: list[str]
 ) -> None:
-    sandbox.variants = variants
+    sandbox.settings.variants = variants
     client = client_for(sandbox, FakeTime())
     check_identities(client, ENGAGEMENT_IDENTITY_IDS)
     assert identity_requests(sandbox) == [("/v1/identities", {"retrieve_accounts": ["true"]})]

@@ -82,7 +82,7 @@ def test_every_run_is_launched_before_any_partition_is_read(
     assert run.returncode == 0, run.stderr
     partitions = 2 + len(POST_STREAMS) * POSTS  # connections, profile viewers, 3 x 50 posts
     assert len(partitions_of(run.last_state)) == partitions
-    words = kinds(sandbox.request_log())
+    words = kinds(sandbox.requests.entries())
     assert_all_started_before_any_read(words, "launch", partitions)
     assert words[:partitions] == ["launch"] * partitions  # no poll, wait or read in between
 
@@ -93,11 +93,11 @@ def test_every_run_is_continued_before_any_partition_waits_or_is_read(
     config = config_for(sandbox)
     first = run_tap(config, tmp_path)
     assert first.returncode == 0, first.stderr
-    sandbox.grow(n=2)
-    sandbox.clear_request_log()
+    sandbox.backstage.grow(n=2)
+    sandbox.requests.clear()
     second = run_tap(config, tmp_path, state=first.last_state)
     assert second.returncode == 0, second.stderr
-    words = kinds(sandbox.request_log())
+    words = kinds(sandbox.requests.entries())
     partitions = len(partitions_of(first.last_state))
     assert_all_started_before_any_read(words, "continue", partitions)
     # The one status read before the continues, then only polls: no status poll, no read
@@ -112,7 +112,7 @@ def test_every_run_is_continued_before_any_partition_waits_or_is_read(
 def test_status_polls_cover_many_runs_per_request(sandbox: Sandbox, tmp_path: Path) -> None:
     run = run_tap(config_for(sandbox), tmp_path)
     assert run.returncode == 0, run.stderr
-    log = sandbox.request_log()
+    log = sandbox.requests.entries()
     assert "get" not in kinds(log), "a run's status was read on its own"
     lists = [entry for entry in log if entry["path"] == "/v1/runs"]
     assert lists
@@ -124,12 +124,12 @@ def test_status_polls_cover_many_runs_per_request(sandbox: Sandbox, tmp_path: Pa
 def test_outputs_are_read_500_per_page(sandbox: Sandbox, tmp_path: Path) -> None:
     config = config_for(sandbox)
     config.update(post_urls=post_urls(1), max_results=1000)
-    sandbox.grow(
+    sandbox.backstage.grow(
         n=1100, action="linkedin-extract-connections", identity_id=ENGAGEMENT_IDENTITY_IDS[0]
     )
     run = run_tap(config, tmp_path)
     assert run.returncode == 0, run.stderr
-    pages = [e for e in sandbox.request_log() if e["path"].endswith("/outputs")]
+    pages = [e for e in sandbox.requests.entries() if e["path"].endswith("/outputs")]
     assert all(e["query"].get("limit") == ["500"] for e in pages)
     assert any(e["query"].get("cursor") for e in pages)  # 1000 items: a second page
     assert len(run.records("connections")) == 1000

@@ -32,16 +32,16 @@ ONE = {
 @pytest.fixture(params=OUTPUTS_MODES)
 def sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     with Sandbox(run_seconds=0.3, outputs_mode=request.param) as sb:
-        sb.max_results_limit = 2000
+        sb.settings.max_results_limit = 2000
         yield sb
 
 
 def output_requests(sandbox: Sandbox) -> int:
-    return sum(1 for e in sandbox.request_log() if e["path"].endswith("/outputs"))
+    return sum(1 for e in sandbox.requests.entries() if e["path"].endswith("/outputs"))
 
 
 def sync(sandbox: Sandbox, tmp_path: Path, state: dict[str, t.Any] | None) -> TapRun:
-    sandbox.clear_request_log()
+    sandbox.requests.clear()
     run = run_tap(api_config(sandbox, **ONE), tmp_path, state=state)
     assert run.returncode == 0, run.stderr
     return run
@@ -50,7 +50,7 @@ def sync(sandbox: Sandbox, tmp_path: Path, state: dict[str, t.Any] | None) -> Ta
 def history(sandbox: Sandbox, tmp_path: Path) -> dict[str, t.Any]:
     """Two syncs: a launch, then a continue that grows the outputs past two pages."""
     first = sync(sandbox, tmp_path, None)
-    sandbox.grow(n=HISTORY)
+    sandbox.backstage.grow(n=HISTORY)
     learned = sync(sandbox, tmp_path, first.last_state)  # may read everything: it learns
     assert len(learned.records()) == 2 * HISTORY
     return learned.last_state
@@ -59,10 +59,14 @@ def history(sandbox: Sandbox, tmp_path: Path) -> dict[str, t.Any]:
 def test_a_sync_reads_only_the_pages_of_the_new_items(sandbox: Sandbox, tmp_path: Path) -> None:
     state = history(sandbox, tmp_path)
     for _ in range(2):
-        sandbox.grow(n=5)
+        sandbox.backstage.grow(n=5)
         run = sync(sandbox, tmp_path, state)
         assert output_requests(sandbox) == 2  # one page per partition (connections, viewers)
-        new = [i for r in sandbox.runs() for i in sandbox.ground_truth(r["uid"])[-1]["delivered"]]
+        new = [
+            i
+            for r in sandbox.backstage.runs()
+            for i in sandbox.backstage.ground_truth(r["uid"])[-1]["delivered"]
+        ]
         assert len(new) == 2 * 5
         assert item_view(run.records(), new) == item_view(new, new)
         assert "reading all its outputs" not in run.stderr
@@ -74,10 +78,12 @@ def test_a_sync_reads_only_the_pages_of_the_new_items(sandbox: Sandbox, tmp_path
 
 def test_a_layout_that_changes_falls_back_to_a_full_read(tmp_path: Path) -> None:
     with Sandbox(run_seconds=0.3, outputs_mode="cumulative") as sandbox:
-        sandbox.max_results_limit = 2000
+        sandbox.settings.max_results_limit = 2000
         state = history(sandbox, tmp_path)
-        sandbox.outputs_mode = "cumulative-newest"  # the offset shortcut would read old items
-        sandbox.grow(n=5)
+        sandbox.settings.outputs_mode = (
+            "cumulative-newest"  # the offset shortcut would read old items
+        )
+        sandbox.backstage.grow(n=5)
         run = sync(sandbox, tmp_path, state)
         assert len(run.records()) == 2 * 5
         assert run.stderr.count("reading all its outputs") == 2
@@ -87,11 +93,11 @@ def test_a_layout_that_changes_falls_back_to_a_full_read(tmp_path: Path) -> None
 
 def test_a_state_that_misplaces_the_new_items_falls_back(tmp_path: Path) -> None:
     with Sandbox(run_seconds=0.3, outputs_mode="cumulative") as sandbox:
-        sandbox.max_results_limit = 2000
+        sandbox.settings.max_results_limit = 2000
         state = history(sandbox, tmp_path)
         for partition in partitions_of(state):  # as if more items had been read than were
             partition["edges_outputs"]["seen"] += 3
-        sandbox.grow(n=5)
+        sandbox.backstage.grow(n=5)
         run = sync(sandbox, tmp_path, state)
         assert len(run.records()) == 2 * 5  # the first 3 new items would be missed
         assert run.stderr.count("reading all its outputs") == 2
@@ -107,7 +113,7 @@ ORDER_OF_MODE = {"cumulative": "oldest", "cumulative-newest": "newest", "latest"
 
 def delivered(sandbox: Sandbox, *, newest: bool = False) -> list[dict[str, t.Any]]:
     """The items Edges delivered to every run (or in each run's newest iteration only)."""
-    truths = [sandbox.ground_truth(run["uid"]) for run in sandbox.runs()]
+    truths = [sandbox.backstage.ground_truth(run["uid"]) for run in sandbox.backstage.runs()]
     iterations = [it for truth in truths for it in (truth[-1:] if newest else truth)]
     return [item for it in iterations for item in it["delivered"]]
 
@@ -118,9 +124,9 @@ def pages_of_the_new_items(sandbox: Sandbox, mode: str, *, offset_tried: bool) -
     Oldest first without ``offset``, cursors cannot skip: every page up to the new items is
     read (and dropped), plus the refused offset the first time.
     """
-    if mode != "cumulative" or "refuse_offset" not in sandbox.variants:
-        return len(sandbox.runs())
-    truths = [sandbox.ground_truth(run["uid"]) for run in sandbox.runs()]
+    if mode != "cumulative" or "refuse_offset" not in sandbox.settings.variants:
+        return len(sandbox.backstage.runs())
+    truths = [sandbox.backstage.ground_truth(run["uid"]) for run in sandbox.backstage.runs()]
     totals = [sum(len(it["delivered"]) for it in truth) for truth in truths]
     return sum(-(-total // OUTPUTS_PAGE_SIZE) + offset_tried for total in totals)
 
@@ -133,14 +139,14 @@ def test_without_extracted_at_a_sync_reads_only_the_pages_of_the_new_items(
 ) -> None:
     """Items told apart by position: each loads once, and a sync reads the new items' pages."""
     with Sandbox(run_seconds=0.3, outputs_mode=mode, variants=variants) as sandbox:
-        sandbox.max_results_limit = 2000
+        sandbox.settings.max_results_limit = 2000
         first = sync(sandbox, tmp_path, None)
-        sandbox.grow(n=HISTORY)
+        sandbox.backstage.grow(n=HISTORY)
         learned = sync(sandbox, tmp_path, first.last_state)  # reads everything: it learns
         records, state = first.records() + learned.records(), learned.last_state
         pages, wanted = [], []
         for number in range(3):
-            sandbox.grow(n=5)
+            sandbox.backstage.grow(n=5)
             run = sync(sandbox, tmp_path, state)
             new = delivered(sandbox, newest=True)
             assert item_view(run.records(), new) == item_view(new, new)  # the new ones only

@@ -71,14 +71,14 @@ def test_a_failed_load_is_read_again_and_the_run_is_not_continued_past_it(
     first = run_tap(config, tmp_path)
     assert first.returncode == 0, first.stderr
     committed = first.last_state
-    sandbox.grow(n=3)
+    sandbox.backstage.grow(n=3)
     lost_load = run_tap(config, tmp_path, state=committed)  # its target fails: state not saved
     assert lost_load.returncode == 0, lost_load.stderr
     assert_emitted(lost_load, sandbox, 1)
 
     for _ in range(2):  # two failed loads in a row: Meltano hands over the same older state
-        sandbox.grow(n=2)
-        sandbox.clear_request_log()
+        sandbox.backstage.grow(n=2)
+        sandbox.requests.clear()
         replay = run_tap(config, tmp_path, state=committed)
         assert replay.returncode == 0, replay.stderr
         assert request_count(sandbox, "POST", "/continue") == 0
@@ -86,7 +86,7 @@ def test_a_failed_load_is_read_again_and_the_run_is_not_continued_past_it(
         assert_emitted(replay, sandbox, 1)
         assert "has an iteration the state does not record" in replay.stderr
 
-    sandbox.clear_request_log()
+    sandbox.requests.clear()
     resumed = run_tap(config, tmp_path, state=replay.last_state)
     assert resumed.returncode == 0, resumed.stderr
     assert request_count(sandbox, "POST", "/continue") == 4
@@ -100,28 +100,30 @@ def test_a_continue_whose_answer_is_lost_is_not_sent_again(
     config = api_config(sandbox, **SMALL)
     first = run_tap(config, tmp_path)
     assert first.returncode == 0, first.stderr
-    sandbox.grow(n=3)
-    sandbox.faults = Faults(lost_answer_every=1, lost_answer_kind=kind)
-    sandbox.clear_request_log()
+    sandbox.backstage.grow(n=3)
+    sandbox.settings.faults = Faults(lost_answer_every=1, lost_answer_kind=kind)
+    sandbox.requests.clear()
     second = run_tap(config, tmp_path, state=first.last_state)
     assert second.returncode == 0, second.stderr
     assert request_count(sandbox, "POST", "/continue") == 4  # one per partition, none resent
     assert second.stderr.count("the continue was applied") == 4
     assert_emitted(second, sandbox, 1)
-    runs = sandbox.runs()
-    assert all(len(sandbox.ground_truth(r["uid"])) == 2 for r in runs)  # no iteration skipped
+    runs = sandbox.backstage.runs()
+    assert all(
+        len(sandbox.backstage.ground_truth(r["uid"])) == 2 for r in runs
+    )  # no iteration skipped
 
 
 def test_a_continue_that_was_not_applied_is_sent_again(sandbox: Sandbox, tmp_path: Path) -> None:
     config = api_config(sandbox, **SMALL)
     first = run_tap(config, tmp_path)
     assert first.returncode == 0, first.stderr
-    sandbox.grow(n=3)
+    sandbox.backstage.grow(n=3)
     # Every 3rd request under /v1/runs fails with a 503 before anything is done.
-    sandbox.faults = Faults(error_every=3)
+    sandbox.settings.faults = Faults(error_every=3)
     second = run_tap(config, tmp_path, state=first.last_state)
     assert second.returncode == 0, second.stderr
-    assert all(len(sandbox.ground_truth(r["uid"])) == 2 for r in sandbox.runs())
+    assert all(len(sandbox.backstage.ground_truth(r["uid"])) == 2 for r in sandbox.backstage.runs())
     assert_emitted(second, sandbox, 1)
 
 
@@ -129,13 +131,13 @@ def test_a_continue_that_was_not_applied_is_sent_again(sandbox: Sandbox, tmp_pat
 def test_a_launch_whose_answer_is_lost_is_adopted_not_paid_twice(
     sandbox: Sandbox, tmp_path: Path, kind: str
 ) -> None:
-    sandbox.faults = Faults(lost_answer_every=2, lost_answer_kind=kind)
+    sandbox.settings.faults = Faults(lost_answer_every=2, lost_answer_kind=kind)
     run = run_tap(api_config(sandbox, **SMALL), tmp_path)
     assert run.returncode == 0, run.stderr
-    assert len(sandbox.runs()) == 4  # one run per partition
+    assert len(sandbox.backstage.runs()) == 4  # one run per partition
     assert run.stderr.count("adopting run") == 2
     assert_emitted(run, sandbox, 0)
-    uids = {r["uid"] for r in sandbox.runs()}
+    uids = {r["uid"] for r in sandbox.backstage.runs()}
     assert {p["edges_run_uid"] for p in partitions_of(run.last_state)} == uids
 
 
@@ -159,7 +161,7 @@ def test_a_launch_left_pending_by_a_killed_sync_is_adopted(
     bookmark = {"context": {"identity_id": identity}, "edges_pending": pending}
     state = {"bookmarks": {"connections": {"partitions": [bookmark]}}}
     config = api_config(sandbox, identity_ids=[identity], **SMALL)
-    sandbox.clear_request_log()
+    sandbox.requests.clear()
     run = run_tap(config, tmp_path, state=state)
     assert run.returncode == 0, run.stderr
     assert f"adopting run {launched}" in run.stderr
@@ -175,15 +177,15 @@ def test_a_new_max_results_relaunches_the_partition(sandbox: Sandbox, tmp_path: 
     first = run_tap(config, tmp_path)
     assert first.returncode == 0, first.stderr
     config["max_results_per_stream"] = {"connections": 150}
-    sandbox.clear_request_log()
+    sandbox.requests.clear()
     second = run_tap(config, tmp_path, state=first.last_state)
     assert second.returncode == 0, second.stderr
     assert request_count(sandbox, "POST", "/run/async") == 2  # the two connections partitions
     assert request_count(sandbox, "POST", "/continue") == 2  # the two profile viewers
     assert second.stderr.count("runs with max_results 100, not 150") == 2
-    fresh = [r for r in sandbox.runs() if r["parameters"]["max_results"] == 150]
+    fresh = [r for r in sandbox.backstage.runs() if r["parameters"]["max_results"] == 150]
     assert len(fresh) == 2
-    sandbox.clear_request_log()
+    sandbox.requests.clear()
     third = run_tap(config, tmp_path, state=second.last_state)
     assert third.returncode == 0, third.stderr
     assert request_count(sandbox, "POST", "/continue") == 4
@@ -198,20 +200,22 @@ def test_a_full_batch_is_healed_by_a_larger_relaunch(
     config["max_results_per_stream"] = {"connections": 5}
     first = run_tap(config, tmp_path)
     assert first.returncode == 0, first.stderr
-    sandbox.grow(n=8, action="linkedin-extract-connections")
+    sandbox.backstage.grow(n=8, action="linkedin-extract-connections")
     second = run_tap(config, tmp_path, state=first.last_state)
     assert second.returncode == 0, second.stderr
-    (run,) = [r for r in sandbox.runs() if r["action_name"] == "linkedin-extract-connections"]
+    (run,) = [
+        r for r in sandbox.backstage.runs() if r["action_name"] == "linkedin-extract-connections"
+    ]
     # A relaunch extracts them again: compare everything but when they were extracted.
     dropped = [
         {k: v for k, v in item.items() if k != "extracted_at"}
-        for item in sandbox.ground_truth(run["uid"])[1]["dropped"]
+        for item in sandbox.backstage.ground_truth(run["uid"])[1]["dropped"]
     ]
     assert len(dropped) == 3
     warning = next(x for x in second.stderr.splitlines() if "may have dropped" in x)
     assert ("relaunches it with max_results 10" in warning) is adaptive
 
-    sandbox.clear_request_log()
+    sandbox.requests.clear()
     third = run_tap(config, tmp_path, state=second.last_state)
     assert third.returncode == 0, third.stderr
     healed = set(item_view(dropped, dropped)) <= set(
@@ -220,7 +224,7 @@ def test_a_full_batch_is_healed_by_a_larger_relaunch(
     assert healed is adaptive
     assert request_count(sandbox, "POST", "/run/async") == int(adaptive)
     if adaptive:
-        fresh = [r for r in sandbox.runs() if r["parameters"]["max_results"] == 10]
+        fresh = [r for r in sandbox.backstage.runs() if r["parameters"]["max_results"] == 10]
         assert len(fresh) == 1
         assert "may have dropped" in third.stderr  # a relaunch's full first batch is no first sync
         fourth = run_tap(config, tmp_path, state=third.last_state)  # it keeps the grown cap
@@ -236,19 +240,21 @@ def test_a_grown_cap_edges_refuses_keeps_the_old_run_and_is_not_asked_again(
     config = api_config(sandbox, identity_ids=[identity], **SMALL)
     config["max_results_per_stream"] = {"connections": 600}  # grows to 1200: Edges takes 1000
     state = run_tap(config, tmp_path).last_state
-    sandbox.grow(n=700, action="linkedin-extract-connections")
+    sandbox.backstage.grow(n=700, action="linkedin-extract-connections")
     full = run_tap(config, tmp_path, state=state)  # a full continued batch: grow to 1200
     assert "relaunches it with max_results 1200" in full.stderr
-    sandbox.grow(n=2, action="linkedin-extract-connections")
+    sandbox.backstage.grow(n=2, action="linkedin-extract-connections")
     refused = run_tap(config, tmp_path, state=full.last_state)
     assert refused.returncode == 0, refused.stderr
     assert refused.stderr.count("Edges refused max_results 1200; staying at 600") == 1
-    sandbox.grow(n=2, action="linkedin-extract-connections")
-    sandbox.clear_request_log()
+    sandbox.backstage.grow(n=2, action="linkedin-extract-connections")
+    sandbox.requests.clear()
     after = run_tap(config, tmp_path, state=refused.last_state)
     assert after.returncode == 0, after.stderr
     assert request_count(sandbox, "POST", "/run/async") == 0  # the refused cap is not asked again
-    runs = [r for r in sandbox.runs() if r["action_name"] == "linkedin-extract-connections"]
+    runs = [
+        r for r in sandbox.backstage.runs() if r["action_name"] == "linkedin-extract-connections"
+    ]
     assert len(runs) == 1  # the partition stayed on its run
     assert len(refused.records("connections")) == 2  # the refused sync continued the old run
     assert len(after.records("connections")) == 2
@@ -266,12 +272,12 @@ def _blocked_on_stdout(pid: int) -> bool:
 def blocked_tap(tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     """A continuing sync whose target does not read: it blocks writing megabytes of records."""
     with Sandbox(run_seconds=0.3) as sandbox:
-        sandbox.max_results_limit = 5000
+        sandbox.settings.max_results_limit = 5000
         identity = ENGAGEMENT_IDENTITY_IDS[0]
         config = api_config(sandbox, identity_ids=[identity], max_results=5000, **SMALL)
         first = run_tap(config, tmp_path)
         assert first.returncode == 0, first.stderr
-        sandbox.grow(n=3000, action="linkedin-extract-connections")
+        sandbox.backstage.grow(n=3000, action="linkedin-extract-connections")
         command = [TAP, *tap_args(config, tmp_path, state=first.last_state)]
         with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
             deadline = time.monotonic() + 60

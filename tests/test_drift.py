@@ -59,7 +59,7 @@ def test_every_record_matches_its_schema_while_types_drift(mode: str, tmp_path: 
         config = api_config(sandbox)
         first = run_tap(config, tmp_path)
         assert first.returncode == 0, first.stderr
-        sandbox.grow(n=12)
+        sandbox.backstage.grow(n=12)
         second = run_tap(config, tmp_path, state=first.last_state)
         assert second.returncode == 0, second.stderr
     for run in (first, second):
@@ -77,19 +77,19 @@ def test_keys_are_the_same_whatever_types_edges_sends(tmp_path: Path) -> None:
     with Sandbox(run_seconds=0.3, variants=[TYPE_DRIFT]) as sandbox:
         run = run_tap(api_config(sandbox), tmp_path)
         assert run.returncode == 0, run.stderr
-        sandbox.variants = []  # the same items, with the types the schemas declare
+        sandbox.settings.variants = []  # the same items, with the types the schemas declare
         assert keys(run) == plain_keys(sandbox)
 
 
 def plain_keys(sandbox: Sandbox) -> dict[str, set[tuple[t.Any, ...]]]:
     """The primary keys of the items every run delivered, served without drift, per stream."""
     found: dict[str, set[tuple[t.Any, ...]]] = collections.defaultdict(set)
-    for run in sandbox.runs():
+    for run in sandbox.backstage.runs():
         spec = next(s for s in ACTIONS_BY_STREAM.values() if s.action == run["action_name"])
         context = {"identity_id": sandbox.engine.runs[run["uid"]].identity_id}
         if spec.input_field:
             context[spec.input_field] = sandbox.engine.runs[run["uid"]].input[spec.input_field]
-        for iteration in sandbox.ground_truth(run["uid"]):
+        for iteration in sandbox.backstage.ground_truth(run["uid"]):
             for item in iteration["delivered"]:
                 record = {**item, **context}
                 if spec.derived_key is not None:

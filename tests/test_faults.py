@@ -43,7 +43,7 @@ def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
 def wait_finished(sandbox: Sandbox, uid: str) -> None:
     """Wait (bounded) until a run launched by the test has finished, so the tap continues it."""
     deadline = time.monotonic() + 30
-    while next(r for r in sandbox.runs() if r["uid"] == uid)["status"] != "SUCCEEDED":
+    while next(r for r in sandbox.backstage.runs() if r["uid"] == uid)["status"] != "SUCCEEDED":
         assert time.monotonic() < deadline, "the sandbox run did not finish"
         time.sleep(0.05)
 
@@ -56,17 +56,17 @@ def assert_matches_ground_truth(run: t.Any, sandbox: Sandbox, streams: t.Iterabl
 
 
 def test_sync_under_503s_and_429s_equals_a_clean_sync(sandbox: Sandbox, tmp_path: Path) -> None:
-    sandbox.faults = Faults(error_every=5, outputs_429_every=3, outputs_retry_after=1)
+    sandbox.settings.faults = Faults(error_every=5, outputs_429_every=3, outputs_retry_after=1)
     config = api_config(sandbox, **SMALL)
     first = run_tap(config, tmp_path)
     assert first.returncode == 0, first.stderr
     assert_matches_ground_truth(first, sandbox, ["connections", "messages", "profile_viewers"])
-    statuses = [e["status"] for e in sandbox.request_log()]
+    statuses = [e["status"] for e in sandbox.requests.entries()]
     assert statuses.count(503) >= 2
     assert statuses.count(429) >= 1
     assert "retry" in first.stderr
 
-    sandbox.grow(n=2)
+    sandbox.backstage.grow(n=2)
     second = run_tap(config, tmp_path, state=first.last_state)
     assert second.returncode == 0, second.stderr
     assert len(second.records("connections")) == 2 * 2
@@ -79,7 +79,7 @@ def test_budget_keeps_a_12_post_sync_under_the_servers_limit(tmp_path: Path) -> 
         for i in range(12)
     ]
     with Sandbox(run_seconds=0.3) as sandbox:
-        sandbox.faults = Faults(runs_budget_per_minute=30)
+        sandbox.settings.faults = Faults(runs_budget_per_minute=30)
         config = api_config(
             sandbox,
             identity_ids=ENGAGEMENT_IDENTITY_IDS[:1],
@@ -89,7 +89,7 @@ def test_budget_keeps_a_12_post_sync_under_the_servers_limit(tmp_path: Path) -> 
         )
         run = run_tap(config, tmp_path, timeout=300)
         assert run.returncode == 0, run.stderr
-        log = sandbox.request_log()
+        log = sandbox.requests.entries()
     runs_requests = [e for e in log if e["path"].startswith("/v1/runs")]
     assert len(runs_requests) > 30  # the budget really had to be spread over two minutes
     # The tap's own budget keeps it under the server's: not a single 429 (without the budget,
@@ -99,11 +99,11 @@ def test_budget_keeps_a_12_post_sync_under_the_servers_limit(tmp_path: Path) -> 
 
 
 def test_failed_partition_does_not_stop_the_others(sandbox: Sandbox, tmp_path: Path) -> None:
-    sandbox.faults = Faults(fail={THREAD_URLS[0]: "LK_ERROR"})
+    sandbox.settings.faults = Faults(fail={THREAD_URLS[0]: "LK_ERROR"})
     config = api_config(sandbox, post_urls=[], thread_urls=THREAD_URLS)
     run = run_tap(config, tmp_path)
     assert run.returncode == 1
-    failed = {r["uid"] for r in sandbox.runs() if r["status"] == "FAILED"}
+    failed = {r["uid"] for r in sandbox.backstage.runs() if r["status"] == "FAILED"}
     assert len(failed) == 2  # one per identity
     lines = [line for line in run.stderr.splitlines() if "ended FAILED" in line]
     assert len(lines) >= 2
@@ -116,8 +116,8 @@ def test_failed_partition_does_not_stop_the_others(sandbox: Sandbox, tmp_path: P
     assert len(bookmarks) == 2 * 6  # connections, viewers, 2 threads, 2 company pages
     assert all(b["edges_run_uid"] for b in bookmarks)
 
-    sandbox.faults = Faults()
-    sandbox.clear_request_log()
+    sandbox.settings.faults = Faults()
+    sandbox.requests.clear()
     rerun = run_tap(config, tmp_path, state=run.last_state)
     assert rerun.returncode == 0, rerun.stderr
     assert request_count(sandbox, "POST", "/run/async") == 0  # the failed runs are continued
@@ -142,7 +142,7 @@ def test_wrong_api_key_fails_fast_in_one_line_without_the_key(
 def test_debug_logs_of_a_full_sync_never_show_the_key(tmp_path: Path) -> None:
     secret = "sk-live-debug-secret-0042"  # noqa: S105 (a fake key, to detect leaks)
     with Sandbox(run_seconds=0.3, api_key=secret) as sandbox:
-        sandbox.faults = Faults(error_every=4)
+        sandbox.settings.faults = Faults(error_every=4)
         config = api_config(sandbox, api_key=secret)
         run = run_tap(config, tmp_path, env={"LOGLEVEL": "DEBUG"})
         test = run_tap(config, tmp_path, args=["--test"], env={"LOGLEVEL": "DEBUG"})
@@ -158,8 +158,8 @@ def test_connection_test_reads_only(sandbox: Sandbox, tmp_path: Path) -> None:
     ok = run_tap(api_config(sandbox), tmp_path, args=["--test"])
     assert ok.returncode == 0, ok.stderr
     assert "Connection test passed" in ok.stderr
-    assert sandbox.runs() == []
-    assert all(e["method"] == "GET" for e in sandbox.request_log())
+    assert sandbox.backstage.runs() == []
+    assert all(e["method"] == "GET" for e in sandbox.requests.entries())
 
     standard = api_config(sandbox, identity_ids=[STANDARD_IDENTITY_ID])
     bad = run_tap(standard, tmp_path, args=["--test"])
@@ -168,22 +168,22 @@ def test_connection_test_reads_only(sandbox: Sandbox, tmp_path: Path) -> None:
     unknown = run_tap(api_config(sandbox, identity_ids=["nope"]), tmp_path, args=["--test"])
     assert unknown.returncode == 1
     assert "identity nope is not known to Edges" in unknown.stderr
-    assert sandbox.runs() == []
+    assert sandbox.backstage.runs() == []
 
 
 def test_run_still_running_at_timeout_stays_in_state(sandbox: Sandbox, tmp_path: Path) -> None:
-    sandbox.faults = Faults(hang={THREAD_URLS[0]})
+    sandbox.settings.faults = Faults(hang={THREAD_URLS[0]})
     config = api_config(sandbox, post_urls=[], thread_urls=THREAD_URLS[:1], run_timeout_seconds=2)
     run = run_tap(config, tmp_path)
     assert run.returncode == 1
-    hung = [r["uid"] for r in sandbox.runs() if r["status"] == "RUNNING"]
+    hung = [r["uid"] for r in sandbox.backstage.runs() if r["status"] == "RUNNING"]
     assert len(hung) == 2
     assert "run_timeout_seconds" in run.stderr
     pending = [p for p in partitions_of(run.last_state) if p["edges_pending"]]
     assert sorted(p["edges_run_uid"] for p in pending) == sorted(hung)
     assert run.records("connections")
 
-    sandbox.clear_request_log()
+    sandbox.requests.clear()
     again = run_tap(config, tmp_path, state=run.last_state)
     assert again.returncode == 1
     for uid in hung:
@@ -221,7 +221,7 @@ def test_a_run_launched_full_is_relaunched_incremental_with_a_warning(
     first = run_tap(config, tmp_path, state=state)  # a 0.1 state: the run's batch is re-read
     assert first.returncode == 0, first.stderr
     assert request_count(sandbox, "POST", f"/{launched}/continue") == 0
-    sandbox.clear_request_log()
+    sandbox.requests.clear()
     second = run_tap(config, tmp_path, state=first.last_state)
     assert second.returncode == 0, second.stderr
     line = next(x for x in second.stderr.splitlines() if launched in x and "WARNING" in x)
@@ -231,7 +231,7 @@ def test_a_run_launched_full_is_relaunched_incremental_with_a_warning(
     assert request_count(sandbox, "POST", "/run/async") == 1
     fresh = next(
         r
-        for r in sandbox.runs()
+        for r in sandbox.backstage.runs()
         if r["uid"] != launched and r["action_name"] == "linkedin-extract-connections"
     )
     assert fresh["parameters"]["sync_mode"] == "incremental"
@@ -239,14 +239,14 @@ def test_a_run_launched_full_is_relaunched_incremental_with_a_warning(
 
 
 def test_an_invalid_run_is_relaunched_with_a_warning(sandbox: Sandbox, tmp_path: Path) -> None:
-    sandbox.faults = Faults(invalid={"linkedin-extract-connections"})
+    sandbox.settings.faults = Faults(invalid={"linkedin-extract-connections"})
     config = api_config(sandbox, identity_ids=ENGAGEMENT_IDENTITY_IDS[:1], **SMALL)
     first = run_tap(config, tmp_path)
     assert first.returncode == 1
     assert "ended INVALID" in first.stderr
     assert "the next sync launches a fresh run" in first.stderr
-    sandbox.faults = Faults()
-    sandbox.clear_request_log()
+    sandbox.settings.faults = Faults()
+    sandbox.requests.clear()
     second = run_tap(config, tmp_path, state=first.last_state)
     assert second.returncode == 0, second.stderr
     assert "is INVALID and cannot be continued; launching a fresh run" in second.stderr
@@ -286,7 +286,7 @@ def test_unknown_run_and_damaged_state_start_cleanly(sandbox: Sandbox, tmp_path:
 
 
 def test_malformed_output_item_is_skipped_with_a_warning(sandbox: Sandbox, tmp_path: Path) -> None:
-    sandbox.faults = Faults(malformed_outputs={"linkedin-extract-connections"})
+    sandbox.settings.faults = Faults(malformed_outputs={"linkedin-extract-connections"})
     run = run_tap(api_config(sandbox, **SMALL), tmp_path)
     assert run.returncode == 0, run.stderr
     assert "skipped an output item that is not an object" in run.stderr
@@ -298,8 +298,8 @@ def test_sigterm_flushes_state_and_a_rerun_loses_nothing(tmp_path: Path) -> None
         config = api_config(sandbox, **SMALL)
         first = run_tap(config, tmp_path)
         assert first.returncode == 0, first.stderr
-        sandbox.grow(n=3)
-        sandbox.run_seconds = 5.0
+        sandbox.backstage.grow(n=3)
+        sandbox.settings.run_seconds = 5.0
         command = [TAP, *tap_args(config, tmp_path, state=first.last_state)]
         with subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -318,10 +318,14 @@ def test_sigterm_flushes_state_and_a_rerun_loses_nothing(tmp_path: Path) -> None
         assert "Stopped by SIGTERM" in stderr
         tail = [json.loads(x)["value"] for x in rest.splitlines() if '"STATE"' in x]
         last = (tail or states)[-1]
-        sandbox.run_seconds = 0.3
+        sandbox.settings.run_seconds = 0.3
         rerun = run_tap(config, tmp_path, state=last)
         assert rerun.returncode == 0, rerun.stderr
-        new = [i for r in sandbox.runs() for i in sandbox.ground_truth(r["uid"])[1]["delivered"]]
+        new = [
+            i
+            for r in sandbox.backstage.runs()
+            for i in sandbox.backstage.ground_truth(r["uid"])[1]["delivered"]
+        ]
         got = set(item_view(rerun.records(), new))
         assert len(new) == 2 * 3 * 3
         assert set(item_view(new, new)) <= got
@@ -363,7 +367,7 @@ def test_bad_config_is_rejected_before_any_call(
     run = run_tap(config, tmp_path, timeout=30)
     assert run.returncode == 1
     assert message in run.stderr
-    assert sandbox.request_log() == []
+    assert sandbox.requests.entries() == []
     assert "Traceback" not in run.stderr
 
 
@@ -387,7 +391,7 @@ def test_a_state_file_that_is_not_a_singer_state_is_one_clear_error(
     assert f"State file {state}" in run.stderr
     assert message in run.stderr
     assert "Traceback" not in run.stderr
-    assert sandbox.request_log() == []  # nothing was launched on a state it could not read
+    assert sandbox.requests.entries() == []  # nothing was launched on a state it could not read
 
 
 def test_sandbox_config_file_runs_twice_from_a_shell(tmp_path: Path) -> None:
@@ -443,7 +447,7 @@ def test_refused_continue_of_a_post_action_says_it_may_not_be_incremental(
     )
     first = run_tap(config, tmp_path, state=state)  # a 0.1 state: the run's batch is re-read
     assert first.returncode == 0, first.stderr
-    sandbox.grow(n=2)
+    sandbox.backstage.grow(n=2)
     run = run_tap(config, tmp_path, state=first.last_state)
     assert run.returncode == 1
     line = next(x for x in run.stderr.splitlines() if launched in x and "ERROR" in x)
@@ -453,7 +457,7 @@ def test_refused_continue_of_a_post_action_says_it_may_not_be_incremental(
 
 
 def test_partial_success_emits_everything_and_warns(sandbox: Sandbox, tmp_path: Path) -> None:
-    sandbox.faults = Faults(partial={"linkedin-extract-profile-viewers"})
+    sandbox.settings.faults = Faults(partial={"linkedin-extract-profile-viewers"})
     run = run_tap(api_config(sandbox, **SMALL), tmp_path)
     assert run.returncode == 0, run.stderr
     warnings = [x for x in run.stderr.splitlines() if "ended PARTIAL_SUCCEEDED" in x]
@@ -463,7 +467,7 @@ def test_partial_success_emits_everything_and_warns(sandbox: Sandbox, tmp_path: 
 
 
 def test_html_answers_from_a_proxy_are_retried(sandbox: Sandbox, tmp_path: Path) -> None:
-    sandbox.faults = Faults(garbage_every=3)
+    sandbox.settings.faults = Faults(garbage_every=3)
     run = run_tap(api_config(sandbox, **SMALL), tmp_path)
     assert run.returncode == 0, run.stderr
     assert "an answer that is not JSON; retry" in run.stderr
@@ -473,11 +477,13 @@ def test_html_answers_from_a_proxy_are_retried(sandbox: Sandbox, tmp_path: Path)
 def test_gateway_answers_without_an_edges_body_are_retried(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    sandbox.faults = Faults(gateway_429_every=4, gateway_5xx_every=5, gateway_retry_after=1)
+    sandbox.settings.faults = Faults(
+        gateway_429_every=4, gateway_5xx_every=5, gateway_retry_after=1
+    )
     run = run_tap(api_config(sandbox, **SMALL), tmp_path)
     assert run.returncode == 0, run.stderr
     assert_matches_ground_truth(run, sandbox, ["connections", "messages", "profile_viewers"])
-    statuses = {entry["status"] for entry in sandbox.request_log()}
+    statuses = {entry["status"] for entry in sandbox.requests.entries()}
     assert {429, 502} <= statuses
     assert "HTTP 429; retry" in run.stderr
     assert "HTTP 502; retry" in run.stderr

@@ -90,7 +90,7 @@ def test_a_failing_forked_run_exits_1_with_its_error(tmp_path: Path) -> None:
 
 def test_a_forked_run_past_its_timeout_is_killed(sandbox: Sandbox, tmp_path: Path) -> None:
     config = api_config(sandbox, run_timeout_seconds=600)
-    sandbox.run_seconds = 120  # the runs take far longer than the test waits
+    sandbox.settings.run_seconds = 120  # the runs take far longer than the test waits
     with pytest.raises(subprocess.TimeoutExpired):
         run_tap(config, tmp_path, timeout=3)
     after = run_tap({"identity_ids": "not a list", "api_key": "k"}, tmp_path)

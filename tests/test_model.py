@@ -118,7 +118,7 @@ class Delivery(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         try:
-            self.sandbox.faults = Faults()
+            self.sandbox.settings.faults = Faults()
             for _ in range(2):  # read what is pending, then continue once more
                 self._sync(commit=1.0)
             self._check_nothing_lost()
@@ -133,19 +133,21 @@ class Delivery(RuleBasedStateMachine):
         extracted_at=st.sampled_from([None, *EXTRACTED_AT_VARIANTS]),
     )
     def world(self, variants: set[str], extracted_at: str | None) -> None:
-        self.sandbox.variants = sorted(variants | ({extracted_at} if extracted_at else set()))
+        self.sandbox.settings.variants = sorted(
+            variants | ({extracted_at} if extracted_at else set())
+        )
 
     @rule(n=st.integers(min_value=0, max_value=9))
     def grow(self, n: int) -> None:
-        self.sandbox.grow(n=n)
+        self.sandbox.backstage.grow(n=n)
 
     @rule(every=st.integers(min_value=1, max_value=3), kind=st.sampled_from(["504", "reset"]))
     def lose_answers(self, every: int, kind: str) -> None:
-        self.sandbox.faults = Faults(lost_answer_every=every, lost_answer_kind=kind)
+        self.sandbox.settings.faults = Faults(lost_answer_every=every, lost_answer_kind=kind)
 
     @rule()
     def answers_arrive(self) -> None:
-        self.sandbox.faults = Faults()
+        self.sandbox.settings.faults = Faults()
 
     @rule(cap=st.sampled_from([3, 5, 8]))
     def change_max_results(self, cap: int) -> None:
@@ -153,7 +155,7 @@ class Delivery(RuleBasedStateMachine):
 
     @rule()
     def edges_starts_refusing_names(self) -> None:
-        self.sandbox.variants = sorted({*self.sandbox.variants, NO_NAME})
+        self.sandbox.settings.variants = sorted({*self.sandbox.settings.variants, NO_NAME})
 
     @rule()
     def edges_purges_runs(self) -> None:
@@ -223,7 +225,7 @@ class Delivery(RuleBasedStateMachine):
         if request.method == "GET" and request.path == "/v1/runs" and uids and self.purge_next:
             self.purge_next = False
             for uid in uids:
-                self.sandbox.purge_run(uid)
+                self.sandbox.backstage.purge_run(uid)
                 self.purged.add(uid)
 
     def _record_key(self, message: dict[str, t.Any]) -> Key:
@@ -241,7 +243,7 @@ class Delivery(RuleBasedStateMachine):
         stream = STREAM_OF_ACTION[run.action_name]
         field = ACTIONS_BY_STREAM[stream].input_field
         value = run.input.get(field) if field else None
-        truth = self.sandbox.ground_truth(uid)[index]
+        truth = self.sandbox.backstage.ground_truth(uid)[index]
         assert run.identity_id is not None  # the tap never launches a managed run
         return {item_key(stream, run.identity_id, value, i) for i in truth["delivered"]}
 

@@ -39,7 +39,7 @@ def sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
 
 
 def follower_runs(sandbox: Sandbox) -> list[dict[str, t.Any]]:
-    return [r for r in sandbox.runs() if r["action_name"] == ACTION]
+    return [r for r in sandbox.backstage.runs() if r["action_name"] == ACTION]
 
 
 def test_one_incremental_run_per_identity_and_page_continued_for_new_followers(
@@ -74,8 +74,8 @@ def test_one_incremental_run_per_identity_and_page_continued_for_new_followers(
         "linkedin_profile_id",
     ]
 
-    sandbox.grow(n=3, action=ACTION)
-    sandbox.clear_request_log()
+    sandbox.backstage.grow(n=3, action=ACTION)
+    sandbox.requests.clear()
     second = run_tap(config, tmp_path, state=first.last_state)
     assert second.returncode == 0, second.stderr
     assert request_count(sandbox, "POST", "/run/async") == 0
@@ -85,7 +85,9 @@ def test_one_incremental_run_per_identity_and_page_continued_for_new_followers(
     assert len(new) == len(runs) * 3  # the pages' new followers, seen by each identity
     newest_before = max(r["extracted_at"] for r in records)
     assert all(r["extracted_at"] > newest_before for r in new)
-    delivered = [item for run in runs for item in sandbox.ground_truth(run["uid"])[-1]["delivered"]]
+    delivered = [
+        item for run in runs for item in sandbox.backstage.ground_truth(run["uid"])[-1]["delivered"]
+    ]
     assert item_view(new, delivered) == item_view(delivered, delivered)
     assert not {r["linkedin_profile_id"] for r in new} & {r["linkedin_profile_id"] for r in records}
 
@@ -123,7 +125,7 @@ def test_a_full_batch_of_new_followers_warns_of_possible_loss(
     config["max_results_per_stream"] = {STREAM: 5}
     first = run_tap(config, tmp_path)
     assert first.returncode == 0, first.stderr
-    sandbox.grow(n=8, action=ACTION)
+    sandbox.backstage.grow(n=8, action=ACTION)
     second = run_tap(config, tmp_path, state=first.last_state)
     assert second.returncode == 0, second.stderr
     assert len(second.records(STREAM)) == len(ENGAGEMENT_IDENTITY_IDS) * 5

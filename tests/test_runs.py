@@ -81,7 +81,7 @@ def test_polling_starts_quick_then_backs_off_to_the_interval(
     flushed: list[tuple[int, int]] = []
 
     def flush() -> None:  # what the tap does: one STATE with every bookmark saved so far
-        launches = sum(1 for e in sandbox.request_log() if e["path"].endswith("/run/async"))
+        launches = sum(1 for e in sandbox.requests.entries() if e["path"].endswith("/run/async"))
         flushed.append((launches, len(saved)))
 
     runs = coordinator(shared, sandbox, poll_interval=30.0, run_timeout=3600.0, flush=flush)
@@ -98,7 +98,7 @@ def test_polling_starts_quick_then_backs_off_to_the_interval(
     assert shared.slept[:8] == [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0]
     assert set(shared.slept[7:]) == {30.0}
     assert RUN_SECONDS <= sum(shared.slept) <= RUN_SECONDS + 30.0
-    polls = [e for e in sandbox.request_log() if e["path"] == "/v1/runs"]
+    polls = [e for e in sandbox.requests.entries() if e["path"] == "/v1/runs"]
     uids = sorted({str(b.run_uid) for b in saved})
     assert all(sorted(e["query"]["uid"]) == uids for e in polls)
     assert len(polls) == len(shared.slept)  # one request per round covers both runs
@@ -108,7 +108,7 @@ def test_a_run_past_the_timeout_fails_its_partition_and_stays_pending(
     time_and_sandbox: tuple[SharedTime, Sandbox],
 ) -> None:
     shared, sandbox = time_and_sandbox
-    sandbox.faults = Faults(hang={ENGAGEMENT_IDENTITY_IDS[0]})
+    sandbox.settings.faults = Faults(hang={ENGAGEMENT_IDENTITY_IDS[0]})
     runs = coordinator(shared, sandbox, poll_interval=60.0, run_timeout=1800.0)
     saved: dict[str, Bookmark] = {}
     partitions = [connections(i) for i in ENGAGEMENT_IDENTITY_IDS]

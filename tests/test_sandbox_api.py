@@ -64,8 +64,8 @@ def test_missing_or_wrong_key_is_401_without_echo(sandbox: Sandbox, key: str | N
     body = assert_error(response, 401, "UNAUTHORIZED")
     assert body["error_scope"] == "auth"
     assert "wrong-key" not in response.text
-    assert "wrong-key" not in str(sandbox.request_log())
-    assert sandbox.request_log()[-1]["status"] == 401
+    assert "wrong-key" not in str(sandbox.requests.entries())
+    assert sandbox.requests.entries()[-1]["status"] == 401
 
 
 def test_custom_key_is_required() -> None:
@@ -188,7 +188,7 @@ def test_launch_validation(
     error = assert_error(launch(http, sandbox, action, body), 400, label)
     assert error["error_scope"] == "input"
     assert needle in error["message"]
-    assert sandbox.runs() == []
+    assert sandbox.backstage.runs() == []
 
 
 def test_thread_url_and_bare_thread_id_are_accepted(
@@ -241,7 +241,7 @@ def test_identities(http: requests.Session, sandbox: Sandbox) -> None:
         ENGAGEMENT_IDENTITY_IDS[1]: "engagement",
         STANDARD_IDENTITY_ID: "standard",
     }
-    assert identities == sandbox.identities()
+    assert identities == sandbox.backstage.identities()
     found = http.get(f"{sandbox.base_url}/identities", params={"query": "hopper"}).json()
     assert [one["uid"] for one in found] == [ENGAGEMENT_IDENTITY_IDS[1]]
     one = http.get(f"{sandbox.base_url}/identities/{STANDARD_IDENTITY_ID}").json()
@@ -263,7 +263,7 @@ def test_identities_show_their_accounts_only_when_asked(
     for one in full:
         assert [account["type"] for account in one["integrations"]] == ["linkedin"]
         assert one["integrations"][0]["status"] == "connected"
-    assert full == sandbox.identities(retrieve_accounts=True)
+    assert full == sandbox.backstage.identities(retrieve_accounts=True)
     url = f"{sandbox.base_url}/identities/{ENGAGED}"
     assert http.get(url).json()["integrations"] == []
     assert http.get(url, params=asked).json()["integrations"] == full[0]["integrations"]
@@ -274,7 +274,7 @@ def test_identities_show_their_accounts_only_when_asked(
 def test_identity_accounts_variant_lists_them_as_accounts(
     http: requests.Session, sandbox: Sandbox
 ) -> None:
-    sandbox.variants = ["identity_accounts"]
+    sandbox.settings.variants = ["identity_accounts"]
     asked = {"retrieve_accounts": "true"}
     full = http.get(f"{sandbox.base_url}/identities", params=asked).json()
     for one in full:
@@ -294,14 +294,14 @@ def test_control_routes_need_no_key_and_are_not_logged(sandbox: Sandbox) -> None
     assert grown.json() == {"added": 3}
     faults = requests.post(f"{control}/faults", json={"error_every": 4, "hang": ["x"]}, timeout=5)
     assert faults.json()["error_every"] == 4
-    assert sandbox.faults.hang == {"x"}
+    assert sandbox.settings.faults.hang == {"x"}
     mode = requests.post(f"{control}/outputs-mode", json={"outputs_mode": "latest"}, timeout=5)
     assert mode.json() == {"outputs_mode": "latest"}
-    assert sandbox.outputs_mode == "latest"
+    assert sandbox.settings.outputs_mode == "latest"
     bad = requests.post(f"{control}/faults", json={"nope": 1}, timeout=5)
     assert bad.status_code == 400
     assert requests.get(f"{control}/requests", timeout=5).json() == []
-    assert sandbox.request_log() == []
+    assert sandbox.requests.entries() == []
 
 
 def test_concurrent_launches_get_distinct_runs(sandbox: Sandbox) -> None:
@@ -316,7 +316,7 @@ def test_concurrent_launches_get_distinct_runs(sandbox: Sandbox) -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         ids = list(pool.map(one, range(24)))
     assert sorted(ids) == list(range(1, 25))
-    assert len(sandbox.runs()) == 24
+    assert len(sandbox.backstage.runs()) == 24
 
 
 POST_ACTIONS = (
@@ -364,7 +364,7 @@ def test_managed_mode_is_refused_for_an_identity_s_own_data(
         error = assert_error(launch(http, sandbox, action, body), 400, "BAD_PARAMETERS")
         assert "identity_mode managed" in error["message"]
         assert action in error["message"]
-    assert sandbox.runs() == []
+    assert sandbox.backstage.runs() == []
 
 
 def test_identity_mode_values(http: requests.Session, sandbox: Sandbox) -> None:

@@ -47,7 +47,7 @@ def launch(http: requests.Session, sb: Sandbox, post_url: str = POST_URL, **para
 def test_budget_answers_429_with_headers(
     http: requests.Session, sandbox: Sandbox, clock: ManualClock
 ) -> None:
-    sandbox.set_faults(runs_budget_per_minute=3)
+    sandbox.settings.set_faults(runs_budget_per_minute=3)
     url = f"{sandbox.base_url}/runs"
     remaining = []
     for _ in range(3):
@@ -68,10 +68,10 @@ def test_budget_answers_429_with_headers(
 
 
 def test_error_every_nth_runs_request_is_503(http: requests.Session, sandbox: Sandbox) -> None:
-    sandbox.faults = Faults(error_every=3)
+    sandbox.settings.faults = Faults(error_every=3)
     statuses = [http.get(f"{sandbox.base_url}/runs").status_code for _ in range(9)]
     assert statuses == [200, 200, 503] * 3
-    log = [entry["status"] for entry in sandbox.request_log()]
+    log = [entry["status"] for entry in sandbox.requests.entries()]
     assert log == statuses
     failed = [http.get(f"{sandbox.base_url}/runs") for _ in range(3)][-1]
     assert failed.status_code == 503
@@ -82,7 +82,7 @@ def test_error_every_nth_runs_request_is_503(http: requests.Session, sandbox: Sa
 def test_error_rate_is_seeded(http: requests.Session) -> None:
     def statuses(seed: int) -> list[int]:
         with Sandbox(seed=seed, clock=ManualClock()) as sb:
-            sb.set_faults(error_rate=0.5)
+            sb.settings.set_faults(error_rate=0.5)
             return [http.get(f"{sb.base_url}/runs").status_code for _ in range(30)]
 
     first = statuses(1)
@@ -92,7 +92,7 @@ def test_error_rate_is_seeded(http: requests.Session) -> None:
 
 
 def test_outputs_429_every(http: requests.Session, sandbox: Sandbox) -> None:
-    sandbox.set_faults(outputs_429_every=2, outputs_retry_after=7)
+    sandbox.settings.set_faults(outputs_429_every=2, outputs_retry_after=7)
     uid = launch(http, sandbox)
     url = f"{sandbox.base_url}/runs/{uid}/outputs"
     answers = [http.get(url) for _ in range(4)]
@@ -106,18 +106,18 @@ def test_fail_fault_keeps_the_cursor(
 ) -> None:
     uid = launch(http, sandbox, max_results=1000)
     clock.advance(RUN_SECONDS)
-    sandbox.grow(4, action=LIKERS, input=POST_URL)
-    sandbox.set_faults(fail={POST_URL: "LK_ERROR"})
+    sandbox.backstage.grow(4, action=LIKERS, input=POST_URL)
+    sandbox.settings.set_faults(fail={POST_URL: "LK_ERROR"})
     http.post(f"{sandbox.base_url}/runs/{uid}/continue")
     clock.advance(RUN_SECONDS)
     run = http.get(f"{sandbox.base_url}/runs/{uid}").json()
     assert run["status"] == "FAILED"
     assert run["last_error"]["label"] == "LK_ERROR"
     assert run["output_count"] == 70
-    sandbox.set_faults(fail={})
+    sandbox.settings.set_faults(fail={})
     http.post(f"{sandbox.base_url}/runs/{uid}/continue")
     clock.advance(RUN_SECONDS)
-    truth = sandbox.ground_truth(uid)
+    truth = sandbox.backstage.ground_truth(uid)
     assert [len(one["delivered"]) for one in truth] == [70, 0, 4]
     assert http.get(f"{sandbox.base_url}/runs/{uid}").json()["last_error"] is None
 
@@ -125,7 +125,7 @@ def test_fail_fault_keeps_the_cursor(
 def test_partial_and_hang_faults(
     http: requests.Session, sandbox: Sandbox, clock: ManualClock
 ) -> None:
-    sandbox.set_faults(partial={POST_URL}, hang={OTHER_POST_URL})
+    sandbox.settings.set_faults(partial={POST_URL}, hang={OTHER_POST_URL})
     partial = launch(http, sandbox)
     hanging = launch(http, sandbox, OTHER_POST_URL)
     clock.advance(100 * RUN_SECONDS)
@@ -141,9 +141,9 @@ def test_partial_and_hang_faults(
 def test_identity_and_action_keys_match(
     http: requests.Session, sandbox: Sandbox, clock: ManualClock
 ) -> None:
-    sandbox.set_faults(fail={ENGAGED: "NO_VALID_ACCOUNT_CONFIGURED"})
+    sandbox.settings.set_faults(fail={ENGAGED: "NO_VALID_ACCOUNT_CONFIGURED"})
     by_identity = launch(http, sandbox)
-    sandbox.set_faults(fail={LIKERS: "GENERIC_ERROR"})
+    sandbox.settings.set_faults(fail={LIKERS: "GENERIC_ERROR"})
     by_action = launch(http, sandbox, OTHER_POST_URL)
     clock.advance(RUN_SECONDS)
     labels = [
@@ -156,19 +156,19 @@ def test_identity_and_action_keys_match(
 def test_malformed_outputs(http: requests.Session, sandbox: Sandbox, clock: ManualClock) -> None:
     uid = launch(http, sandbox)
     clock.advance(RUN_SECONDS)
-    sandbox.set_faults(malformed_outputs={POST_URL})
+    sandbox.settings.set_faults(malformed_outputs={POST_URL})
     items = http.get(f"{sandbox.base_url}/runs/{uid}/outputs").json()
     assert sum(not isinstance(item, dict) for item in items) == 1
     assert len(items) == 71
 
 
 def test_latency_still_answers(http: requests.Session, sandbox: Sandbox) -> None:
-    sandbox.set_faults(latency_seconds=0.05)
+    sandbox.settings.set_faults(latency_seconds=0.05)
     assert http.get(f"{sandbox.base_url}/runs").status_code == 200
 
 
 def test_garbage_every_answers_html_with_200(sandbox: Sandbox, http: requests.Session) -> None:
-    sandbox.faults = Faults(garbage_every=2)
+    sandbox.settings.faults = Faults(garbage_every=2)
     answers = [http.get(f"{sandbox.base_url}/runs", timeout=10) for _ in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 200]
     kinds = [a.headers["Content-Type"].split(";")[0] for a in answers]
@@ -179,7 +179,7 @@ def test_garbage_every_answers_html_with_200(sandbox: Sandbox, http: requests.Se
 
 
 def test_gateway_429_every_has_no_edges_body(sandbox: Sandbox, http: requests.Session) -> None:
-    sandbox.set_faults(gateway_429_every=2, gateway_retry_after=4)
+    sandbox.settings.set_faults(gateway_429_every=2, gateway_retry_after=4)
     answers = [http.get(f"{sandbox.base_url}/runs") for _ in range(4)]
     assert [a.status_code for a in answers] == [200, 429, 200, 429]
     limited = answers[1]
@@ -192,7 +192,7 @@ def test_gateway_429_every_has_no_edges_body(sandbox: Sandbox, http: requests.Se
 
 
 def test_gateway_5xx_every_answers_html(sandbox: Sandbox, http: requests.Session) -> None:
-    sandbox.set_faults(gateway_5xx_every=2)
+    sandbox.settings.set_faults(gateway_5xx_every=2)
     answers = [http.get(f"{sandbox.base_url}/runs") for _ in range(8)]
     assert [a.status_code for a in answers] == [200, 502, 200, 503, 200, 504, 200, 502]
     for failed in answers[1::2]:
@@ -201,4 +201,6 @@ def test_gateway_5xx_every_answers_html(sandbox: Sandbox, http: requests.Session
         assert "Retry-After" not in failed.headers
         with pytest.raises(ValueError, match="Expecting value"):
             failed.json()
-    assert [entry["status"] for entry in sandbox.request_log()] == [a.status_code for a in answers]
+    assert [entry["status"] for entry in sandbox.requests.entries()] == [
+        a.status_code for a in answers
+    ]

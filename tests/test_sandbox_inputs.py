@@ -85,7 +85,7 @@ def test_unknown_run_is_404(http: requests.Session, sandbox: Sandbox) -> None:
 def test_failed_and_invalid_runs_show_in_their_input(
     http: requests.Session, sandbox: Sandbox, clock: ManualClock
 ) -> None:
-    sandbox.faults = Faults(fail={VIEWERS: "STATUS_424"}, invalid={OTHER})
+    sandbox.settings.faults = Faults(fail={VIEWERS: "STATUS_424"}, invalid={OTHER})
     failed = launch(http, sandbox, VIEWERS, {}, ENGAGED)
     invalid = launch(http, sandbox, CONNECTIONS, {}, OTHER)
     clock.advance(RUN_SECONDS)
@@ -128,7 +128,7 @@ def test_a_launch_with_several_inputs_runs_each_of_them(
     run = http.get(f"{sandbox.base_url}/runs/{uid}").json()
     assert (run["status"], run["output_count"]) == ("SUCCEEDED", 3 * 20)  # max_results per input
     items = http.get(f"{sandbox.base_url}/runs/{uid}/outputs", params={"limit": 500}).json()
-    truth = sandbox.ground_truth(uid)
+    truth = sandbox.backstage.ground_truth(uid)
     assert items == truth[0]["delivered"]
     assert len(truth[0]["dropped"]) == 3 * 10
     thread_ids = [item["linkedin_thread_id"] for item in items]
@@ -142,10 +142,10 @@ def test_a_launch_with_several_inputs_runs_each_of_them(
     paged = http.get(f"{sandbox.base_url}/runs/{uid}/inputs", params={"limit": 2, "offset": 1})
     assert paged.json() == listed[1:3]
 
-    sandbox.grow(4, action=MESSAGES, identity_id=ENGAGED, input=THREADS[1])
+    sandbox.backstage.grow(4, action=MESSAGES, identity_id=ENGAGED, input=THREADS[1])
     assert http.post(f"{sandbox.base_url}/runs/{uid}/continue").status_code == 200
     clock.advance(RUN_SECONDS)
-    truth = sandbox.ground_truth(uid)
+    truth = sandbox.backstage.ground_truth(uid)
     assert [len(it["delivered"]) for it in truth] == [60, 4]  # each input has its own cursor
     assert {item["linkedin_thread_id"] for item in truth[1]["delivered"]} == {thread_ids[20]}
     listed = http.get(f"{sandbox.base_url}/runs/{uid}/inputs").json()
@@ -160,8 +160,8 @@ def test_a_run_with_several_inputs_survives_a_restart(
     with Sandbox(run_seconds=RUN_SECONDS, clock=clock, state_file=state) as first:
         uid = http.post(f"{first.base_url}/actions/{MESSAGES}/run/async", json=body).json()
         clock.advance(RUN_SECONDS)
-        before = first.ground_truth(uid["run_uid"])
+        before = first.backstage.ground_truth(uid["run_uid"])
     with Sandbox(run_seconds=RUN_SECONDS, clock=clock, state_file=state) as again:
-        assert again.ground_truth(uid["run_uid"]) == before
+        assert again.backstage.ground_truth(uid["run_uid"]) == before
         listed = http.get(f"{again.base_url}/runs/{uid['run_uid']}/inputs").json()
         assert [one["output_count"] for one in listed] == [30, 30, 30]

@@ -46,7 +46,7 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
         uid = launch(first, max_results=50)
         clock.advance(RUN_SECONDS)
         before = get(first, f"/runs/{uid}/outputs")
-        first.grow(6, action=VIEWERS, identity_id=ENGAGED)
+        first.backstage.grow(6, action=VIEWERS, identity_id=ENGAGED)
     assert json.loads(state.read_text())["runs"][0]["uid"] == uid
     assert [path.name for path in state.parent.iterdir()] == ["sandbox.json"]
     with Sandbox(run_seconds=RUN_SECONDS, clock=clock, state_file=state) as second:
@@ -61,7 +61,7 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
         assert len(after) == len(before) + 6
         assert get(second, f"/runs/{uid}")["id"] == 1
         assert launch(second) != uid
-        assert [run["id"] for run in second.runs()] == [1, 2]
+        assert [run["id"] for run in second.backstage.runs()] == [1, 2]
 
 
 def test_world_is_deterministic_per_seed() -> None:
@@ -89,7 +89,7 @@ def test_growth_per_minute_adds_items_lazily() -> None:
         clock.advance(5 * 60)
         requests.post(f"{sb.base_url}/runs/{uid}/continue", headers=HEADERS, timeout=5)
         clock.advance(RUN_SECONDS)
-        truth = sb.ground_truth(uid)
+        truth = sb.backstage.ground_truth(uid)
     assert len(truth[1]["delivered"]) == 10
 
 

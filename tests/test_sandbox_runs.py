@@ -127,7 +127,7 @@ def test_continue_delivers_exactly_the_new_items(api: Api) -> None:
     uid = api.launch(max_results=100)
     api.finish()
     first = api.outputs(uid)
-    assert api.sandbox.grow(7, action=CONNECTIONS, identity_id=ENGAGED) == 7
+    assert api.sandbox.backstage.grow(7, action=CONNECTIONS, identity_id=ENGAGED) == 7
     api.continue_(uid)
     api.finish()
     second = api.outputs(uid)[len(first) :]
@@ -137,7 +137,7 @@ def test_continue_delivers_exactly_the_new_items(api: Api) -> None:
     assert min(item["extracted_at"] for item in second) > max(
         item["extracted_at"] for item in first
     )
-    truth = api.sandbox.ground_truth(uid)
+    truth = api.sandbox.backstage.ground_truth(uid)
     assert truth[1]["delivered"] == second
     assert truth[1]["dropped"] == []
     assert api.run(uid)["output_count"] == 67
@@ -146,12 +146,12 @@ def test_continue_delivers_exactly_the_new_items(api: Api) -> None:
 def test_continue_drops_excess_beyond_max_results(api: Api) -> None:
     uid = api.launch(max_results=10)
     api.finish()
-    assert len(api.sandbox.ground_truth(uid)[0]["dropped"]) == 50
-    api.sandbox.grow(15, action=CONNECTIONS, identity_id=ENGAGED)
+    assert len(api.sandbox.backstage.ground_truth(uid)[0]["dropped"]) == 50
+    api.sandbox.backstage.grow(15, action=CONNECTIONS, identity_id=ENGAGED)
     api.continue_(uid)
     api.finish()
     delivered = api.outputs(uid)[10:]
-    truth = api.sandbox.ground_truth(uid)[1]
+    truth = api.sandbox.backstage.ground_truth(uid)[1]
     assert len(delivered) == 10
     assert delivered == truth["delivered"]
     assert len(truth["dropped"]) == 5
@@ -159,26 +159,26 @@ def test_continue_drops_excess_beyond_max_results(api: Api) -> None:
     assert newest_dropped < min(item["connected_at"] for item in delivered)
     api.continue_(uid)
     api.finish()
-    assert api.sandbox.ground_truth(uid)[2]["delivered"] == []
+    assert api.sandbox.backstage.ground_truth(uid)[2]["delivered"] == []
 
 
 def test_outputs_modes(api: Api) -> None:
     uid = api.launch(max_results=20)
     api.finish()
-    api.sandbox.grow(3)
+    api.sandbox.backstage.grow(3)
     api.continue_(uid)
     api.clock.advance(0.5 * RUN_SECONDS)
     assert len(api.outputs(uid)) == 20
-    api.sandbox.outputs_mode = "latest"
+    api.sandbox.settings.outputs_mode = "latest"
     assert len(api.outputs(uid)) == 20  # the continued iteration is still running
     api.clock.advance(0.5 * RUN_SECONDS)
     latest = api.outputs(uid)
     assert len(latest) == 3
-    assert latest == api.sandbox.ground_truth(uid)[1]["delivered"]
-    api.sandbox.outputs_mode = "cumulative"
+    assert latest == api.sandbox.backstage.ground_truth(uid)[1]["delivered"]
+    api.sandbox.settings.outputs_mode = "cumulative"
     cumulative = api.outputs(uid)
     assert cumulative[20:] == latest
-    api.sandbox.outputs_mode = "cumulative-newest"
+    api.sandbox.settings.outputs_mode = "cumulative-newest"
     assert api.outputs(uid) == latest + cumulative[:20]
 
 
@@ -199,7 +199,7 @@ def test_cursor_pagination_matches_ground_truth(api: Api) -> None:
     assert [len(page) for page in pages] == [25, 25, 10]
     items = [item for page in pages for item in page]
     assert len({item["linkedin_profile_id"] for item in items}) == 60
-    assert items == api.sandbox.ground_truth(uid)[0]["delivered"]
+    assert items == api.sandbox.backstage.ground_truth(uid)[0]["delivered"]
 
 
 def test_outputs_limits_and_offset_paging(api: Api) -> None:
@@ -289,9 +289,9 @@ def test_real_clock_run_reaches_succeeded() -> None:
 
 
 def test_run_seconds_can_change_at_runtime(api: Api) -> None:
-    assert api.sandbox.run_seconds == RUN_SECONDS
+    assert api.sandbox.settings.run_seconds == RUN_SECONDS
     assert api.sandbox.api_key == DEFAULT_API_KEY
-    api.sandbox.run_seconds = 2 * RUN_SECONDS
+    api.sandbox.settings.run_seconds = 2 * RUN_SECONDS
     uid = api.launch()
     api.finish()
     assert api.status(uid) == "RUNNING"

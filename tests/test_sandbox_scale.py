@@ -14,7 +14,7 @@ from edges_sandbox import (
 )
 from edges_sandbox.clock import ManualClock
 from edges_sandbox.runs import Run
-from edges_sandbox.runtime import OUTPUTS_MODES
+from edges_sandbox.settings import OUTPUTS_MODES
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -76,7 +76,7 @@ def test_extra_identities_are_engagement_identities(
         STANDARD_IDENTITY_ID,
         *extra,
     ]
-    assert listed == sandbox.identities()
+    assert listed == sandbox.backstage.identities()
     for uid in extra:
         one = http.get(f"{sandbox.base_url}/identities/{uid}").json()
         assert (one["uid"], one["type"]) == (uid, "engagement")
@@ -93,8 +93,8 @@ def test_extra_identities_setting_is_checked() -> None:
     with pytest.raises(ValueError, match="extra_identities"):
         Sandbox(extra_identities=-1)
     sandbox = Sandbox()
-    sandbox.extra_identities = 2
-    assert [one["uid"] for one in sandbox.identities()][3:] == extra_identity_ids(2)
+    sandbox.settings.extra_identities = 2
+    assert [one["uid"] for one in sandbox.backstage.identities()][3:] == extra_identity_ids(2)
 
 
 def test_listing_runs_by_uid_builds_only_those_runs(
@@ -177,29 +177,31 @@ def all_pages(http: requests.Session, url: str) -> list[requests.Response]:
 def test_preencoded_pages_are_the_same_bytes(
     http: requests.Session, sandbox: Sandbox, clock: ManualClock, mode: str
 ) -> None:
-    sandbox.max_results_limit = 100_000
-    sandbox.grow(1200, action=COMMENTERS, input=POST_URL, distinct=300)
+    sandbox.settings.max_results_limit = 100_000
+    sandbox.backstage.grow(1200, action=COMMENTERS, input=POST_URL, distinct=300)
     uid = launch(http, sandbox, ENGAGEMENT_IDENTITY_IDS[0], COMMENTERS, max_results=5000)
     run_uid = uid.json()["run_uid"]
     clock.advance(RUN_SECONDS)
     for _ in range(2):
-        sandbox.grow(7, action=COMMENTERS, input=POST_URL)
+        sandbox.backstage.grow(7, action=COMMENTERS, input=POST_URL)
         http.post(f"{sandbox.base_url}/runs/{run_uid}/continue")
         clock.advance(RUN_SECONDS)
-    sandbox.outputs_mode = mode
+    sandbox.settings.outputs_mode = mode
     outputs = f"{sandbox.base_url}/runs/{run_uid}/outputs"
     urls = [f"{outputs}?limit=500", f"{outputs}?limit=7", f"{outputs}?offset=1235&limit=20"]
     urls.append(f"{outputs}?offset=5000")
     served: dict[bool, list[list[bytes]]] = {}
     for preencoded in (False, True):
-        sandbox.preencode_outputs = preencoded
+        sandbox.settings.preencode_outputs = preencoded
         served[preencoded] = [[page.content for page in all_pages(http, url)] for url in urls]
         page = http.get(urls[0])
         assert page.headers["Content-Type"] == "application/json"
     assert served[True] == served[False]
     items = [item for page in all_pages(http, urls[0]) for item in page.json()]
     assert len(items) == (7 if mode == "latest" else 40 + 1200 + 7 + 7)
-    sandbox.set_faults(malformed_outputs=[POST_URL])  # still injected with pre-encoded pages
+    sandbox.settings.set_faults(
+        malformed_outputs=[POST_URL]
+    )  # still injected with pre-encoded pages
     assert "<<malformed" in http.get(urls[1]).text
 
 
@@ -210,10 +212,10 @@ def test_preencoded_pages_serve_what_a_continue_adds(
         run_uid = launch(http, sandbox, ENGAGEMENT_IDENTITY_IDS[0], COMMENTERS).json()["run_uid"]
         clock.advance(RUN_SECONDS)
         before = http.get(f"{sandbox.base_url}/runs/{run_uid}/outputs?limit=500").json()
-        sandbox.grow(3, action=COMMENTERS, input=POST_URL)
+        sandbox.backstage.grow(3, action=COMMENTERS, input=POST_URL)
         http.post(f"{sandbox.base_url}/runs/{run_uid}/continue")
         clock.advance(RUN_SECONDS)
         after = http.get(f"{sandbox.base_url}/runs/{run_uid}/outputs?limit=500").json()
-        truth = sandbox.ground_truth(run_uid)
+        truth = sandbox.backstage.ground_truth(run_uid)
         assert after == before + truth[1]["delivered"]
         assert len(truth[1]["delivered"]) == 3

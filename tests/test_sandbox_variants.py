@@ -21,7 +21,7 @@ import requests
 from edges_sandbox import DEFAULT_API_KEY, ENGAGEMENT_IDENTITY_IDS, Faults, Sandbox
 from edges_sandbox.cli import build_parser
 from edges_sandbox.clock import ManualClock
-from edges_sandbox.runtime import OUTPUTS_MODES
+from edges_sandbox.settings import OUTPUTS_MODES
 from edges_sandbox.variants import (
     EXTRACTED_AT_VARIANTS,
     MAX_RESULTS_MAXIMUM,
@@ -132,8 +132,8 @@ def error_of(response: requests.Response, status: int, label: str) -> str:
 
 
 def test_variants_are_checked_and_none_by_default() -> None:
-    assert Sandbox().variants == frozenset()
-    assert Sandbox(variants=["no_name", "no_name"]).variants == {"no_name"}
+    assert Sandbox().settings.variants == frozenset()
+    assert Sandbox(variants=["no_name", "no_name"]).settings.variants == {"no_name"}
     with pytest.raises(ValueError, match="unknown variants: nope"):
         Sandbox(variants=["no_name", "nope"])
     with pytest.raises(ValueError, match="at most one extracted_at variant"):
@@ -141,8 +141,8 @@ def test_variants_are_checked_and_none_by_default() -> None:
     with pytest.raises(TypeError, match="collection of names"):
         Sandbox(variants="no_name")
     sandbox = Sandbox()
-    sandbox.variants = ["posts_not_incremental", "clamp_max_results"]
-    assert sandbox.variants == {"posts_not_incremental", "clamp_max_results"}
+    sandbox.settings.variants = ["posts_not_incremental", "clamp_max_results"]
+    assert sandbox.settings.variants == {"posts_not_incremental", "clamp_max_results"}
 
 
 def test_control_route_reads_and_replaces_the_variants(world: Callable[..., Api]) -> None:
@@ -151,16 +151,16 @@ def test_control_route_reads_and_replaces_the_variants(world: Callable[..., Api]
     assert requests.get(control, timeout=5).json() == {"variants": ["posts_not_incremental"]}
     answer = requests.post(control, json={"variants": ["no_name", "clamp_max_results"]}, timeout=5)
     assert answer.json() == {"variants": ["clamp_max_results", "no_name"]}
-    assert api.sandbox.variants == {"no_name", "clamp_max_results"}
+    assert api.sandbox.settings.variants == {"no_name", "clamp_max_results"}
     unknown = requests.post(control, json={"variants": ["no_name", "nope"]}, timeout=5)
     assert "nope" in error_of(unknown, 400, "BAD_INPUT")
     two_formats = {"variants": ["naive_extracted_at", "epoch_s_extracted_at"]}
     error_of(requests.post(control, json=two_formats, timeout=5), 400, "BAD_INPUT")
     error_of(requests.post(control, json={"variants": "no_name"}, timeout=5), 400, "BAD_INPUT")
     error_of(requests.post(control, json={"names": []}, timeout=5), 400, "BAD_INPUT")
-    assert api.sandbox.variants == {"no_name", "clamp_max_results"}
+    assert api.sandbox.settings.variants == {"no_name", "clamp_max_results"}
     assert requests.post(control, json={"variants": []}, timeout=5).json() == {"variants": []}
-    assert api.sandbox.variants == frozenset()
+    assert api.sandbox.settings.variants == frozenset()
 
 
 def test_cli_takes_repeatable_variants() -> None:
@@ -204,7 +204,7 @@ def test_no_name_refuses_a_body_with_name(world: Callable[..., Api]) -> None:
         assert error_of(refused, 400, "BAD_PARAMETERS") == (
             "body must NOT have additional properties (name)"
         )
-    assert api.sandbox.runs() == []
+    assert api.sandbox.backstage.runs() == []
     created = api.post_launch()
     assert created.status_code == 201
     assert created.json()["name"] is None
@@ -213,7 +213,7 @@ def test_no_name_refuses_a_body_with_name(world: Callable[..., Api]) -> None:
 
 def test_clamp_max_results_echoes_and_caps(world: Callable[..., Api]) -> None:
     api = world(variants=["clamp_max_results"])
-    api.sandbox.grow(40, action=CONNECTIONS, identity_id=ENGAGED)  # 100 connections
+    api.sandbox.backstage.grow(40, action=CONNECTIONS, identity_id=ENGAGED)  # 100 connections
     uid = api.launch(parameters={"sync_mode": "incremental", "max_results": 500})
     assert api.run(uid)["parameters"] == {"sync_mode": "incremental", "max_results": 80}
     assert MAX_RESULTS_MAXIMUM == 80
@@ -223,14 +223,14 @@ def test_clamp_max_results_echoes_and_caps(world: Callable[..., Api]) -> None:
     assert api.run(default)["parameters"]["max_results"] == MAX_RESULTS_MAXIMUM  # 100 asked
     api.clock.advance(RUN_SECONDS)
     assert len(api.outputs(uid)) == MAX_RESULTS_MAXIMUM
-    truth = api.sandbox.ground_truth(uid)[0]
+    truth = api.sandbox.backstage.ground_truth(uid)[0]
     assert (len(truth["delivered"]), len(truth["dropped"])) == (80, 20)
     assert len(api.outputs(small)) == 7
     # Each continued iteration is capped too.
-    api.sandbox.grow(90, action=CONNECTIONS, identity_id=ENGAGED)
+    api.sandbox.backstage.grow(90, action=CONNECTIONS, identity_id=ENGAGED)
     assert api.continue_(uid).json()["parameters"]["max_results"] == MAX_RESULTS_MAXIMUM
     api.clock.advance(RUN_SECONDS)
-    assert len(api.sandbox.ground_truth(uid)[1]["delivered"]) == MAX_RESULTS_MAXIMUM
+    assert len(api.sandbox.backstage.ground_truth(uid)[1]["delivered"]) == MAX_RESULTS_MAXIMUM
     too_many = api.post_launch(parameters={"max_results": 1001})
     error_of(too_many, 400, "BAD_PARAMETERS")  # beyond the sandbox's limit: still refused
 
@@ -279,11 +279,11 @@ def test_extracted_at_variants(
     api = world(variants=[variant] if variant else [], preencode_outputs=preencode)
     uid = api.launch(VIEWERS)
     api.clock.advance(RUN_SECONDS + 0.123456)
-    api.sandbox.grow(3, action=VIEWERS, identity_id=ENGAGED)
+    api.sandbox.backstage.grow(3, action=VIEWERS, identity_id=ENGAGED)
     api.continue_(uid)
     api.clock.advance(RUN_SECONDS)
     items = api.outputs(uid, limit=7)
-    truth = api.sandbox.ground_truth(uid)
+    truth = api.sandbox.backstage.ground_truth(uid)
     assert items == truth[0]["delivered"] + truth[1]["delivered"]  # the oracle agrees
     assert len(items) == 25 + 3
     for item, iteration in zip(items, [truth[0]] * 25 + [truth[1]] * 3, strict=True):
@@ -320,7 +320,7 @@ def test_refuse_offset_keeps_cursor_paging(world: Callable[..., Api]) -> None:
         assert "X-Pagination-Next" in OFFSET_REFUSED
     paged = api.outputs(uid, limit=7)
     assert len(paged) == CONNECTIONS_AT_START
-    assert paged == api.sandbox.ground_truth(uid)[0]["delivered"]
+    assert paged == api.sandbox.backstage.ground_truth(uid)[0]["delivered"]
 
 
 def test_queue_keeps_a_third_run_queued_until_a_slot_frees(world: Callable[..., Api]) -> None:
@@ -391,12 +391,12 @@ def test_queue_hung_runs_block_the_workspace_until_cancelled(
 ) -> None:
     state = tmp_path / "sandbox.json"
     api = world(variants=["queue"], state_file=state)
-    api.sandbox.faults = Faults(hang={ENGAGED})
+    api.sandbox.settings.faults = Faults(hang={ENGAGED})
     hung = [api.launch(), api.launch(VIEWERS)]
     waiting = api.launch(identity_ids=[OTHER])
     api.clock.advance(1000)
     assert api.status(waiting) == "QUEUED"
-    assert api.sandbox.ground_truth(waiting)[0]["status"] == "QUEUED"
+    assert api.sandbox.backstage.ground_truth(waiting)[0]["status"] == "QUEUED"
     api.sandbox.stop()
     with Sandbox(clock=api.clock, state_file=state, variants=["queue"]) as again:
         status = requests.get(
@@ -425,7 +425,7 @@ def test_no_data_failed_ends_an_empty_iteration_failed(world: Callable[..., Api]
     assert run["last_error"]["label"] == "NO_DATA_AVAILABLE"
     assert run["last_error"]["message"]
     assert run["output_count"] == CONNECTIONS_AT_START
-    api.sandbox.grow(4, action=CONNECTIONS, identity_id=ENGAGED)
+    api.sandbox.backstage.grow(4, action=CONNECTIONS, identity_id=ENGAGED)
     assert api.continue_(uid).status_code == 200  # a FAILED run can be continued
     api.clock.advance(RUN_SECONDS)
     assert api.status(uid) == "SUCCEEDED"
@@ -439,7 +439,7 @@ def test_posts_not_incremental_refuses_incremental_post_launches(
     api = world()
     before = api.launch(LIKERS, inputs=[{"linkedin_post_url": POST_URL}])
     api.clock.advance(RUN_SECONDS)
-    api.sandbox.variants = ["posts_not_incremental"]
+    api.sandbox.settings.variants = ["posts_not_incremental"]
     assert sorted(NOT_INCREMENTAL_ACTIONS) == [
         "linkedin-extract-post-commenters",
         "linkedin-extract-post-likers",
@@ -535,7 +535,7 @@ def served_items(api: Api, limit: int = 500) -> dict[str, list[dict[str, Any]]]:
     api.clock.advance(RUN_SECONDS)
     items = {stream: api.outputs(uid, limit=limit) for stream, uid in uids.items()}
     for stream, uid in uids.items():
-        assert items[stream] == api.sandbox.ground_truth(uid)[0]["delivered"], stream
+        assert items[stream] == api.sandbox.backstage.ground_truth(uid)[0]["delivered"], stream
     return items
 
 
@@ -632,10 +632,10 @@ def test_all_variants_at_once_in_each_outputs_mode(
     assert api.continue_(uid).status_code == 200  # nothing new: NO_DATA_AVAILABLE
     api.clock.advance(RUN_SECONDS)
     assert api.run(uid)["last_error"]["label"] == "NO_DATA_AVAILABLE"
-    api.sandbox.grow(90, action=CONNECTIONS, identity_id=ENGAGED)
+    api.sandbox.backstage.grow(90, action=CONNECTIONS, identity_id=ENGAGED)
     assert api.continue_(uid).status_code == 200
     api.clock.advance(RUN_SECONDS)
-    truth = api.sandbox.ground_truth(uid)
+    truth = api.sandbox.backstage.ground_truth(uid)
     assert [len(it["delivered"]) for it in truth] == [60, 0, MAX_RESULTS_MAXIMUM]
     assert len(truth[2]["dropped"]) == 10
     expected = {

@@ -90,7 +90,7 @@ def logged_settings(output: str) -> dict[str, t.Any]:
 
 def check_runs(sandbox: Sandbox, settings: dict[str, t.Any]) -> None:
     """The runs were launched for the configured identity and inputs, cap and callback."""
-    runs = sandbox.runs()
+    runs = sandbox.backstage.runs()
     assert len(runs) == 7  # one identity x (connections, viewers, 1 thread, 1 post x 3, 1 page)
     (identity,) = settings["identity_ids"]
     for run in runs:
@@ -158,7 +158,8 @@ def test_sandbox_settings_from_the_environment_act(tmp_path: Path) -> None:
     seen = logged_settings(done.stderr)
     assert seen["sandbox_run_seconds"] == 1
     assert seen["sandbox_growth_per_minute"] == 0
-    runs = Sandbox(state_file=world).runs()  # the world the tap kept, where the variable said
+    # the world the tap kept, where the variable said
+    runs = Sandbox(state_file=world).backstage.runs()
     assert len(runs) == 4  # both sandbox identities x (connections, profile viewers)
 
 

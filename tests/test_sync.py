@@ -44,7 +44,10 @@ def sandbox(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Sandbox]
 
 def first_iteration(sandbox: Sandbox) -> int:
     """Index the sandbox gives to a run's first iteration."""
-    return min(int(it["index"]) for it in sandbox.ground_truth(sandbox.runs()[0]["uid"]))
+    return min(
+        int(it["index"])
+        for it in sandbox.backstage.ground_truth(sandbox.backstage.runs()[0]["uid"])
+    )
 
 
 def assert_records_match(run: t.Any, sandbox: Sandbox, iteration: int | None) -> None:
@@ -59,7 +62,7 @@ def test_three_syncs_emit_exactly_the_new_items(sandbox: Sandbox, tmp_path: Path
     config = api_config(sandbox)
     first = run_tap(config, tmp_path)
     assert first.returncode == 0, first.stderr
-    runs = sandbox.runs()
+    runs = sandbox.backstage.runs()
     # 2 identities x (connections, viewers, 2 threads, 2 posts x 3, 2 company pages)
     assert len(runs) == 24
     start = first_iteration(sandbox)
@@ -68,17 +71,17 @@ def test_three_syncs_emit_exactly_the_new_items(sandbox: Sandbox, tmp_path: Path
     assert sorted(b["edges_run_uid"] for b in bookmarks) == sorted(r["uid"] for r in runs)
     assert not any(b["edges_pending"] for b in bookmarks)
 
-    sandbox.grow(n=4)
-    sandbox.clear_request_log()
+    sandbox.backstage.grow(n=4)
+    sandbox.requests.clear()
     second = run_tap(config, tmp_path, state=first.last_state)
     assert second.returncode == 0, second.stderr
     assert request_count(sandbox, "POST", "/run/async") == 0
-    continued = [e["path"] for e in sandbox.request_log() if e["path"].endswith("/continue")]
+    continued = [e["path"] for e in sandbox.requests.entries() if e["path"].endswith("/continue")]
     assert sorted(continued) == sorted(f"/v1/runs/{r['uid']}/continue" for r in runs)
     assert_records_match(second, sandbox, start + 1)
     assert len(second.records("connections")) == 2 * 4
 
-    sandbox.clear_request_log()
+    sandbox.requests.clear()
     third = run_tap(config, tmp_path, state=second.last_state)
     assert third.returncode == 0, third.stderr
     assert third.records() == []
@@ -98,7 +101,7 @@ def test_records_carry_identity_run_input_and_keys(sandbox: Sandbox, tmp_path: P
         seen = {tuple(r[k] for k in keys) for r in records}
         assert len(seen) == len(records), f"{stream}: duplicate primary keys"
         for record in records:
-            assert record["run_uid"] in {r["uid"] for r in sandbox.runs()}
+            assert record["run_uid"] in {r["uid"] for r in sandbox.backstage.runs()}
             assert record["extracted_at"]
             assert all(record[k] is not None for k in keys)
     assert {r["linkedin_thread_url"] for r in run.records("messages")} == {tapkit_thread()}
@@ -118,20 +121,22 @@ def test_overflow_keeps_newest_and_warns(sandbox: Sandbox, tmp_path: Path) -> No
     config["max_results_per_stream"] = {"connections": 5}
     first = run_tap(config, tmp_path)
     assert first.returncode == 0, first.stderr
-    sandbox.grow(n=8, action="linkedin-extract-connections")
+    sandbox.backstage.grow(n=8, action="linkedin-extract-connections")
     second = run_tap(config, tmp_path, state=first.last_state)
     assert second.returncode == 0, second.stderr
     records = second.records("connections")
-    truth = [it for r in sandbox.runs() for it in sandbox.ground_truth(r["uid"])]
+    truth = [
+        it for r in sandbox.backstage.runs() for it in sandbox.backstage.ground_truth(r["uid"])
+    ]
     delivered = [i for it in truth[1:] for i in it["delivered"]] if truth else []
     assert len(records) == 2 * 5
     newest = expected_items(sandbox, "connections", first_iteration(sandbox) + 1)
     assert item_view(records, newest) == item_view(newest, newest)
     dropped = [
         i
-        for r in sandbox.runs()
+        for r in sandbox.backstage.runs()
         if r["action_name"] == "linkedin-extract-connections"
-        for it in sandbox.ground_truth(r["uid"])[1:]
+        for it in sandbox.backstage.ground_truth(r["uid"])[1:]
         for i in it["dropped"]
     ]
     assert len(dropped) == 2 * 3
@@ -161,15 +166,17 @@ def test_killed_sync_loses_nothing(mode: str, tmp_path: Path) -> None:
         config = api_config(sandbox, post_urls=[], thread_urls=[])
         first = run_tap(config, tmp_path)
         assert first.returncode == 0, first.stderr
-        runs = sandbox.runs()
-        sandbox.run_seconds = 600.0  # the continued runs stay in flight while we kill the tap
-        sandbox.grow(n=3)
+        runs = sandbox.backstage.runs()
+        sandbox.settings.run_seconds = (
+            600.0  # the continued runs stay in flight while we kill the tap
+        )
+        sandbox.backstage.grow(n=3)
         last_state = _kill_after_continues(config, first.last_state, tmp_path, len(runs))
         assert all(p["edges_pending"] for p in partitions_of(last_state))
 
         clock.offset += 601.0  # the interrupted iterations finish
-        sandbox.run_seconds = 0.3
-        sandbox.clear_request_log()
+        sandbox.settings.run_seconds = 0.3
+        sandbox.requests.clear()
         rerun = run_tap(config, tmp_path, state=last_state)
         assert rerun.returncode == 0, rerun.stderr
         assert request_count(sandbox, "POST", "/run/async") == 0

@@ -103,17 +103,21 @@ def test_every_item_loads_once_and_each_partition_keeps_one_run(
     outputs_read: list[int] = []
     for growth in (None, 3, 0, 4):  # a first sync, new items, nothing new, new items again
         if growth:
-            sandbox.grow(n=growth)
-        sandbox.clear_request_log()
+            sandbox.backstage.grow(n=growth)
+        sandbox.requests.clear()
         run = sync(sandbox, tmp_path, state)
         runs.append(run)
         state = run.last_state
         outputs_read.append(request_count(sandbox, "GET", "/outputs"))
-    assert len(sandbox.runs()) == PARTITIONS  # no relaunch: one run per partition throughout
+    assert (
+        len(sandbox.backstage.runs()) == PARTITIONS
+    )  # no relaunch: one run per partition throughout
     # Nothing new costs no output request (the run says so), and new items cost a page or two
     # per partition, not the history (cursors walk it where offset is refused, oldest first).
     assert outputs_read[2] == 0, outputs_read
-    assert outputs_read[3] <= 2 * PARTITIONS or "refuse_offset" in sandbox.variants, outputs_read
+    assert outputs_read[3] <= 2 * PARTITIONS or "refuse_offset" in sandbox.settings.variants, (
+        outputs_read
+    )
     for spec in ACTIONS:
         delivered = collections.Counter(identity(i) for i in expected_items(sandbox, spec.stream))
         fields = {k for item in expected_items(sandbox, spec.stream) for k in item} - {
@@ -137,28 +141,28 @@ def test_a_clamped_cap_is_said_once_and_never_relaunches(tmp_path: Path) -> None
         warnings = 0
         for growth in (None, 2, 2):
             if growth:
-                sandbox.grow(n=growth)
+                sandbox.backstage.grow(n=growth)
             run = sync(sandbox, tmp_path, state, max_results=500)
             warnings += run.stderr.count(f"with max_results {MAX_RESULTS_MAXIMUM}, not 500")
             state = run.last_state
-        assert len(sandbox.runs()) == PARTITIONS
+        assert len(sandbox.backstage.runs()) == PARTITIONS
         assert warnings == PARTITIONS  # once per partition, on its first batch
         assert "launching a fresh run" not in run.stderr
 
 
 def test_a_launch_without_a_name_whose_answer_is_lost_is_adopted(tmp_path: Path) -> None:
     with Sandbox(run_seconds=0.3, variants=["no_name"]) as sandbox:
-        sandbox.faults = Faults(lost_answer_every=2, lost_answer_kind="504")
+        sandbox.settings.faults = Faults(lost_answer_every=2, lost_answer_kind="504")
         run = sync(sandbox, tmp_path, None)
-        assert len(sandbox.runs()) == PARTITIONS  # adopted, not paid twice
+        assert len(sandbox.backstage.runs()) == PARTITIONS  # adopted, not paid twice
         assert "adopting run" in run.stderr
         assert run.stderr.count("Edges refuses the run's name") == 1  # said once, then remembered
         assert run.last_state["bookmarks"]["_edges_api"]["names"] == "refused"
-        sandbox.faults = Faults()
-        sandbox.grow(n=2)
+        sandbox.settings.faults = Faults()
+        sandbox.backstage.grow(n=2)
         again = sync(sandbox, tmp_path, run.last_state, max_results=150)  # a new cap: relaunch
         assert "Edges refuses the run's name" not in again.stderr  # no launch paid to learn it
-        assert len(sandbox.runs()) == 2 * PARTITIONS
+        assert len(sandbox.backstage.runs()) == 2 * PARTITIONS
 
 
 def test_post_actions_edges_will_not_run_incrementally_fail_alone(tmp_path: Path) -> None:
@@ -229,4 +233,4 @@ def test_a_lost_launch_without_a_name_is_adopted_by_its_own_partition_only(
         }
         assert owners[THREAD_URLS[1]] == launched
         assert owners[THREAD_URLS[0]] != launched  # its own run, launched now
-        assert len({r["uid"] for r in sandbox.runs() if r["action_name"] == action}) == 2
+        assert len({r["uid"] for r in sandbox.backstage.runs() if r["action_name"] == action}) == 2

@@ -58,7 +58,7 @@ def test_a_launch_sent_again_without_name_is_written_first_and_adopted_after_a_k
 ) -> None:
     watch = Watch(sandbox, tmp_path)
     state = clean(watch.run(small(sandbox, thread_urls=THREAD_URLS[:1])))
-    sandbox.variants = [NO_NAME]  # Edges starts refusing the name (name-refused)
+    sandbox.settings.variants = [NO_NAME]  # Edges starts refusing the name (name-refused)
     config = small(sandbox, thread_urls=THREAD_URLS[:2])  # a new thread: one launch
     killed = watch.run(config, state=state, kill_when=lambda s: s.kind == "launch" and not s.named)
     assert watch.killed, killed.stderr
@@ -79,13 +79,13 @@ def test_a_relaunch_after_a_continue_answered_404_is_written_first_and_adopted_a
     watch = Watch(sandbox, tmp_path)
     config = small(sandbox)
     state = clean(watch.run(config))
-    sandbox.grow(n=3)
+    sandbox.backstage.grow(n=3)
 
     def purge_listed(request: Request, response: Response) -> None:
         """Edges purges the runs between the tap's look at them and its continues."""
         if request.method == "GET" and request.path == "/v1/runs":
             for uid in request.query.get("uid", []):
-                sandbox.purge_run(uid)
+                sandbox.backstage.purge_run(uid)
 
     before = len(watch.sends)
     killed = watch.run(
@@ -110,11 +110,11 @@ def test_a_continue_after_a_grown_cap_was_refused_is_written_first(
     watch = Watch(sandbox, tmp_path)
     config = small(sandbox, max_results=3)
     state = clean(watch.run(config))
-    sandbox.grow(n=10)
+    sandbox.backstage.grow(n=10)
     state = clean(watch.run(config, state=state))  # a full continued batch: the cap grows
     assert "edges_grown_max_results" in str(state)
-    sandbox.max_results_limit = 3  # Edges refuses the grown cap (grown-cap-refused)
-    sandbox.grow(n=2)
+    sandbox.settings.max_results_limit = 3  # Edges refuses the grown cap (grown-cap-refused)
+    sandbox.backstage.grow(n=2)
     before = len(watch.sends)
     killed = watch.run(
         config, state=state, kill_when=lambda s: s.kind == "continue" and s.status < 300

@@ -145,7 +145,7 @@ class Watch:
         """Become the sandbox's observer."""
         if self.stdout is None:
             self.stdout = self.workdir / "watched-stdout.jsonl"
-        self.sandbox.observer = self._observe
+        self.sandbox.requests.observer = self._observe
 
     def problems(self) -> list[str]:
         """Every send the STATE before it did not name."""
@@ -263,5 +263,5 @@ def watched(sandbox: Sandbox, workdir: Path) -> Iterator[Watch]:
     """
     watch = Watch(sandbox, workdir, stdout=workdir / STDOUT)
     yield watch
-    sandbox.observer = None
+    sandbox.requests.observer = None
     assert watch.problems() == [], watch.problems()
