@@ -10,7 +10,9 @@ through the transport with a fake session.)
 from __future__ import annotations
 
 import json
+import logging
 import socket
+import threading
 import typing as t
 
 import backoff
@@ -20,6 +22,8 @@ from runskit import answer_held
 
 from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, Faults, Sandbox
 from tap_edges import errors
+from tap_edges.api.client import EdgesClient
+from tap_edges.api.pacing import RateBudget
 from tap_edges.api.retries import (
     NOT_JSON,
     Answer,
@@ -348,3 +352,69 @@ def test_a_refused_connection_never_reached_edges_and_is_resent(idempotent: bool
     gave_up = final_error(call(idempotent, tries=4), failure)
     assert isinstance(gave_up, errors.TransportError)
     assert "could not be reached (ConnectionError) after 4 attempt(s)" in str(gave_up)
+
+
+class CutOff:
+    """A real HTTP server whose first answer breaks off mid-body (the connection drops after
+    the headers and a few bytes); every later answer is whole."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/v1"
+        self.answered = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            with conn:
+                request = conn.recv(65536)
+                body = b"[]" if request.startswith(b"GET") else b'{"run_uid": "r1"}'
+                self.answered += 1
+                length = len(body) + (50 if self.answered == 1 else 0)
+                head = (
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {length}\r\nConnection: close\r\n\r\n"
+                )
+                conn.sendall(head.encode() + (body[:1] if self.answered == 1 else body))
+
+
+@pytest.fixture
+def cut_off() -> Iterator[CutOff]:
+    server = CutOff()
+    yield server
+    server.listener.close()
+
+
+def cut_off_client(server: CutOff, slept: list[float]) -> EdgesClient:
+    budget = RateBudget(10_000, clock=lambda: 0.0, sleep=slept.append)
+    return EdgesClient(
+        server.url,
+        "k",
+        budget=budget,
+        logger=logging.getLogger("test-retries"),
+        max_tries=3,
+        clock=lambda: 0.0,
+        sleep=slept.append,
+    )
+
+
+def test_an_answer_cut_off_mid_body_is_retried_for_a_get(cut_off: CutOff) -> None:
+    # "Connection broken: IncompleteRead": a connection error like a reset, found as the body
+    # is read. requests raises ChunkedEncodingError, which is neither ConnectionError nor
+    # Timeout: it must still be a failure the policy retries, not an error escaping the client.
+    slept: list[float] = []
+    assert cut_off_client(cut_off, slept).list_runs(["r1"]) == []
+    assert cut_off.answered == 2
+    assert len(slept) == 1
+
+
+def test_an_answer_cut_off_mid_body_is_ambiguous_for_a_launch(cut_off: CutOff) -> None:
+    # Edges answered, so it applied the launch: the sender must look before sending it again,
+    # which it does on AmbiguousError only; any other exception ends the sync.
+    with pytest.raises(errors.AmbiguousError, match="no clear answer"):
+        cut_off_client(cut_off, []).launch("linkedin-extract-connections", LAUNCH_BODY)
+    assert cut_off.answered == 1

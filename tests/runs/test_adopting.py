@@ -186,3 +186,20 @@ def test_several_runs_that_could_be_an_unnamed_launch_are_not_adopted_and_it_say
     assert tr.bookmark == before
     assert "2 runs could be it" in caplog.text
     assert "one of them may be a duplicate run" in caplog.text
+
+
+def test_every_unnamed_launch_is_adopted_or_warned_of_however_many_were_lost(
+    sandbox: Sandbox, shared: SharedTime, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A sync killed after sending eleven launches of one action without a name (Edges refuses
+    # names): each run is found by its input. None may be launched again in silence: that pays
+    # for a duplicate run without the WARNING row 29 promises.
+    sandbox.variants = [NO_NAME]
+    lost = [written_ahead(shared, messages(FIRST, thread_url(n)), named=False) for n in range(11)]
+    uids = [sent_and_lost(sandbox, shared, tr) for tr in lost]
+    with caplog.at_level(logging.WARNING, logger=LOGGER.name):
+        adopt(sandbox, shared, *lost)
+    for tr, uid in zip(lost, uids, strict=True):
+        adopted = tr.bookmark.run_uid == uid
+        warned = any(tr.partition.label in record.getMessage() for record in caplog.records)
+        assert adopted or warned, f"{tr.partition.label}: its run {uid} is paid for twice"

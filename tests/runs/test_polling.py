@@ -169,3 +169,23 @@ def test_a_poll_under_a_503_is_retried_not_a_failure(
     assert tr.error is None
     assert 503 in sent(sandbox, "GET", "/v1/runs")
     assert "HTTP 503; retry" in caplog.text
+
+
+def test_a_poller_waits_between_polls_even_before_a_restart(
+    sandbox: Sandbox, shared: SharedTime
+) -> None:
+    # Built as its signature allows (the coordinator happens to call restart() first), a
+    # poller must not poll back to back: its first wait is FIRST_POLL_SECONDS, never 0.
+    tr = launched(sandbox, shared, connections(FIRST))
+    polls: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        polls.append(seconds)
+        if len(polls) > 50:
+            msg = f"polling back to back: {polls[:5]}..."
+            raise AssertionError(msg)
+        shared.sleep(seconds)
+
+    waits = Poller(client(sandbox, shared), LOGGER, 30.0, 3600.0, shared.monotonic, sleep)
+    assert waits.wait(tr, [tr]).status == "SUCCEEDED"
+    assert polls[0] == FIRST_POLL_SECONDS
