@@ -91,7 +91,7 @@ def sent(sandbox: Sandbox, method: str, suffix: str) -> list[int]:
     """The statuses of the requests ``method ...suffix`` the sandbox answered, in order."""
     return [
         entry["status"]
-        for entry in sandbox.request_log()
+        for entry in sandbox.requests.entries()
         if entry["method"] == method and entry["path"].endswith(suffix)
     ]
 
@@ -101,11 +101,11 @@ def fail_next_runs_request(sandbox: Sandbox) -> None:
 
     def once(request: Request, response: Response) -> None:
         if response.status == 503:
-            sandbox.set_faults(error_every=None)
-            sandbox.observer = None
+            sandbox.settings.set_faults(error_every=None)
+            sandbox.requests.observer = None
 
-    sandbox.set_faults(error_every=1)
-    sandbox.observer = once
+    sandbox.settings.set_faults(error_every=1)
+    sandbox.requests.observer = once
 
 
 @contextlib.contextmanager
@@ -120,9 +120,9 @@ def answer_held(sandbox: Sandbox, method: str, suffix: str) -> Iterator[threadin
         if request.method == method and request.path.endswith(suffix):
             release.wait(timeout=30.0)
 
-    sandbox.observer = hold
+    sandbox.requests.observer = hold
     try:
         yield release
     finally:
-        sandbox.observer = None
+        sandbox.requests.observer = None
         release.set()

@@ -106,8 +106,19 @@ def read_answer(call: Call, response: requests.Response) -> Answer:
         raise RetryableError(NOT_JSON, call.idempotent, lambda _: error) from None
 
 
-def unanswered(call: Call, exc: requests.ConnectionError | requests.Timeout) -> RetryableError:
-    """What a connection error or a timeout means: a failure, resendable if never sent.
+# What requests raises when no whole answer came back: no connection, a timeout, or an answer
+# cut off in its body (a connection dropped after the headers: ChunkedEncodingError, or a
+# compressed body cut short: ContentDecodingError). Each may follow a request Edges applied.
+UNANSWERED = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+
+def unanswered(call: Call, exc: requests.RequestException) -> RetryableError:
+    """What an answer that never came whole means: a failure, resendable if never sent.
 
     Args:
         call: The call that got no answer.

@@ -22,6 +22,7 @@ import requests
 from tap_edges.api.pacing import retry_after_seconds
 from tap_edges.api.retries import (
     TOO_MANY,
+    UNANSWERED,
     Answer,
     Call,
     RetryableError,
@@ -146,7 +147,7 @@ class Transport:
             response = self._session.request(
                 call.method, call.url, params=call.params, json=call.json, timeout=self.timeout
             )
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except UNANSWERED as exc:
             raise unanswered(call, exc) from None
         self._note_budget(response)
         return read_answer(call, response)

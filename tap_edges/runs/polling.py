@@ -24,7 +24,7 @@ FIRST_POLL_SECONDS = 0.25  # then doubling up to poll_interval_seconds
 class _Pace:
     """The wait before the next poll: short after runs start, doubling up to the interval."""
 
-    seconds: float = 0.0
+    seconds: float = FIRST_POLL_SECONDS  # a poller polls quickly first, restarted or not
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,7 +82,8 @@ class Poller:
                 _queueing(tr.run, queued),
                 elapsed,
             )
-            self.sleep(min(self._pace.seconds, max(self.run_timeout - elapsed, 0.0)))
+            pause = min(self._pace.seconds, self.poll_interval)
+            self.sleep(min(pause, max(self.run_timeout - elapsed, 0.0)))
             self._pace.seconds = min(self._pace.seconds * 2, self.poll_interval)
             self.poll(everyone)
         return tr.run

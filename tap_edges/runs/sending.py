@@ -157,14 +157,20 @@ class Sender:
         if partition.input_value is not None and found.candidates:
             # Run objects do not show inputs: the runs' inputs tell the partition's apart (even
             # one run: it may be another partition's).
+            looked, unlooked = (
+                found.candidates[:MAX_INPUT_LOOKUPS],
+                found.candidates[MAX_INPUT_LOOKUPS:],
+            )
             shown = [
                 dataclasses.replace(run, input_values=input_values(self.client.run_inputs(run.uid)))
                 for run in runs
-                if run.uid in found.candidates[:MAX_INPUT_LOOKUPS]
+                if run.uid in looked
             ]
             found = find_unnamed(
                 partition.identity_id, partition.input_value, pending.sent_at, shown, taken
             )
+            if found.run is None and unlooked:  # its run may be among those not looked at
+                found = Unnamed(None, (*found.candidates, *unlooked))
         if found.run is None and found.candidates:
             self.logger.warning(
                 "%s: a launch without a name lost its answer and %d runs could be it (%s): "

@@ -319,9 +319,9 @@ def launch(sandbox: Sandbox, timeout: float = 10.0) -> requests.Response:
 def test_a_connection_reset_after_edges_applied_the_launch_is_never_resent_blindly(
     sandbox: Sandbox, idempotent: bool
 ) -> None:
-    sandbox.faults = Faults(lost_answer_every=1, lost_answer_kind="reset")
+    sandbox.settings.faults = Faults(lost_answer_every=1, lost_answer_kind="reset")
     exc = raised(lambda: launch(sandbox))
-    assert len(sandbox.runs()) == 1  # applied: a second send would pay for a second run
+    assert len(sandbox.backstage.runs()) == 1  # applied: a second send would pay for a second run
     failure = unanswered(call(idempotent), exc)
     assert failure.resendable is idempotent
     if not idempotent:
@@ -335,7 +335,7 @@ def test_a_read_timeout_after_edges_applied_the_launch_is_never_resent_blindly(
     with answer_held(sandbox, "POST", "/run/async"):
         exc = raised(lambda: launch(sandbox, timeout=0.3))
     assert isinstance(exc, requests.ReadTimeout)
-    assert len(sandbox.runs()) == 1
+    assert len(sandbox.backstage.runs()) == 1
     failure = unanswered(call(idempotent), exc)
     assert failure.resendable is idempotent
     assert failure.what == "ReadTimeout"

@@ -3,7 +3,7 @@
 An earlier sync wrote each launch into its bookmark, sent it, and never read the answer (the
 sandbox applied it and lost the answer, or the sync was killed). The next sync adopts the run
 instead of paying for another: by the token in its name, or, where Edges refuses names, by
-rows 27-29 of the lifecycle. The real Sender and client over real HTTP against the sandbox.
+the rows unnamed-* of the lifecycle. The real Sender and client over real HTTP against the sandbox.
 """
 
 from __future__ import annotations
@@ -71,14 +71,14 @@ def sent_and_lost(sandbox: Sandbox, shared: SharedTime, tr: Tracked) -> str:
     body = tr.partition.launch_body(
         None, token=pending.token, max_results=pending.max_results, named=pending.named
     )
-    before = {run["uid"] for run in sandbox.runs()}
-    kept = sandbox.faults
-    sandbox.faults = dataclasses.replace(kept, lost_answer_every=1)
+    before = {run["uid"] for run in sandbox.backstage.runs()}
+    kept = sandbox.settings.faults
+    sandbox.settings.faults = dataclasses.replace(kept, lost_answer_every=1)
     with pytest.raises(errors.AmbiguousError):
         client(sandbox, shared).launch(tr.partition.action, body)
-    sandbox.faults = kept
+    sandbox.settings.faults = kept
     shared.clock.advance(1)
-    (uid,) = {run["uid"] for run in sandbox.runs()} - before
+    (uid,) = {run["uid"] for run in sandbox.backstage.runs()} - before
     return str(uid)
 
 
@@ -88,7 +88,7 @@ def adopt(
     known: dict[str, Run] = {}
     taken: set[str] = set()
     sender = Sender(client(sandbox, shared, **options), LOGGER, shared.sleep)
-    sandbox.clear_request_log()
+    sandbox.requests.clear()
     adopt_lost_launches(sender, list(pending), known, taken, LOGGER)
     return known, taken
 
@@ -100,7 +100,7 @@ def test_a_launch_whose_answer_was_lost_is_adopted_by_its_token(
     tr = written_ahead(shared, connections(FIRST, max_results=70))
     pending = tr.bookmark.pending_launch
     assert pending is not None
-    sandbox.faults = Faults(lost_answer_kind=kind)
+    sandbox.settings.faults = Faults(lost_answer_kind=kind)
     uid = sent_and_lost(sandbox, shared, tr)
     with caplog.at_level(logging.INFO, logger=LOGGER.name):
         known, _ = adopt(sandbox, shared, tr)
@@ -119,7 +119,7 @@ def test_a_launch_edges_never_made_stays_pending(sandbox: Sandbox, shared: Share
     tr = written_ahead(shared, connections(FIRST))
     before = tr.bookmark
     known, _ = adopt(sandbox, shared, tr)
-    assert tr.bookmark == before  # row 2: the lifecycle launches it again
+    assert tr.bookmark == before  # launch-not-found: the lifecycle launches it again
     assert known == {}
     assert tr.error is None
 
@@ -135,7 +135,9 @@ def test_the_runs_are_looked_for_once_per_action_not_per_partition(
     uids = [sent_and_lost(sandbox, shared, tr) for tr in lost]
     adopt(sandbox, shared, *lost)
     assert [tr.bookmark.run_uid for tr in lost] == uids
-    listings = [e["query"]["action_name"] for e in sandbox.request_log() if e["path"] == "/v1/runs"]
+    listings = [
+        e["query"]["action_name"] for e in sandbox.requests.entries() if e["path"] == "/v1/runs"
+    ]
     assert sorted(listings) == [[CONNECTIONS], [MESSAGES]]
 
 
@@ -144,11 +146,11 @@ def test_a_failed_lookup_fails_the_partition_rather_than_launching_blind(
     sandbox: Sandbox, shared: SharedTime, named: bool
 ) -> None:
     if not named:
-        sandbox.variants = [NO_NAME]
+        sandbox.settings.variants = [NO_NAME]
     tr = written_ahead(shared, connections(FIRST), named=named)
     sent_and_lost(sandbox, shared, tr)
     before = tr.bookmark
-    sandbox.set_faults(gateway_5xx_every=1)
+    sandbox.settings.set_faults(gateway_5xx_every=1)
     adopt(sandbox, shared, tr, max_tries=2)
     assert isinstance(tr.error, errors.RetriesExhaustedError)
     assert tr.bookmark == before  # still pending: the next sync looks again
@@ -163,7 +165,7 @@ def test_a_rejected_key_stops_the_adoption(sandbox: Sandbox, shared: SharedTime)
 def test_unnamed_launches_are_each_adopted_by_their_input(
     sandbox: Sandbox, shared: SharedTime
 ) -> None:
-    sandbox.variants = [NO_NAME]
+    sandbox.settings.variants = [NO_NAME]
     lost = [written_ahead(shared, messages(FIRST, thread_url(n)), named=False) for n in (1, 2)]
     uids = [sent_and_lost(sandbox, shared, tr) for tr in lost]
     _, taken = adopt(sandbox, shared, *lost)
@@ -176,7 +178,7 @@ def test_several_runs_that_could_be_an_unnamed_launch_are_not_adopted_and_it_say
 ) -> None:
     # Row 29: run objects show neither identity nor input, so two connections runs made after
     # the launch was written ahead could each be its run.
-    sandbox.variants = [NO_NAME]
+    sandbox.settings.variants = [NO_NAME]
     tr = written_ahead(shared, connections(FIRST), named=False)
     sent_and_lost(sandbox, shared, tr)
     sent_and_lost(sandbox, shared, written_ahead(shared, connections(SECOND), named=False))
@@ -193,8 +195,8 @@ def test_every_unnamed_launch_is_adopted_or_warned_of_however_many_were_lost(
 ) -> None:
     # A sync killed after sending eleven launches of one action without a name (Edges refuses
     # names): each run is found by its input. None may be launched again in silence: that pays
-    # for a duplicate run without the WARNING row 29 promises.
-    sandbox.variants = [NO_NAME]
+    # for a duplicate run without the WARNING unnamed-several promises.
+    sandbox.settings.variants = [NO_NAME]
     lost = [written_ahead(shared, messages(FIRST, thread_url(n)), named=False) for n in range(11)]
     uids = [sent_and_lost(sandbox, shared, tr) for tr in lost]
     with caplog.at_level(logging.WARNING, logger=LOGGER.name):

@@ -59,7 +59,7 @@ class World:
         self.tracked: dict[PartitionKey, Tracked] = {}
         self.summary = SyncSummary()
         self.names = Names()
-        sandbox.observer = self._observe
+        sandbox.requests.observer = self._observe
         api = client(sandbox, shared)
         self.executor = Executor(
             sender=Sender(api, LOGGER, shared.sleep),
@@ -109,8 +109,8 @@ class World:
         run = Run.from_json(api.get_run(outcome.run.uid))
         assert run is not None
         assert run.status == "SUCCEEDED"
-        self.sandbox.grow(n=3)
-        self.sandbox.clear_request_log()
+        self.sandbox.backstage.grow(n=3)
+        self.sandbox.requests.clear()
         self.sends.clear()
         consumed = Bookmark(run.uid, iteration=run.iteration, max_results=partition.max_results)
         return run, consumed
@@ -135,7 +135,7 @@ def test_a_launch_is_written_ahead_with_its_token_and_sent_after_the_state(world
     (send,) = world.sends
     assert token_of(send.body["name"]) == pending.token
     assert send.state[tr.partition.key].pending == pending  # in a STATE before it was sent
-    assert tr.bookmark.run_uid == world.sandbox.runs()[0]["uid"]
+    assert tr.bookmark.run_uid == world.sandbox.backstage.runs()[0]["uid"]
     assert tr.bookmark.pending == Launched()
     assert world.summary.launched == 1
 
@@ -143,7 +143,7 @@ def test_a_launch_is_written_ahead_with_its_token_and_sent_after_the_state(world
 def test_a_launch_refused_for_its_name_is_sent_again_without_it_and_so_are_the_others(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
-    world.sandbox.variants = [NO_NAME]
+    world.sandbox.settings.variants = [NO_NAME]
     one = world.track(connections(FIRST), Bookmark())
     two = world.track(connections(SECOND), Bookmark())
     planned = world.start((one, None), (two, None))
@@ -164,8 +164,10 @@ def test_a_launch_refused_for_its_name_is_sent_again_without_it_and_so_are_the_o
     for send, tr in ((again, one), (other, two)):
         launch = send.state[tr.partition.key].pending_launch
         assert launch is not None
-        assert not launch.named  # written ahead unnamed: found by rows 27-29 if lost
-    assert {one.bookmark.run_uid, two.bookmark.run_uid} == {r["uid"] for r in world.sandbox.runs()}
+        assert not launch.named  # written ahead unnamed: found by unnamed-adopt if lost
+    assert {one.bookmark.run_uid, two.bookmark.run_uid} == {
+        r["uid"] for r in world.sandbox.backstage.runs()
+    }
 
 
 def test_a_grown_cap_above_the_limit_stays_on_the_old_run_and_continues_it(
@@ -174,7 +176,7 @@ def test_a_grown_cap_above_the_limit_stays_on_the_old_run_and_continues_it(
     run, consumed = world.finished_run(connections(FIRST))
     grown = dataclasses.replace(consumed, grown=Grown(setting=100, max_results=200))
     tr = world.track(connections(FIRST), grown)
-    world.sandbox.max_results_limit = 150  # Edges takes no more than 150 for this action
+    world.sandbox.settings.max_results_limit = 150  # Edges takes no more than 150 for this action
     (planned,) = world.start((tr, run))
     assert tr.bookmark.pending_launch is not None
     with caplog.at_level(logging.WARNING, logger=LOGGER.name):
@@ -188,7 +190,7 @@ def test_a_grown_cap_above_the_limit_stays_on_the_old_run_and_continues_it(
     continued = world.sends[-1]
     assert isinstance(continued.state[tr.partition.key].pending, Continuing)  # written ahead
     assert (world.summary.launched, world.summary.continued) == (0, 1)
-    assert len(world.sandbox.runs()) == 1
+    assert len(world.sandbox.backstage.runs()) == 1
 
 
 def test_a_continue_of_a_purged_run_relaunches_it_written_ahead_first(
@@ -197,7 +199,7 @@ def test_a_continue_of_a_purged_run_relaunches_it_written_ahead_first(
     run, consumed = world.finished_run(connections(FIRST))
     tr = world.track(connections(FIRST), consumed)
     (planned,) = world.start((tr, run))
-    world.sandbox.purge_run(run.uid)
+    world.sandbox.backstage.purge_run(run.uid)
     with caplog.at_level(logging.WARNING, logger=LOGGER.name):
         world.executor.execute(planned)
     assert sent(world.sandbox, "POST", "/continue") == [404]
@@ -207,7 +209,7 @@ def test_a_continue_of_a_purged_run_relaunches_it_written_ahead_first(
     pending = launch.state[tr.partition.key].pending_launch
     assert pending is not None
     assert token_of(launch.body["name"]) == pending.token
-    (new,) = world.sandbox.runs()
+    (new,) = world.sandbox.backstage.runs()
     assert tr.bookmark.run_uid == new["uid"] != run.uid
 
 
@@ -225,7 +227,7 @@ def test_a_continue_refused_as_another_process_continued_the_run_waits_for_it(
     assert tr.run.status == "SCHEDULED"
     assert tr.bookmark.pending is None  # the continue written ahead was not applied
     assert world.summary.waiting == 1
-    assert len(world.sandbox.ground_truth(run.uid)) == 2
+    assert len(world.sandbox.backstage.ground_truth(run.uid)) == 2
 
 
 @pytest.mark.parametrize(
@@ -258,13 +260,13 @@ def test_a_run_missing_from_the_listing_is_looked_at_before_a_launch(
 ) -> None:
     run, consumed = world.finished_run(connections(FIRST))
     if purged:
-        world.sandbox.purge_run(run.uid)
+        world.sandbox.backstage.purge_run(run.uid)
     tr = world.track(connections(FIRST), consumed)
     (planned,) = world.start((tr, None))  # the start's listing did not show the run
     assert sent(world.sandbox, "GET", f"/runs/{run.uid}") == [404 if purged else 200]
-    if purged:  # row 3: a fresh run
+    if purged:  # run-unknown: a fresh run
         assert tr.bookmark.pending_launch is not None
-    else:  # row 9 on the run read back, not a second paid run
+    else:  # consumed, on the run read back, not a second paid run
         assert isinstance(tr.bookmark.pending, Continuing)
         assert planned.run == run
 
@@ -273,7 +275,7 @@ def test_a_continue_whose_answer_is_lost_is_counted_once_and_waited_for(world: W
     run, consumed = world.finished_run(connections(FIRST))
     tr = world.track(connections(FIRST), consumed)
     (planned,) = world.start((tr, run))
-    world.sandbox.faults = Faults(lost_answer_every=1, lost_answer_kind="reset")
+    world.sandbox.settings.faults = Faults(lost_answer_every=1, lost_answer_kind="reset")
     world.executor.execute(planned)
     assert len(sent(world.sandbox, "POST", "/continue")) == 1
     assert world.summary.continued == 1

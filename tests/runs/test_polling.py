@@ -65,13 +65,13 @@ def test_one_poll_refreshes_every_run_in_flight(sandbox: Sandbox, shared: Shared
         launched(sandbox, shared, connections(FIRST)),
         launched(sandbox, shared, connections(SECOND)),
     )
-    sandbox.clear_request_log()
+    sandbox.requests.clear()
     run = poller(sandbox, shared).wait(one, [one, two])
     assert run.status == "SUCCEEDED"
     assert two.run is not None
     assert two.run.status == "SUCCEEDED"  # refreshed by the same polls, not waited for again
-    polls = [e for e in sandbox.request_log() if e["path"] == "/v1/runs"]
-    assert len(polls) == len(sandbox.request_log())  # never one GET per run
+    polls = [e for e in sandbox.requests.entries() if e["path"] == "/v1/runs"]
+    assert len(polls) == len(sandbox.requests.entries())  # never one GET per run
     uids = sorted([str(one.bookmark.run_uid), str(two.bookmark.run_uid)])
     assert all(sorted(e["query"]["uid"]) == uids for e in polls)
     assert shared.slept[:3] == [FIRST_POLL_SECONDS, 2 * FIRST_POLL_SECONDS, 4 * FIRST_POLL_SECONDS]
@@ -81,7 +81,7 @@ def test_one_poll_refreshes_every_run_in_flight(sandbox: Sandbox, shared: Shared
 def test_a_run_that_never_ends_times_out_at_run_timeout_exactly(
     sandbox: Sandbox, shared: SharedTime
 ) -> None:
-    sandbox.faults = Faults(hang={FIRST})
+    sandbox.settings.faults = Faults(hang={FIRST})
     tr = launched(sandbox, shared, connections(FIRST))
     with pytest.raises(errors.RunError, match=r"still RUNNING after 1000s \(run_timeout_seconds\)"):
         poller(sandbox, shared, run_timeout=1000.0).wait(tr, [tr])
@@ -98,8 +98,8 @@ def test_a_run_purged_while_in_flight_fails_its_partition_only(
         launched(sandbox, shared, connections(SECOND)),
     )
     assert two.run is not None
-    sandbox.purge_run(two.run.uid)
-    sandbox.clear_request_log()
+    sandbox.backstage.purge_run(two.run.uid)
+    sandbox.requests.clear()
     assert poller(sandbox, shared).wait(one, [one, two]).status == "SUCCEEDED"
     assert isinstance(two.error, errors.RunError)
     assert "disappeared from Edges while in flight" in str(two.error)
@@ -120,7 +120,7 @@ def test_a_poll_still_showing_the_run_before_a_continue_is_not_taken_for_its_end
     assert before is not None
     assert before.status == "SUCCEEDED"
     tr.track(Run(before.uid, "SCHEDULED"), shared.monotonic(), before=before)
-    sandbox.grow(n=3)
+    sandbox.backstage.grow(n=3)
 
     def sleep_then_apply(seconds: float) -> None:
         if len(shared.slept) == 2:
@@ -132,7 +132,7 @@ def test_a_poll_still_showing_the_run_before_a_continue_is_not_taken_for_its_end
     run = waits.wait(tr, [tr])
     assert run.status == "SUCCEEDED"
     assert run.iteration != before.iteration  # the new iteration's end, not the old one's
-    assert len(sandbox.ground_truth(before.uid)) == 2
+    assert len(sandbox.backstage.ground_truth(before.uid)) == 2
 
 
 def test_restart_polls_quickly_again(sandbox: Sandbox, shared: SharedTime) -> None:
@@ -152,17 +152,17 @@ def test_a_partition_failed_before_its_wait_is_raised_without_a_request(
 ) -> None:
     tr = launched(sandbox, shared, connections(FIRST))
     tr.error = errors.RunError(tr.partition.label, tr.bookmark.run_uid, "failed at the start")
-    sandbox.clear_request_log()
+    sandbox.requests.clear()
     with pytest.raises(errors.RunError, match="failed at the start"):
         poller(sandbox, shared).wait(tr, [tr])
-    assert sandbox.request_log() == []
+    assert sandbox.requests.entries() == []
 
 
 def test_a_poll_under_a_503_is_retried_not_a_failure(
     sandbox: Sandbox, shared: SharedTime, caplog: pytest.LogCaptureFixture
 ) -> None:
     tr = launched(sandbox, shared, connections(FIRST))
-    sandbox.set_faults(error_every=3)
+    sandbox.settings.set_faults(error_every=3)
     with caplog.at_level(logging.INFO, logger=LOGGER.name):
         run = poller(sandbox, shared).wait(tr, [tr])
     assert run.status == "SUCCEEDED"

@@ -75,8 +75,8 @@ def finished_run(sandbox: Sandbox, shared: SharedTime, partition: Partition) -> 
     run = Run.from_json(client(sandbox, shared).get_run(outcome.run.uid))
     assert run is not None
     assert run.status == "SUCCEEDED"
-    sandbox.grow(n=3)
-    sandbox.clear_request_log()
+    sandbox.backstage.grow(n=3)
+    sandbox.requests.clear()
     return run
 
 
@@ -86,7 +86,7 @@ def finished_run(sandbox: Sandbox, shared: SharedTime, partition: Partition) -> 
 def test_a_launch_carries_its_token_in_the_run_name(sandbox: Sandbox, shared: SharedTime) -> None:
     outcome = sender(sandbox, shared).launch(connections(IDENTITY), launching(shared))
     assert isinstance(outcome, Started)
-    (run,) = sandbox.runs()
+    (run,) = sandbox.backstage.runs()
     assert outcome.run.uid == run["uid"]
     assert token_of(run["name"]) == TOKEN  # what finds it again when the answer is lost
     assert run["parameters"] == {"sync_mode": "incremental", "max_results": 100}
@@ -96,11 +96,11 @@ def test_a_launch_carries_its_token_in_the_run_name(sandbox: Sandbox, shared: Sh
 def test_a_launch_whose_answer_is_lost_is_adopted_not_paid_twice(
     sandbox: Sandbox, shared: SharedTime, kind: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    sandbox.faults = Faults(lost_answer_every=1, lost_answer_kind=kind)
+    sandbox.settings.faults = Faults(lost_answer_every=1, lost_answer_kind=kind)
     with caplog.at_level(logging.INFO, logger=LOGGER.name):
         outcome = sender(sandbox, shared).launch(connections(IDENTITY), launching(shared))
     assert isinstance(outcome, Started)
-    (run,) = sandbox.runs()
+    (run,) = sandbox.backstage.runs()
     assert outcome.run.uid == run["uid"]
     assert len(sent(sandbox, "POST", "/run/async")) == 1
     assert f"adopting run {run['uid']}" in caplog.text
@@ -116,7 +116,7 @@ def test_a_launch_timing_out_is_found_by_its_token_not_paid_twice(
             connections(IDENTITY), launching(shared)
         )
     assert isinstance(outcome, Started)
-    (run,) = sandbox.runs()
+    (run,) = sandbox.backstage.runs()
     assert outcome.run.uid == run["uid"]
     assert len(sent(sandbox, "POST", "/run/async")) == 1
 
@@ -124,14 +124,14 @@ def test_a_launch_timing_out_is_found_by_its_token_not_paid_twice(
 def test_a_launch_without_name_whose_answer_is_lost_is_told_apart_by_its_input(
     sandbox: Sandbox, shared: SharedTime
 ) -> None:
-    sandbox.variants = [NO_NAME]
+    sandbox.settings.variants = [NO_NAME]
     one, other = messages(IDENTITY, thread_url(1)), messages(IDENTITY, thread_url(2))
     assert isinstance(sender(sandbox, shared).launch(one, launching(shared, named=False)), Started)
     shared.clock.advance(1)
-    sandbox.faults = Faults(lost_answer_every=1)
+    sandbox.settings.faults = Faults(lost_answer_every=1)
     outcome = sender(sandbox, shared).launch(other, launching(shared, named=False))
     assert isinstance(outcome, Started)
-    runs = {run["uid"]: run for run in sandbox.runs()}
+    runs = {run["uid"]: run for run in sandbox.backstage.runs()}
     assert len(runs) == 2  # not launched again
     inputs = client(sandbox, shared).run_inputs(outcome.run.uid)
     assert [entry["input_data"] for entry in inputs] == [{"linkedin_thread_url": thread_url(2)}]
@@ -140,23 +140,23 @@ def test_a_launch_without_name_whose_answer_is_lost_is_told_apart_by_its_input(
 def test_a_launch_refused_for_its_name_is_returned_not_raised(
     sandbox: Sandbox, shared: SharedTime
 ) -> None:
-    sandbox.variants = [NO_NAME]
+    sandbox.settings.variants = [NO_NAME]
     outcome = sender(sandbox, shared).launch(connections(IDENTITY), launching(shared))
     assert isinstance(outcome, Refused)
     assert (outcome.error.status, outcome.error.label) == (400, "BAD_PARAMETERS")
     assert "additional properties (name)" in str(outcome.error.detail)
     assert sent(sandbox, "POST", "/run/async") == [400]  # a refusal is not sent again
-    assert sandbox.runs() == []
+    assert sandbox.backstage.runs() == []
 
 
 def test_a_launch_above_the_largest_cap_is_refused(sandbox: Sandbox, shared: SharedTime) -> None:
-    sandbox.max_results_limit = 150
+    sandbox.settings.max_results_limit = 150
     outcome = sender(sandbox, shared).launch(
         connections(IDENTITY), launching(shared, max_results=200)
     )
     assert isinstance(outcome, Refused)
     assert outcome.error.status == 400
-    assert sandbox.runs() == []
+    assert sandbox.backstage.runs() == []
 
 
 def test_a_rejected_key_is_raised_not_refused(sandbox: Sandbox, shared: SharedTime) -> None:
@@ -173,14 +173,14 @@ def test_a_continue_whose_answer_is_lost_is_confirmed_not_sent_again(
     sandbox: Sandbox, shared: SharedTime, kind: str
 ) -> None:
     before = finished_run(sandbox, shared, connections(IDENTITY))
-    sandbox.faults = Faults(lost_answer_every=1, lost_answer_kind=kind)
+    sandbox.settings.faults = Faults(lost_answer_every=1, lost_answer_kind=kind)
     outcome = sender(sandbox, shared).continue_run(connections(IDENTITY), before)
     assert isinstance(outcome, Started)
     assert outcome.moved  # read back: it already moved on
     assert outcome.run.uid == before.uid
     assert outcome.run.iteration != before.iteration or outcome.run.status != "SUCCEEDED"
     assert len(sent(sandbox, "POST", "/continue")) == 1
-    assert len(sandbox.ground_truth(before.uid)) == 2  # one new iteration, none skipped
+    assert len(sandbox.backstage.ground_truth(before.uid)) == 2  # one new iteration, none skipped
 
 
 def test_a_continue_that_was_not_applied_is_sent_again_after_a_pause(
@@ -193,7 +193,7 @@ def test_a_continue_that_was_not_applied_is_sent_again_after_a_pause(
     assert not outcome.moved
     assert sent(sandbox, "POST", "/continue") == [503, 200]
     assert shared.slept == [2.0]
-    assert len(sandbox.ground_truth(before.uid)) == 2
+    assert len(sandbox.backstage.ground_truth(before.uid)) == 2
 
 
 def test_a_continue_never_confirmed_gives_up_after_its_tries(
@@ -203,31 +203,31 @@ def test_a_continue_never_confirmed_gives_up_after_its_tries(
     # Every continue fails with a 503 before Edges does anything; every look at the run passes.
 
     def continues_fail(request: Request, response: Response) -> None:
-        sandbox.set_faults(error_every=1 if request.method == "GET" else None)
+        sandbox.settings.set_faults(error_every=1 if request.method == "GET" else None)
 
-    sandbox.set_faults(error_every=1)
-    sandbox.observer = continues_fail
+    sandbox.settings.set_faults(error_every=1)
+    sandbox.requests.observer = continues_fail
     with pytest.raises(errors.AmbiguousError, match="no clear answer"):
         sender(sandbox, shared).continue_run(connections(IDENTITY), before)
     assert sent(sandbox, "POST", "/continue") == [503, 503, 503]
     assert shared.slept == [2.0, 4.0]
-    assert len(sandbox.ground_truth(before.uid)) == 1
+    assert len(sandbox.backstage.ground_truth(before.uid)) == 1
 
 
 def test_a_continue_of_a_run_in_flight_is_refused(sandbox: Sandbox, shared: SharedTime) -> None:
     before = finished_run(sandbox, shared, connections(IDENTITY))
     client(sandbox, shared).continue_run(before.uid)  # another process continued it
-    sandbox.clear_request_log()
+    sandbox.requests.clear()
     outcome = sender(sandbox, shared).continue_run(connections(IDENTITY), before)
     assert isinstance(outcome, Refused)
     assert (outcome.error.status, outcome.error.label) == (400, "BAD_PARAMETERS")
     assert sent(sandbox, "POST", "/continue") == [400]
-    assert len(sandbox.ground_truth(before.uid)) == 2
+    assert len(sandbox.backstage.ground_truth(before.uid)) == 2
 
 
 def test_a_continue_of_a_purged_run_is_gone(sandbox: Sandbox, shared: SharedTime) -> None:
     before = finished_run(sandbox, shared, connections(IDENTITY))
-    sandbox.purge_run(before.uid)
+    sandbox.backstage.purge_run(before.uid)
     outcome = sender(sandbox, shared).continue_run(connections(IDENTITY), before)
     assert isinstance(outcome, Gone)
     assert sent(sandbox, "POST", "/continue") == [404]
