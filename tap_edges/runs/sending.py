@@ -254,7 +254,10 @@ class Sender:
             try:
                 answer = self.client.continue_run(before.uid)
             except errors.AmbiguousError as exc:
-                now = Run.from_json(self.client.get_run(before.uid))
+                try:
+                    now = Run.from_json(self.client.get_run(before.uid))
+                except errors.NotFoundError:
+                    return Gone()  # purged meanwhile: continue-gone
                 applied = now is not None and continue_applied(before, now)
                 if now is not None and applied:
                     self.logger.info(

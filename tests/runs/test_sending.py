@@ -183,6 +183,24 @@ def test_a_continue_whose_answer_is_lost_is_confirmed_not_sent_again(
     assert len(sandbox.backstage.ground_truth(before.uid)) == 2  # one new iteration, none skipped
 
 
+def test_a_run_purged_while_its_continue_answer_was_lost_is_gone(
+    sandbox: Sandbox, shared: SharedTime
+) -> None:
+    """Edges applied the continue, the answer was lost, and the run is gone when the tap looks:
+    the partition relaunches (continue-gone), the sync goes on."""
+    before = finished_run(sandbox, shared, connections(IDENTITY))
+    sandbox.settings.faults = Faults(lost_answer_every=1, lost_answer_kind="504")
+
+    def purge_after_continue(request: Request, response: Response) -> None:
+        if request.method == "POST" and request.path.endswith("/continue"):
+            sandbox.backstage.purge_run(before.uid)
+
+    sandbox.requests.observer = purge_after_continue
+    outcome = sender(sandbox, shared).continue_run(connections(IDENTITY), before)
+    assert isinstance(outcome, Gone)
+    assert len(sent(sandbox, "POST", "/continue")) == 1  # never sent again
+
+
 def test_a_continue_that_was_not_applied_is_sent_again_after_a_pause(
     sandbox: Sandbox, shared: SharedTime
 ) -> None:
