@@ -4,7 +4,8 @@ The coordinator (:mod:`tap_edges.runs.coordinator`) gathers the facts (the bookm
 incoming state, the run object Edges shows, what a request answered) and executes the
 :class:`Step` these functions return; it decides nothing itself. One table, one row per
 situation, named in the first column; code and comments cite rows by name, never by number.
-``tests/test_lifecycle.py`` reads the names from this table and fails for a row without a case.
+``tests/lifecycle/test_lifecycle.py`` reads the names from this table and fails for a row
+without a case.
 
 =========================  ========================  ==============================  ===============
 row                        what the bookmark says    what Edges shows / answered     step

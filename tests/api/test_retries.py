@@ -3,8 +3,8 @@
 What one try's outcome means (an answer, a typed error, a failure worth a retry, resendable or
 not), what the retries end in, and how long to wait. The outcomes of a lost answer and of a
 timeout are the exceptions requests really raises, got over real HTTP from the sandbox: the
-policy must read those, not hand-built look-alikes. (tests/test_http.py drives the same policy
-through the transport with a fake session.)
+policy must read those, not hand-built look-alikes. (tests/api/test_transport.py drives the
+same policy through the transport with a fake session.)
 """
 
 from __future__ import annotations

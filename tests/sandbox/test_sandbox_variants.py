@@ -188,7 +188,7 @@ def test_cli_takes_repeatable_variants() -> None:
 def test_every_variant_is_documented() -> None:
     import edges_sandbox  # noqa: PLC0415
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     for name in VARIANTS:
         assert f"``{name}``" in (edges_sandbox.__doc__ or ""), name
         assert f"`{name}`" in readme, name
