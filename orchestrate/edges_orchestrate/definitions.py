@@ -37,7 +37,7 @@ from dagster import AssetExecutionContext, PipesSubprocessClient
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from packaging import version
 
-from edges_orchestrate import stale
+from edges_orchestrate import stale, synclock
 from edges_orchestrate.workspaces import WORKSPACES_FILE, Workspace, load
 
 ORCHESTRATE = Path(__file__).resolve().parent.parent
@@ -156,7 +156,7 @@ def tables_asset(
         loader = setting("EDGES_LOADER", "target-postgres")
         state_id = workspace.state_id(environment, loader)
         env = meltano_env(workspace, everyone, environment)
-        force = over_dead_syncs(context, env.get("MELTANO_DATABASE_URI", ""), state_id)
+        check_settings(workspace)
         invocation = pipes_subprocess_client.run(
             command=[sys.executable, "-m", "edges_orchestrate.meltano_pipes"],
             context=context,
@@ -165,7 +165,9 @@ def tables_asset(
             env=env,
             cwd=setting("EDGES_MELTANO_PROJECT", str(ROOT)),
             extras={
-                "command": [str(MELTANO), "run", *force, workspace.extractor, loader],
+                # The Pipes process adds --force when a dead sync holds the state ID (stale.py),
+                # holding the workspace's sync lock (synclock.py).
+                "command": [str(MELTANO), "run", workspace.extractor, loader],
                 "state_id": state_id,
                 "unset": sorted(set(os.environ) - set(env)),
                 "tables": {table: key.to_user_string() for table, key in keys.items()},
@@ -179,26 +181,17 @@ def tables_asset(
     return load_workspace
 
 
-def over_dead_syncs(context: AssetExecutionContext, uri: str, state_id: str) -> list[str]:
-    """``["--force"]`` when every sync Meltano holds as running for the state ID is dead.
+def check_settings(workspace: Workspace) -> None:
+    """The sync's settings the Pipes process reads, checked before it starts.
 
     Raises:
-        dg.Failure: EDGES_STALE_SYNC_SECONDS is not a number.
+        dg.Failure: EDGES_STALE_SYNC_SECONDS or EDGES_SYNC_LOCK_WAIT_SECONDS is not a number.
     """
     try:
-        after = stale.stale_after()
+        stale.stale_after()
+        synclock.wait_seconds()
     except ValueError as error:
-        raise dg.Failure(description=str(error)) from None
-    ages = stale.running_ages(uri, state_id)
-    if not stale.all_dead(ages, after):
-        return []
-    dead = ", ".join(f"{run_id} ({age:.0f} s)" for run_id, age in ages.items())
-    context.log.warning(
-        f"{state_id}: Meltano holds run(s) {dead} as running, but none has beaten for "
-        f"{after:.0f} s or more: their process died (a killed worker). This sync goes ahead "
-        "with meltano run --force; the tap's state resumes where that sync's last commit left."
-    )
-    return ["--force"]
+        raise dg.Failure(description=str(error), metadata={"workspace": workspace.name}) from None
 
 
 def failure(workspace: Workspace, outcome: dict[str, Any]) -> dg.Failure:
@@ -210,8 +203,12 @@ def failure(workspace: Workspace, outcome: dict[str, Any]) -> dg.Failure:
         **(outcome["summary"] or {}),
         "log tail": dg.MetadataValue.md("```\n" + "\n".join(outcome["tail"]) + "\n```"),
     }
+    if outcome.get("locked"):
+        description = f"workspace {workspace.name}: " + " ".join(outcome["tail"])
+    else:
+        description = f"workspace {workspace.name}: meltano run exited {outcome['returncode']}"
     return dg.Failure(
-        description=f"workspace {workspace.name}: meltano run exited {outcome['returncode']}",
+        description=description,
         metadata=metadata,
     )
 
