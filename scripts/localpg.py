@@ -2,9 +2,10 @@
 
 ``localpg.py start DIR`` initialises the server the first time (installing PostgreSQL with
 apt-get where its binaries are missing), starts it unless it is running, and prints
-``<host> <port>``; ``localpg.py stop DIR`` stops it. Trust authentication on 127.0.0.1 only,
-user ``postgres``. The server keeps its files in DIR when its user can reach DIR, else in a
-folder of its own that ``DIR/location`` names (orchestrate/edges_orchestrate/localpg.py).
+``<host> <port>``; ``localpg.py stop DIR`` stops it; ``localpg.py running DIR`` exits 0 when
+it runs. Trust authentication on 127.0.0.1 only, user ``postgres``. The server keeps its files
+in DIR when its user can reach DIR, else in a folder of its own that ``DIR/location`` names
+(orchestrate/edges_orchestrate/localpg.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ def main(argv: list[str]) -> int:
     if action == "start":
         host, port = localpg.start(wanted)
         print(f"{host} {port}")
+    elif action == "running":
+        return 0 if localpg.running(wanted) else 1
     else:
         localpg.stop(wanted)
     return 0

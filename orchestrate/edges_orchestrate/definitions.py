@@ -46,6 +46,7 @@ TRANSFORM = ROOT / "transform"
 MELTANO = ROOT / ".venv-meltano" / "bin" / "meltano"
 MELTANO_DBT = ROOT / ".meltano" / "utilities" / "dbt-postgres" / "venv" / "bin" / "dbt"
 WORKSPACE_TAG = "edges/workspace"
+CELERY_QUEUE_TAG = "dagster-celery/queue"
 MIGRATE_ATTEMPTS = 4
 DBT_TARGET_PATH = ORCHESTRATE / ".dbt" / "target"
 # Meltano's dbt-postgres utility (meltano.yml: dbt-core~=1.11.0).
@@ -271,7 +272,12 @@ def workspace_job(workspace: Workspace) -> Any:  # noqa: ANN401 - an unresolved 
     return dg.define_asset_job(
         f"workspace_{workspace.name}",
         selection=dg.AssetSelection.groups(workspace.name),
-        tags={WORKSPACE_TAG: workspace.name},
+        # The Celery queue of its runs in the distributed deployment (cluster/dagster.yaml);
+        # nothing reads it on one machine.
+        tags={WORKSPACE_TAG: workspace.name, CELERY_QUEUE_TAG: f"edges_{workspace.name}"},
+        # Its two steps (sync, then dbt) run one after the other in the run's own process
+        # (a Celery worker's thread in the distributed deployment): no process per step.
+        executor_def=dg.in_process_executor,
         description=f"Load workspace {workspace.name} and build its dbt models.",
     )
 

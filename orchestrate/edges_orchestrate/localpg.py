@@ -44,7 +44,9 @@ def apt_install(package: str) -> None:
     """
     sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update"], ["apt-get", "install", "-y", package]):
+    # Two installs at once (PostgreSQL and Redis, from two tests) wait for dpkg's lock.
+    wait = ["-o", f"DPkg::Lock::Timeout={APT_TIMEOUT}"]
+    for command in (["apt-get", *wait, "update"], ["apt-get", *wait, "install", "-y", package]):
         done = subprocess.run(
             [*sudo, *command],
             capture_output=True,
@@ -204,6 +206,11 @@ def start(wanted: Path) -> tuple[str, int]:
     if not cluster.running:
         cluster.start(port)
     return "127.0.0.1", port
+
+
+def running(wanted: Path) -> bool:
+    """Whether the server kept for ``wanted`` runs."""
+    return Cluster(install_postgres(), server_root(wanted)).running
 
 
 def stop(wanted: Path) -> None:

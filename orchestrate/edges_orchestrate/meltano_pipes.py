@@ -30,6 +30,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import typing as t
 
 from dagster_pipes import PipesContext, open_dagster_pipes
@@ -39,6 +40,8 @@ from edges_orchestrate.summary import Summary, parse_line
 
 TAIL_LINES = 40
 LOCKED_EXIT = 75
+# Meltano beats once a second: a record that beat this recently is a live sync.
+BEATING_SECONDS = 3.0
 
 
 def dying_with_this_process(command: list[str]) -> list[str]:
@@ -79,12 +82,20 @@ def run_meltano(command: list[str], env: dict[str, str]) -> tuple[int, Summary |
 def forced(pipes: PipesContext, uri: str, state_id: str) -> list[str]:
     """``["--force"]`` when every sync Meltano holds as running for the state ID is dead.
 
-    Called holding the state ID's lock: no other orchestrated sync of it runs.
+    Called holding the state ID's lock: no other orchestrated sync of it runs. A record that
+    stopped beating (``BEATING_SECONDS``) but is not stale yet is waited for, up to
+    EDGES_STALE_SYNC_SECONDS: the retry of a killed worker's run comes sooner than that.
     """
     after = stale.stale_after()
-    ages = stale.running_ages(uri, state_id)
-    if not stale.all_dead(ages, after):
-        return []
+    deadline = time.monotonic() + after
+    while True:
+        ages = stale.running_ages(uri, state_id)
+        if stale.all_dead(ages, after):
+            break
+        if not ages or min(ages.values()) < BEATING_SECONDS or time.monotonic() > deadline:
+            return []  # nothing running, or a live sync (Meltano refuses this one)
+        pipes.log.info(f"{state_id}: a sync Meltano holds as running has stopped beating; waiting")
+        time.sleep(1)
     dead = ", ".join(f"{run_id} ({age:.0f} s)" for run_id, age in ages.items())
     pipes.log.warning(
         f"{state_id}: Meltano holds run(s) {dead} as running, but none has beaten for "
