@@ -38,6 +38,8 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from packaging import version
 
 from edges_orchestrate import stale, synclock
+from edges_orchestrate.environment import sync_environment
+from edges_orchestrate.prepare import CATALOG
 from edges_orchestrate.workspaces import WORKSPACES_FILE, Workspace, load
 
 ORCHESTRATE = Path(__file__).resolve().parent.parent
@@ -79,9 +81,12 @@ def source_tables(manifest_path: Path) -> list[str]:
 
 
 def meltano_env(
-    workspace: Workspace, everyone: list[Workspace], environment: str
+    workspace: Workspace, everyone: list[Workspace], environment: str, loader: str
 ) -> dict[str, str]:
-    """The environment of a workspace's ``meltano run``: its own key, nobody else's settings.
+    """The environment of a workspace's ``meltano run``.
+
+    Its own key and settings, Meltano's, its loader's and the system's basics (environment.py);
+    nobody else's, nothing else.
 
     Raises:
         dg.Failure: Its key is missing, or the cluster's state would not be shared.
@@ -91,11 +96,7 @@ def meltano_env(
         raise dg.Failure(description=msg, metadata={"workspace": workspace.name})
     others = {w.api_key_env for w in everyone if w.name != workspace.name}
     env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in others
-        # TAP_EDGES_* would reach every workspace's extractor (inherited); only its own prefix.
-        and (not name.startswith("TAP_EDGES_") or name.startswith(workspace.env_prefix))
+        k: v for k, v in sync_environment(os.environ, workspace, loader).items() if k not in others
     }
     uri = env.get("MELTANO_DATABASE_URI", "")
     if environment == "cluster" and not uri.startswith("postgresql"):
@@ -103,6 +104,8 @@ def meltano_env(
         raise dg.Failure(description=msg, metadata={"workspace": workspace.name})
     env["MELTANO_ENVIRONMENT"] = environment
     env["MELTANO_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    if CATALOG.exists():  # discovered once by prepare.py: no discovery per sync
+        env[f"{workspace.env_prefix}_CATALOG"] = str(CATALOG)
     return env
 
 
@@ -156,7 +159,7 @@ def tables_asset(
         environment = setting("EDGES_MELTANO_ENVIRONMENT", "cluster")
         loader = setting("EDGES_LOADER", "target-postgres")
         state_id = workspace.state_id(environment, loader)
-        env = meltano_env(workspace, everyone, environment)
+        env = meltano_env(workspace, everyone, environment, loader)
         check_settings(workspace)
         invocation = pipes_subprocess_client.run(
             command=[sys.executable, "-m", "edges_orchestrate.meltano_pipes"],
