@@ -39,7 +39,6 @@ from packaging import version
 
 from edges_orchestrate import stale, synclock
 from edges_orchestrate.environment import sync_environment
-from edges_orchestrate.prepare import CATALOG
 from edges_orchestrate.workspaces import WORKSPACES_FILE, Workspace, load
 
 ORCHESTRATE = Path(__file__).resolve().parent.parent
@@ -104,8 +103,6 @@ def meltano_env(
         raise dg.Failure(description=msg, metadata={"workspace": workspace.name})
     env["MELTANO_ENVIRONMENT"] = environment
     env["MELTANO_SEND_ANONYMOUS_USAGE_STATS"] = "false"
-    if CATALOG.exists():  # discovered once by prepare.py: no discovery per sync
-        env[f"{workspace.env_prefix}_CATALOG"] = str(CATALOG)
     return env
 
 
