@@ -13,6 +13,7 @@ import pytest
 import yaml
 from meltanokit import ROOT
 
+from edges_orchestrate.cluster import assignment, queue, worker_env
 from edges_orchestrate.environment import plugin_prefix, sync_environment
 from edges_orchestrate.stale import all_dead, running_ages, stale_after
 from edges_orchestrate.summary import parse_line
@@ -205,3 +206,22 @@ def test_a_sync_sees_only_its_own_and_the_basics() -> None:
         f"{alpha.env_prefix}SANDBOX_RUN_SECONDS": "3",
     }
     assert plugin_prefix("target-duckdb") == "TARGET_DUCKDB_"
+
+
+def test_workers_serve_their_workspaces_with_their_keys_only() -> None:
+    """Two workers for three workspaces: alpha on the first, beta on the second, gamma on both
+    (so either can take it over); each worker's environment holds only its workspaces' keys."""
+    workspaces = load()
+    assert assignment(workspaces, 2) == {
+        "worker-1": ["alpha", "gamma"],
+        "worker-2": ["beta", "gamma"],
+    }
+    assert assignment(workspaces, 1) == {"worker-1": ["alpha", "beta", "gamma"]}
+    keys = {w.api_key_env: f"{w.name}-key" for w in workspaces}
+    env = worker_env({"PATH": "/usr/bin", **keys}, ["alpha", "gamma"], workspaces)
+    assert env == {
+        "PATH": "/usr/bin",
+        "EDGES_ALPHA_API_KEY": "alpha-key",
+        "EDGES_GAMMA_API_KEY": "gamma-key",
+    }
+    assert queue("alpha") == "edges_alpha"
