@@ -29,7 +29,9 @@ It prints machine-independent figures (ratios and counts, rather than seconds):
 8. N workspaces (8 x 50 partitions; --quick 4 x 20) through the Dagster code location at once
    on this machine (orchestrate/, benchmarks/orchestrated.py): wall time divided by the slowest
    workspace run alone (goal <= 1.5), and peak RSS per workspace (every process of the run,
-   Dagster's step workers, Meltano, taps and targets, divided by N) and of the largest process.
+   Dagster's step workers, Meltano, taps and targets, divided by N) and of the largest process;
+   the CPU time (goal <= 3 s) and peak RSS of one workspace sync (its Pipes process, Meltano,
+   the tap and the target).
 
 The tap is the installed ``tap-edges`` command, run as a subprocess exactly as an orchestrator
 would; its stdout is read through a pipe. ``bench.py bare ...`` is the reference loop.

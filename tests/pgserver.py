@@ -1,28 +1,25 @@
 """A throwaway PostgreSQL server on 127.0.0.1 for the end-to-end tests.
 
-Installs PostgreSQL with apt-get where its binaries are missing (CI starts on a fresh
-machine), then runs ``initdb`` and ``pg_ctl`` in a temporary directory, as the ``postgres``
-user when the tests run as root. Nothing here skips: a server that cannot be had fails the
-tests that need it.
+The server itself (installing PostgreSQL where it is missing, ``initdb``, ``pg_ctl``, a folder
+the ``postgres`` user reaches when the tests run as root) is the product's
+(orchestrate/edges_orchestrate/localpg.py, which ./scripts/orchestrate uses too); this adds
+what the tests ask it. Nothing here skips: a server that cannot be had fails the tests that
+need it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import shutil
-import socket
 import subprocess
-import tempfile
 import typing as t
-from pathlib import Path
+
+from edges_orchestrate.localpg import USER, Cluster, free_port, install_postgres, temporary_root
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
-
-APT_TIMEOUT = 900
-USER = "postgres"
+    from pathlib import Path
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,87 +78,20 @@ class PostgresServer:
         return self.psql(database, sql).split()
 
 
-def find_bindir() -> Path | None:
-    """The directory holding initdb, pg_ctl and psql, newest version first."""
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), reverse=True)
-    on_path = shutil.which("initdb")
-    found = str(candidates[0]) if candidates else on_path
-    return Path(found).resolve().parent if found else None
-
-
-def install_postgres() -> Path:
-    """Find the PostgreSQL binaries, installing Debian's postgresql package if needed."""
-    bindir = find_bindir()
-    if bindir is not None:
-        return bindir
-    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "postgresql"]):
-        done = subprocess.run(
-            [*sudo, *command],
-            capture_output=True,
-            text=True,
-            timeout=APT_TIMEOUT,
-            check=False,
-            env=env,
-        )
-        assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stderr[-3000:]}"
-    bindir = find_bindir()
-    assert bindir is not None, "apt-get installed postgresql but initdb is nowhere to be found"
-    return bindir
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def as_server_user(command: list[str]) -> list[str]:
-    """Run as ``postgres`` when root (PostgreSQL refuses to run as root)."""
-    return ["runuser", "-u", USER, "--", *command] if os.geteuid() == 0 else command
-
-
-@dataclasses.dataclass(frozen=True)
-class _Cluster:
-    bindir: Path
-    root: Path
-
-    @property
-    def data(self) -> Path:
-        return self.root / "data"
-
-    def run(self, *args: str) -> None:
-        done = subprocess.run(
-            as_server_user([str(self.bindir / args[0]), *args[1:]]),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert done.returncode == 0, f"{args[0]} failed:\n{done.stdout}\n{done.stderr}"
-
-
-def _make_root() -> Path:
-    root = Path(tempfile.mkdtemp(prefix="tap-edges-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(root, USER, USER)
-    return root
-
-
 def running_server() -> Iterator[PostgresServer]:
-    """Install (if needed), initialise and start a server; stop and delete it afterwards."""
-    cluster = _Cluster(install_postgres(), _make_root())
+    """Install (if needed), initialise and start a server; stop and delete it afterwards.
+
+    Its folder is a new temporary one that the server user can reach (under its home when
+    the temporary folder is one only root can enter).
+    """
+    cluster = Cluster(install_postgres(), temporary_root())
     port = free_port()
     try:
-        cluster.run("initdb", "-D", str(cluster.data), "-U", USER, "--auth=trust", "-E", "UTF8")
-        options = f"-p {port} -c listen_addresses=127.0.0.1 -k {cluster.root} -c fsync=off"
-        log = str(cluster.root / "server.log")
-        cluster.run("pg_ctl", "-D", str(cluster.data), "-o", options, "-l", log, "-w", "start")
+        cluster.init()
+        cluster.start(port, "fsync=off")
         try:
             yield PostgresServer(bindir=cluster.bindir, port=port)
         finally:
-            cluster.run("pg_ctl", "-D", str(cluster.data), "-m", "fast", "-w", "stop")
+            cluster.stop()
     finally:
         shutil.rmtree(cluster.root, ignore_errors=True)

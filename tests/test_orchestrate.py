@@ -13,6 +13,8 @@ import pytest
 import yaml
 from meltanokit import ROOT
 
+from edges_orchestrate.cluster import assignment, queue, worker_env
+from edges_orchestrate.environment import plugin_prefix, sync_environment
 from edges_orchestrate.stale import all_dead, running_ages, stale_after
 from edges_orchestrate.summary import parse_line
 from edges_orchestrate.workspaces import (
@@ -172,3 +174,54 @@ def test_a_bad_stale_sync_seconds_names_the_setting(
 
 def test_no_record_is_read_where_the_system_database_is_not_postgresql() -> None:
     assert running_ages("sqlite:///.meltano/meltano.db", "cluster:x-to-y") == {}
+
+
+def test_a_sync_sees_only_its_own_and_the_basics() -> None:
+    """The environment of a workspace's meltano run: Meltano's, the loader's, its extractor's
+    and its key, the system's basics; nothing of another workspace, nothing else."""
+    alpha, beta, _ = load()
+    environ = {
+        "PATH": "/usr/bin",
+        "HOME": "/root",
+        "LC_ALL": "C.UTF-8",
+        "MELTANO_DATABASE_URI": "postgresql+psycopg://x/meltano",
+        "TARGET_POSTGRES_HOST": "db",
+        "TARGET_DUCKDB_FILEPATH": "x.duckdb",
+        alpha.api_key_env: "alpha-key",
+        beta.api_key_env: "beta-key",
+        f"{alpha.env_prefix}SANDBOX_RUN_SECONDS": "3",
+        f"{beta.env_prefix}SANDBOX_RUN_SECONDS": "4",
+        "TAP_EDGES_API_KEY": "every-workspace",
+        "DAGSTER_HOME": "/dagster",
+        "EDGES_CELERY_BROKER": "redis://x",
+        "AWS_SECRET_ACCESS_KEY": "no",
+    }
+    assert sync_environment(environ, alpha, "target-postgres") == {
+        "PATH": "/usr/bin",
+        "HOME": "/root",
+        "LC_ALL": "C.UTF-8",
+        "MELTANO_DATABASE_URI": "postgresql+psycopg://x/meltano",
+        "TARGET_POSTGRES_HOST": "db",
+        alpha.api_key_env: "alpha-key",
+        f"{alpha.env_prefix}SANDBOX_RUN_SECONDS": "3",
+    }
+    assert plugin_prefix("target-duckdb") == "TARGET_DUCKDB_"
+
+
+def test_workers_serve_their_workspaces_with_their_keys_only() -> None:
+    """Two workers for three workspaces: alpha on the first, beta on the second, gamma on both
+    (so either can take it over); each worker's environment holds only its workspaces' keys."""
+    workspaces = load()
+    assert assignment(workspaces, 2) == {
+        "worker-1": ["alpha", "gamma"],
+        "worker-2": ["beta", "gamma"],
+    }
+    assert assignment(workspaces, 1) == {"worker-1": ["alpha", "beta", "gamma"]}
+    keys = {w.api_key_env: f"{w.name}-key" for w in workspaces}
+    env = worker_env({"PATH": "/usr/bin", **keys}, ["alpha", "gamma"], workspaces)
+    assert env == {
+        "PATH": "/usr/bin",
+        "EDGES_ALPHA_API_KEY": "alpha-key",
+        "EDGES_GAMMA_API_KEY": "gamma-key",
+    }
+    assert queue("alpha") == "edges_alpha"

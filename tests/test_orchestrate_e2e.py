@@ -178,6 +178,15 @@ class Cluster:
     def expected(self, name: str, iteration: int | None = None) -> dict[str, set[tuple[str, ...]]]:
         return expected_keys(self.workdir, self.state(name), iteration, world=self.world(name))
 
+    def lock_holders(self) -> list[str]:
+        """The sessions holding a sync lock (synclock.py), by application name."""
+        sql = (
+            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid) "  # noqa: S608
+            f"WHERE l.locktype = 'advisory' AND l.granted AND a.datname = '{self.system_db}' "
+            "ORDER BY 1"
+        )
+        return self.server.psql(self.system_db, sql).splitlines()
+
     def meltano_runs(self, state_id: str) -> list[tuple[str, str, str]]:
         """Meltano's job records of a state ID: (state, started, ended), oldest first."""
         if not self.server.psql(self.system_db, "SELECT to_regclass('runs')").strip():
@@ -341,6 +350,8 @@ def test_three_workspaces_in_parallel(
     # refuse gamma's syncs for five minutes; it no longer beats, so the next goes ahead.
     records = cluster.meltano_runs(state_id("gamma"))
     assert [state for state, _, _ in records] == ["SUCCESS", "RUNNING"]
+    # PostgreSQL released the killed sync's lock with its connection.
+    assert cluster.lock_holders() == []
     code, third = cluster.run("--only", "gamma", "--no-dbt", EDGES_STALE_SYNC_SECONDS="2")
     assert code == 0, third
     assert set(third) == {"run_id", "gamma"}
@@ -362,6 +373,8 @@ def test_one_workspace_never_runs_twice(cluster: Cluster) -> None:
     while not any(r[0] == "RUNNING" for r in cluster.meltano_runs(alpha)):
         assert time.monotonic() < deadline, "no sync of alpha started"
         time.sleep(0.3)
+    # The running sync holds alpha's lock in PostgreSQL (synclock.py), and only alpha's.
+    assert cluster.lock_holders() == [f"edges sync {alpha}"]
     runs.append(cluster.start("--only", "alpha", "--no-dbt", **slow))
     refused = meltano(["run", "tap-edges--alpha", "target-postgres"], cluster.meltano_env())
     assert refused.returncode != 0
@@ -372,6 +385,7 @@ def test_one_workspace_never_runs_twice(cluster: Cluster) -> None:
     assert [state for state, _, _ in records] == ["SUCCESS", "SUCCESS"], records
     (_, _, first_end), (_, second_start, _) = records
     assert second_start >= first_end, records  # one after the other, never overlapping
+    assert cluster.lock_holders() == []
     check_tables(cluster, "alpha")
 
     env = {k: v for k, v in cluster.env.items() if k != "EDGES_BETA_API_KEY"}

@@ -37,7 +37,8 @@ from dagster import AssetExecutionContext, PipesSubprocessClient
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from packaging import version
 
-from edges_orchestrate import stale
+from edges_orchestrate import stale, synclock
+from edges_orchestrate.environment import sync_environment
 from edges_orchestrate.workspaces import WORKSPACES_FILE, Workspace, load
 
 ORCHESTRATE = Path(__file__).resolve().parent.parent
@@ -46,6 +47,7 @@ TRANSFORM = ROOT / "transform"
 MELTANO = ROOT / ".venv-meltano" / "bin" / "meltano"
 MELTANO_DBT = ROOT / ".meltano" / "utilities" / "dbt-postgres" / "venv" / "bin" / "dbt"
 WORKSPACE_TAG = "edges/workspace"
+CELERY_QUEUE_TAG = "dagster-celery/queue"
 MIGRATE_ATTEMPTS = 4
 DBT_TARGET_PATH = ORCHESTRATE / ".dbt" / "target"
 # Meltano's dbt-postgres utility (meltano.yml: dbt-core~=1.11.0).
@@ -78,9 +80,12 @@ def source_tables(manifest_path: Path) -> list[str]:
 
 
 def meltano_env(
-    workspace: Workspace, everyone: list[Workspace], environment: str
+    workspace: Workspace, everyone: list[Workspace], environment: str, loader: str
 ) -> dict[str, str]:
-    """The environment of a workspace's ``meltano run``: its own key, nobody else's settings.
+    """The environment of a workspace's ``meltano run``.
+
+    Its own key and settings, Meltano's, its loader's and the system's basics (environment.py);
+    nobody else's, nothing else.
 
     Raises:
         dg.Failure: Its key is missing, or the cluster's state would not be shared.
@@ -90,11 +95,7 @@ def meltano_env(
         raise dg.Failure(description=msg, metadata={"workspace": workspace.name})
     others = {w.api_key_env for w in everyone if w.name != workspace.name}
     env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in others
-        # TAP_EDGES_* would reach every workspace's extractor (inherited); only its own prefix.
-        and (not name.startswith("TAP_EDGES_") or name.startswith(workspace.env_prefix))
+        k: v for k, v in sync_environment(os.environ, workspace, loader).items() if k not in others
     }
     uri = env.get("MELTANO_DATABASE_URI", "")
     if environment == "cluster" and not uri.startswith("postgresql"):
@@ -155,8 +156,8 @@ def tables_asset(
         environment = setting("EDGES_MELTANO_ENVIRONMENT", "cluster")
         loader = setting("EDGES_LOADER", "target-postgres")
         state_id = workspace.state_id(environment, loader)
-        env = meltano_env(workspace, everyone, environment)
-        force = over_dead_syncs(context, env.get("MELTANO_DATABASE_URI", ""), state_id)
+        env = meltano_env(workspace, everyone, environment, loader)
+        check_settings(workspace)
         invocation = pipes_subprocess_client.run(
             command=[sys.executable, "-m", "edges_orchestrate.meltano_pipes"],
             context=context,
@@ -165,7 +166,9 @@ def tables_asset(
             env=env,
             cwd=setting("EDGES_MELTANO_PROJECT", str(ROOT)),
             extras={
-                "command": [str(MELTANO), "run", *force, workspace.extractor, loader],
+                # The Pipes process adds --force when a dead sync holds the state ID (stale.py),
+                # holding the workspace's sync lock (synclock.py).
+                "command": [str(MELTANO), "run", workspace.extractor, loader],
                 "state_id": state_id,
                 "unset": sorted(set(os.environ) - set(env)),
                 "tables": {table: key.to_user_string() for table, key in keys.items()},
@@ -179,26 +182,17 @@ def tables_asset(
     return load_workspace
 
 
-def over_dead_syncs(context: AssetExecutionContext, uri: str, state_id: str) -> list[str]:
-    """``["--force"]`` when every sync Meltano holds as running for the state ID is dead.
+def check_settings(workspace: Workspace) -> None:
+    """The sync's settings the Pipes process reads, checked before it starts.
 
     Raises:
-        dg.Failure: EDGES_STALE_SYNC_SECONDS is not a number.
+        dg.Failure: EDGES_STALE_SYNC_SECONDS or EDGES_SYNC_LOCK_WAIT_SECONDS is not a number.
     """
     try:
-        after = stale.stale_after()
+        stale.stale_after()
+        synclock.wait_seconds()
     except ValueError as error:
-        raise dg.Failure(description=str(error)) from None
-    ages = stale.running_ages(uri, state_id)
-    if not stale.all_dead(ages, after):
-        return []
-    dead = ", ".join(f"{run_id} ({age:.0f} s)" for run_id, age in ages.items())
-    context.log.warning(
-        f"{state_id}: Meltano holds run(s) {dead} as running, but none has beaten for "
-        f"{after:.0f} s or more: their process died (a killed worker). This sync goes ahead "
-        "with meltano run --force; the tap's state resumes where that sync's last commit left."
-    )
-    return ["--force"]
+        raise dg.Failure(description=str(error), metadata={"workspace": workspace.name}) from None
 
 
 def failure(workspace: Workspace, outcome: dict[str, Any]) -> dg.Failure:
@@ -210,8 +204,12 @@ def failure(workspace: Workspace, outcome: dict[str, Any]) -> dg.Failure:
         **(outcome["summary"] or {}),
         "log tail": dg.MetadataValue.md("```\n" + "\n".join(outcome["tail"]) + "\n```"),
     }
+    if outcome.get("locked"):
+        description = f"workspace {workspace.name}: " + " ".join(outcome["tail"])
+    else:
+        description = f"workspace {workspace.name}: meltano run exited {outcome['returncode']}"
     return dg.Failure(
-        description=f"workspace {workspace.name}: meltano run exited {outcome['returncode']}",
+        description=description,
         metadata=metadata,
     )
 
@@ -274,7 +272,12 @@ def workspace_job(workspace: Workspace) -> Any:  # noqa: ANN401 - an unresolved 
     return dg.define_asset_job(
         f"workspace_{workspace.name}",
         selection=dg.AssetSelection.groups(workspace.name),
-        tags={WORKSPACE_TAG: workspace.name},
+        # The Celery queue of its runs in the distributed deployment (cluster/dagster.yaml);
+        # nothing reads it on one machine.
+        tags={WORKSPACE_TAG: workspace.name, CELERY_QUEUE_TAG: f"edges_{workspace.name}"},
+        # Its two steps (sync, then dbt) run one after the other in the run's own process
+        # (a Celery worker's thread in the distributed deployment): no process per step.
+        executor_def=dg.in_process_executor,
         description=f"Load workspace {workspace.name} and build its dbt models.",
     )
 
