@@ -32,8 +32,8 @@ ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 INPUTS = ("identity_ids", "post_urls", "thread_urls", "company_page_urls")
 HEADER = (
     "# Generated from workspaces.yml by `python orchestrate/edges_orchestrate/workspaces.py "
-    "--write`:\n# do not edit (tests/test_orchestrate.py fails when it is stale). Included by "
-    "meltano.yml.\n"
+    "--write`:\n# do not edit (tests/orchestrate/test_orchestrate.py fails when it is stale). "
+    "Included by meltano.yml.\n"
 )
 
 

@@ -1,6 +1,6 @@
 """The orchestrator's data: workspaces.yml, the extractors made of it, the summary it reads.
 
-The Dagster code location itself runs in its own venv (tests/test_orchestrate_e2e.py); what it
+The Dagster code location itself runs in its own venv (tests/e2e/test_orchestrate_e2e.py); what it
 is made of, workspaces and the tap's end-of-sync line, is plain Python checked here.
 """
 

@@ -52,7 +52,7 @@ Tables = dict[str, list[dict[str, t.Any]]]
 
 @pytest.fixture(scope="module")
 def orchestrator(session_dir: Path) -> None:
-    """Meltano's plugins, then .venv-orchestrate (as tests/test_orchestrate_e2e.py installs)."""
+    """Meltano's plugins, then .venv-orchestrate (as tests/e2e/test_orchestrate_e2e.py installs)."""
     install_plugins(session_dir, "tap-edges", "target-postgres", "dbt-postgres")
     with FileLock(session_dir / "orchestrate-install.lock"):
         marker = session_dir / "orchestrate-installed"
