@@ -402,3 +402,52 @@ def test_one_workspace_never_runs_twice(cluster: Cluster) -> None:
     assert "workspace beta: EDGES_BETA_API_KEY (its Edges API key) is not set" in done.stdout
     assert not cluster.meltano_runs(state_id("beta"))
     assert MELTANO.exists()
+
+
+# What the code location takes from Dagster's private modules, and what it relies on them doing.
+# An upgrade of the pinned versions fails here, naming the name, before a run fails at it.
+PINNED_PRIVATE = """
+import importlib, inspect, json, sys
+from importlib import metadata
+names = {
+    "dagster._core.launcher": ["CheckRunHealthResult", "WorkerStatus"],
+    "dagster._core.workspace.context": ["WorkspaceProcessContext"],
+    "dagster._core.workspace.load_target": ["ModuleTarget"],
+    "dagster._core.definitions.selector": ["JobSubsetSelector"],
+    "dagster._core.storage.tags": ["ROOT_RUN_ID_TAG", "WILL_RETRY_TAG"],
+    "dagster._core.storage.sqlite_storage": [],
+    "dagster._core.instance.methods.event_methods": ["EventMethods"],
+    "dagster._cli.api": ["_execute_run_command_body"],
+    "dagster._grpc.types": ["ExecuteRunArgs"],
+    "dagster._serdes": ["unpack_value"],
+}
+missing = [f"{m}.{n}" for m, ns in names.items() for n in ns
+           if not hasattr(importlib.import_module(m), n)]
+from dagster._core.instance.methods.event_methods import EventMethods
+if not hasattr(EventMethods, "get_yaml_python_handlers"):
+    missing.append("EventMethods.get_yaml_python_handlers (patched by worker.py)")
+from dagster_dbt import DbtCliResource
+if "self._cli_version" not in inspect.getsource(sys.modules[DbtCliResource.__module__]):
+    missing.append("DbtCliResource reads self._cli_version (overridden by DbtCli)")
+versions = {d: metadata.version(d) for d in sys.argv[1:]}
+print(json.dumps({"missing": missing, "versions": versions}))
+"""
+
+
+def test_the_private_dagster_names_the_code_location_uses_are_pinned(orchestrator: None) -> None:
+    pins = dict(
+        line.strip().strip('",').split("==")
+        for line in (ROOT / "orchestrate" / "pyproject.toml").read_text().splitlines()
+        if line.strip().startswith('"dagster') and "==" in line
+    )
+    done = subprocess.run(
+        [str(PYTHON), "-c", PINNED_PRIVATE, *pins],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["versions"] == pins  # the venv runs exactly the versions pinned
+    assert found["missing"] == [], "Dagster changed what orchestrate/ relies on"
