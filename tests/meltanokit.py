@@ -185,3 +185,23 @@ def grow_world(workdir: Path, n: int, world: Path | None = None) -> int:
 def keys_by_stream(tables: dict[str, list[dict[str, t.Any]]]) -> dict[str, list[Key]]:
     """Primary keys of the loaded rows, per stream (a list, so duplicates show)."""
     return {stream: [record_key(stream, row) for row in tables[stream]] for stream in STREAMS}
+
+
+def install_orchestrator(session_dir: Path) -> None:
+    """Meltano's plugins (shared with the Meltano tests), then .venv-orchestrate, once a session."""
+    install_plugins(session_dir, "tap-edges", "target-postgres", "dbt-postgres")
+    with FileLock(session_dir / "orchestrate-install.lock"):
+        marker = session_dir / "orchestrate-installed"
+        if marker.exists():
+            return
+        setup = ROOT / "scripts" / "setup-orchestrate"
+        done = subprocess.run(
+            [str(setup), "--no-meltano"],
+            capture_output=True,
+            text=True,
+            timeout=1200,
+            check=False,
+            cwd=ROOT,
+        )
+        assert done.returncode == 0, f"{setup} failed:\n{done.stdout}\n{done.stderr}"
+        marker.touch()

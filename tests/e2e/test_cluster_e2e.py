@@ -21,13 +21,12 @@ import typing as t
 
 import psutil
 import pytest
-from filelock import FileLock
 from meltanokit import (
     ROOT,
     STREAMS,
     expected_keys,
     grow_world,
-    install_plugins,
+    install_orchestrator,
     keys_by_stream,
     meltano,
     singer_state,
@@ -52,22 +51,8 @@ Tables = dict[str, list[dict[str, t.Any]]]
 
 @pytest.fixture(scope="module")
 def orchestrator(session_dir: Path) -> None:
-    """Meltano's plugins, then .venv-orchestrate (as tests/e2e/test_orchestrate_e2e.py installs)."""
-    install_plugins(session_dir, "tap-edges", "target-postgres", "dbt-postgres")
-    with FileLock(session_dir / "orchestrate-install.lock"):
-        marker = session_dir / "orchestrate-installed"
-        if marker.exists():
-            return
-        done = subprocess.run(
-            [str(ROOT / "scripts" / "setup-orchestrate"), "--no-meltano"],
-            capture_output=True,
-            text=True,
-            timeout=1200,
-            check=False,
-            cwd=ROOT,
-        )
-        assert done.returncode == 0, f"setup-orchestrate failed:\n{done.stdout}\n{done.stderr}"
-        marker.touch()
+    """Meltano's plugins, then .venv-orchestrate."""
+    install_orchestrator(session_dir)
 
 
 @pytest.fixture(scope="module")

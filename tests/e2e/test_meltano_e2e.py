@@ -169,9 +169,10 @@ def model_counts(postgres: PostgresServer, database: str) -> str:
     return "\n".join(lines)
 
 
-def test_meltano_into_postgres(
-    meltano_plugins: None, postgres: PostgresServer, tmp_path: Path
-) -> None:
+def postgres_env(
+    postgres: PostgresServer, tmp_path: Path, **settings: str
+) -> tuple[str, dict[str, str]]:
+    """A database of the test's own, and the Meltano environment that loads into it."""
     database = f"edges_{tmp_path.name.lower().replace('-', '_')}"
     postgres.create_database(database)
     env = project_env(
@@ -181,6 +182,17 @@ def test_meltano_into_postgres(
         TARGET_POSTGRES_USER=postgres.user,
         TARGET_POSTGRES_PASSWORD="unused-with-trust-auth",  # noqa: S106
         TARGET_POSTGRES_DATABASE=database,
+        **settings,
+    )
+    return database, env
+
+
+def test_meltano_into_postgres(
+    meltano_plugins: None, postgres: PostgresServer, tmp_path: Path
+) -> None:
+    database, env = postgres_env(
+        postgres,
+        tmp_path,
         TARGET_POSTGRES_ADD_RECORD_METADATA="true",
         **dbt_env(tmp_path, "dbt-postgres"),
     )
@@ -224,17 +236,7 @@ def test_meltano_into_postgres_while_edges_types_drift(
     key as the types the schema declares give it, undeclared fields in ``edges_extra`` and
     values that could not take their type in ``edges_unreconciled``.
     """
-    database = f"edges_{tmp_path.name.lower().replace('-', '_')}"
-    postgres.create_database(database)
-    env = project_env(
-        tmp_path,
-        TARGET_POSTGRES_HOST=postgres.host,
-        TARGET_POSTGRES_PORT=str(postgres.port),
-        TARGET_POSTGRES_USER=postgres.user,
-        TARGET_POSTGRES_PASSWORD="unused-with-trust-auth",  # noqa: S106
-        TARGET_POSTGRES_DATABASE=database,
-        TAP_EDGES_SANDBOX_VARIANTS='["type_drift"]',
-    )
+    database, env = postgres_env(postgres, tmp_path, TAP_EDGES_SANDBOX_VARIANTS='["type_drift"]')
     meltano_run("target-postgres", env)
     state = singer_state("demo:tap-edges-to-target-postgres", env)
     tables = {name: postgres.rows(database, SCHEMA, name) for name in STREAMS}

@@ -21,14 +21,13 @@ import typing as t
 import psutil
 import pytest
 from dbtkit import engagement_ids
-from filelock import FileLock
 from meltanokit import (
     MELTANO,
     ROOT,
     STREAMS,
     expected_keys,
     grow_world,
-    install_plugins,
+    install_orchestrator,
     iteration_indexes,
     keys_by_stream,
     meltano,
@@ -46,7 +45,6 @@ if t.TYPE_CHECKING:
 pytestmark = [pytest.mark.e2e(seconds=180), pytest.mark.slow]
 
 PYTHON = ROOT / ".venv-orchestrate" / "bin" / "python"
-SETUP = ROOT / "scripts" / "setup-orchestrate"
 WORKSPACES = ("alpha", "beta", "gamma")
 RUNS = 7  # 1 identity x (connections, viewers, 1 thread, 1 post x 3, 1 page) per workspace
 GROWTH = 2
@@ -57,22 +55,8 @@ Tables = dict[str, list[dict[str, t.Any]]]
 
 @pytest.fixture(scope="session")
 def orchestrator(session_dir: Path) -> None:
-    """Meltano's plugins (shared with the Meltano tests), then .venv-orchestrate, once."""
-    install_plugins(session_dir, "tap-edges", "target-postgres", "dbt-postgres")
-    with FileLock(session_dir / "orchestrate-install.lock"):
-        marker = session_dir / "orchestrate-installed"
-        if marker.exists():
-            return
-        done = subprocess.run(
-            [str(SETUP), "--no-meltano"],
-            capture_output=True,
-            text=True,
-            timeout=1200,
-            check=False,
-            cwd=ROOT,
-        )
-        assert done.returncode == 0, f"{SETUP} failed:\n{done.stdout}\n{done.stderr}"
-        marker.touch()
+    """Meltano's plugins, then .venv-orchestrate."""
+    install_orchestrator(session_dir)
 
 
 @pytest.fixture(scope="session")

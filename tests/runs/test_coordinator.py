@@ -4,39 +4,17 @@ that take minutes are waited for instantly."""
 from __future__ import annotations
 
 import functools
-import logging
 import typing as t
 
 import pytest
+from runskit import LOGGER, RUN_SECONDS, SharedTime, client, connections
 
 from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, Faults, Sandbox
-from edges_sandbox.clock import ManualClock
-from tap_edges.api.client import EdgesClient
-from tap_edges.api.pacing import RateBudget
 from tap_edges.runs.coordinator import RunCoordinator
-from tap_edges.runs.partitions import Partition
 from tap_edges.state import Bookmark
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
-
-LOGGER = logging.getLogger("test-runs")
-RUN_SECONDS = 600.0
-
-
-class SharedTime:
-    """One simulated time for the sandbox (epoch) and the tap (monotonic, sleep)."""
-
-    def __init__(self) -> None:
-        self.clock = ManualClock()
-        self.slept: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.clock()
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.clock.advance(seconds)
 
 
 @pytest.fixture
@@ -47,29 +25,13 @@ def time_and_sandbox() -> Iterator[tuple[SharedTime, Sandbox]]:
 
 
 def coordinator(shared: SharedTime, sandbox: Sandbox, **kwargs: t.Any) -> RunCoordinator:
-    budget = RateBudget(10_000, clock=shared.monotonic, sleep=shared.sleep)
-    client = EdgesClient(
-        sandbox.base_url,
-        sandbox.api_key,
-        budget=budget,
+    kwargs.setdefault("flush", lambda: None)  # these tests read no STATE
+    return RunCoordinator(
+        client=client(sandbox, shared),
         logger=LOGGER,
         clock=shared.monotonic,
         sleep=shared.sleep,
-    )
-    kwargs.setdefault("flush", lambda: None)  # these tests read no STATE
-    return RunCoordinator(
-        client=client, logger=LOGGER, clock=shared.monotonic, sleep=shared.sleep, **kwargs
-    )
-
-
-def connections(identity: str) -> Partition:
-    return Partition(
-        stream="connections",
-        action="linkedin-extract-connections",
-        identity_id=identity,
-        input_field=None,
-        input_value=None,
-        max_results=100,
+        **kwargs,
     )
 
 
