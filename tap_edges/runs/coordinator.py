@@ -18,6 +18,7 @@ Nothing here knows Singer. The stream layer hands in partitions with their bookm
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 import typing as t
 
@@ -214,7 +215,8 @@ class RunCoordinator:
         tr.keep(done.bookmark)
         self.summary.items[tr.partition.stream] += batch.count
         self.summary.batches += 1
-        if self.summary.batches % -(-len(self._tracked) // MAX_EMIT_STATES) == 0:
+        every = math.ceil(len(self._tracked) / MAX_EMIT_STATES)  # batches between two STATEs
+        if self.summary.batches % every == 0:
             self.flush()
         if consuming.report_batch(
             self.logger,
