@@ -37,7 +37,7 @@ import typing as t
 from pathlib import Path
 
 from edges_orchestrate import localpg
-from edges_orchestrate.workspaces import WORKSPACES_FILE, Workspace, load
+from edges_orchestrate.workspaces import WORKSPACES_FILE, Workspace, load, sync_target
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -405,7 +405,7 @@ def outcome(
         "status": "ok" if ok else "failed",
         "worker": runs[-1]["worker"] if runs else None,
         "new_rows": rows,
-        "state_id": workspace.state_id("cluster", "target-postgres"),
+        "state_id": workspace.state_id(*sync_target()),
         "attempts": runs,
     }
 

@@ -39,7 +39,7 @@ from packaging import version
 
 from edges_orchestrate import stale, synclock
 from edges_orchestrate.environment import sync_environment
-from edges_orchestrate.workspaces import WORKSPACES_FILE, Workspace, load
+from edges_orchestrate.workspaces import WORKSPACES_FILE, Workspace, load, sync_target
 
 ORCHESTRATE = Path(__file__).resolve().parent.parent
 ROOT = ORCHESTRATE.parent
@@ -153,8 +153,7 @@ def tables_asset(
     def load_workspace(
         context: AssetExecutionContext, pipes_subprocess_client: PipesSubprocessClient
     ) -> Any:  # noqa: ANN401 - Dagster's results
-        environment = setting("EDGES_MELTANO_ENVIRONMENT", "cluster")
-        loader = setting("EDGES_LOADER", "target-postgres")
+        environment, loader = sync_target()
         state_id = workspace.state_id(environment, loader)
         env = meltano_env(workspace, everyone, environment, loader)
         check_settings(workspace)

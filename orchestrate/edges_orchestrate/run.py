@@ -20,16 +20,14 @@ from edges_orchestrate.definitions import (
     all_workspaces_job,
     defs,
     migrate_system_database,
-    setting,
     workspaces_file,
 )
-from edges_orchestrate.workspaces import Workspace, load
+from edges_orchestrate.workspaces import Workspace, load, sync_target
 
 
 def report(result: dg.ExecuteJobResult, workspaces: list[Workspace]) -> dict[str, t.Any]:
     """Per workspace: status, state ID, new rows per table, the sync summary, dbt's outcome."""
-    environment = setting("EDGES_MELTANO_ENVIRONMENT", "cluster")
-    loader = setting("EDGES_LOADER", "target-postgres")
+    environment, loader = sync_target()
     failed = {e.step_key: e for e in result.get_step_failure_events()}
     succeeded = {e.step_key for e in result.get_step_success_events()}
     found: dict[str, t.Any] = {}

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import re
 import sys
 import typing as t
@@ -30,6 +31,10 @@ MELTANO_FILE = ORCHESTRATE / "meltano-workspaces.yml"
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 INPUTS = ("identity_ids", "post_urls", "thread_urls", "company_page_urls")
+# What a workspace sync loads with, unless EDGES_MELTANO_ENVIRONMENT and EDGES_LOADER say
+# otherwise: declared here once, for the code location, its runner and the cluster's report.
+MELTANO_ENVIRONMENT = "cluster"
+LOADER = "target-postgres"
 HEADER = (
     "# Generated from workspaces.yml by `python orchestrate/edges_orchestrate/workspaces.py "
     "--write`:\n# do not edit (tests/orchestrate/test_orchestrate.py fails when it is stale). "
@@ -168,3 +173,11 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def sync_target() -> tuple[str, str]:
+    """The Meltano environment and the loader of workspace syncs: the environment's, or ours."""
+    return (
+        os.environ.get("EDGES_MELTANO_ENVIRONMENT") or MELTANO_ENVIRONMENT,
+        os.environ.get("EDGES_LOADER") or LOADER,
+    )

@@ -18,12 +18,15 @@ from edges_orchestrate.environment import plugin_prefix, sync_environment
 from edges_orchestrate.stale import all_dead, running_ages, stale_after
 from edges_orchestrate.summary import parse_line
 from edges_orchestrate.workspaces import (
+    LOADER,
+    MELTANO_ENVIRONMENT,
     MELTANO_FILE,
     WORKSPACES_FILE,
     Workspace,
     load,
     meltano_file,
     parse,
+    sync_target,
 )
 from tap_edges.runs.summary import SyncSummary
 
@@ -225,3 +228,14 @@ def test_workers_serve_their_workspaces_with_their_keys_only() -> None:
         "EDGES_GAMMA_API_KEY": "gamma-key",
     }
     assert queue("alpha") == "edges_alpha"
+
+
+def test_the_sync_target_is_declared_once_and_the_environment_overrides_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("EDGES_MELTANO_ENVIRONMENT", raising=False)
+    monkeypatch.delenv("EDGES_LOADER", raising=False)
+    assert sync_target() == (MELTANO_ENVIRONMENT, LOADER) == ("cluster", "target-postgres")
+    monkeypatch.setenv("EDGES_MELTANO_ENVIRONMENT", "prod")
+    monkeypatch.setenv("EDGES_LOADER", "target-duckdb")
+    assert sync_target() == ("prod", "target-duckdb")
