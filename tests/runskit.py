@@ -44,6 +44,21 @@ class SharedTime:
         self.clock.advance(seconds)
 
 
+class FakeTime:
+    """A clock that only the tap's sleeps move, for tests without a sandbox on it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
 def client(
     sandbox: Sandbox, shared: SharedTime, *, api_key: str | None = None, **options: t.Any
 ) -> EdgesClient:

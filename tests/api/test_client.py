@@ -9,6 +9,7 @@ import logging
 import typing as t
 
 import pytest
+from runskit import FakeTime
 
 from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, STANDARD_IDENTITY_ID, Sandbox
 from edges_sandbox.clock import ManualClock
@@ -21,19 +22,6 @@ if t.TYPE_CHECKING:
 
 LOGGER = logging.getLogger("test-client-sandbox")
 GATEWAY_PAGE = "sandbox gateway"  # in every page the sandbox's gateway faults answer
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

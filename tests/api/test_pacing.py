@@ -5,21 +5,9 @@ from __future__ import annotations
 import email.utils
 
 import pytest
+from runskit import FakeTime
 
 from tap_edges.api.pacing import RateBudget, retry_after_seconds
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def test_budget_lets_the_limit_through_then_waits_for_the_window() -> None:

@@ -17,6 +17,7 @@ import typing as t
 import pytest
 import requests
 import urllib3
+from runskit import FakeTime
 
 from tap_edges import errors
 from tap_edges.api.pacing import RateBudget
@@ -28,19 +29,6 @@ if t.TYPE_CHECKING:
 API_KEY = "sk-live-NEVER-LOGGED-0042"  # a fake key, to detect leaks
 LOGGER = logging.getLogger("test-http")
 JSON = {"Content-Type": "application/json"}
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def answer(status: int, body: bytes = b"{}", **headers: str) -> requests.Response:
