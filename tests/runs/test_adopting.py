@@ -18,6 +18,7 @@ from runskit import (
     CONNECTIONS,
     LOGGER,
     MESSAGES,
+    RUN_SECONDS,
     SharedTime,
     client,
     connections,
@@ -37,10 +38,23 @@ from tap_edges.state import Bookmark
 from tap_edges.times import iso
 
 if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from tap_edges.model import Run
     from tap_edges.runs.partitions import Partition
 
 FIRST, SECOND = ENGAGEMENT_IDENTITY_IDS
+
+
+@pytest.fixture
+def shared() -> SharedTime:
+    return SharedTime()
+
+
+@pytest.fixture
+def sandbox(shared: SharedTime) -> Iterator[Sandbox]:
+    with Sandbox(run_seconds=RUN_SECONDS, clock=shared.clock) as sb:
+        yield sb
 
 
 def written_ahead(shared: SharedTime, partition: Partition, *, named: bool = True) -> Tracked:

@@ -22,9 +22,22 @@ from tap_edges.runs.sending import Sender, Started, started
 from tap_edges.state import Bookmark
 
 if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from tap_edges.runs.partitions import Partition
 
 FIRST, SECOND = ENGAGEMENT_IDENTITY_IDS
+
+
+@pytest.fixture
+def shared() -> SharedTime:
+    return SharedTime()
+
+
+@pytest.fixture
+def sandbox(shared: SharedTime) -> Iterator[Sandbox]:
+    with Sandbox(run_seconds=RUN_SECONDS, clock=shared.clock) as sb:
+        yield sb
 
 
 def poller(sandbox: Sandbox, shared: SharedTime, **options: t.Any) -> Poller:

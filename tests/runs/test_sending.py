@@ -34,11 +34,24 @@ from tap_edges.runs.sending import Gone, Refused, Sender, Started
 from tap_edges.times import iso
 
 if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from edges_sandbox.wire import Request, Response
     from tap_edges.runs.partitions import Partition
 
 IDENTITY = ENGAGEMENT_IDENTITY_IDS[0]
 TOKEN = "0123456789abcdef"  # noqa: S105 (a launch token, no secret)
+
+
+@pytest.fixture
+def shared() -> SharedTime:
+    return SharedTime()
+
+
+@pytest.fixture
+def sandbox(shared: SharedTime) -> Iterator[Sandbox]:
+    with Sandbox(run_seconds=RUN_SECONDS, clock=shared.clock) as sb:
+        yield sb
 
 
 def sender(sandbox: Sandbox, shared: SharedTime, **options: t.Any) -> Sender:
