@@ -19,6 +19,7 @@ import contextlib
 import importlib
 import os
 import threading
+import time
 import typing as t
 
 import redis
@@ -29,6 +30,7 @@ from dagster._grpc.types import ExecuteRunArgs
 from dagster._serdes import unpack_value
 from dagster_celery.config import DEFAULT_CONFIG, TASK_EXECUTE_JOB_NAME
 from dagster_celery.make_app import make_app
+from dagster_celery.tags import DAGSTER_CELERY_TASK_ID_TAG
 
 from edges_orchestrate.celery_launcher import (
     ALIVE_SECONDS,
@@ -55,6 +57,7 @@ app = make_app(
     }
 )
 _stop_beating = threading.Event()
+TAG_WAIT_SECONDS = 10
 
 
 @app.task(bind=True, name=TASK_EXECUTE_JOB_NAME, track_started=True)
@@ -62,6 +65,7 @@ def execute_job(self: t.Any, execute_job_args_packed: t.Any) -> int:  # noqa: AN
     """Execute one Dagster run here, tagged with this worker's name first."""
     args = unpack_value(execute_job_args_packed, as_type=ExecuteRunArgs)
     with DagsterInstance.get() as instance:
+        _after_the_launchers_tag(instance, args.run_id)
         instance.add_run_tags(args.run_id, {WORKER_TAG: str(self.request.hostname)})
         return _execute_run_command_body(
             instance=instance,
@@ -69,6 +73,21 @@ def execute_job(self: t.Any, execute_job_args_packed: t.Any) -> int:  # noqa: AN
             write_stream_fn=lambda _event: None,
             set_exit_code_on_failure=True,
         )
+
+
+def _after_the_launchers_tag(instance: DagsterInstance, run_id: str) -> None:
+    """Wait (a few seconds at most) until the launcher has tagged the run with its task id.
+
+    Dagster's ``add_run_tags`` reads the run, merges and writes the whole run back: the
+    launcher tagging the task id while this worker tags its name would keep only one of the two
+    in the run (seen: a run without its worker's name).
+    """
+    deadline = time.monotonic() + TAG_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        run = instance.get_run_by_id(run_id)
+        if run is None or DAGSTER_CELERY_TASK_ID_TAG in run.tags:
+            return
+        time.sleep(0.1)
 
 
 def _beat(hostname: str) -> None:

@@ -229,13 +229,17 @@ def check_tables(deployment: Deployment, name: str) -> None:
 def kill_worker_of(deployment: Deployment, name: str, after: float = 3) -> tuple[str, float]:
     """SIGKILL the process group of the worker running the workspace's tap, ``after`` seconds
     into the tap's run; the worker's name and when it was killed."""
+    # Only this deployment's folders: other end-to-end tests run workspaces of the same names
+    # on the same machine at the same time.
+    folders = {w: f"{deployment.folder}/{w}/.meltano/run/tap-edges--{name}/" for w in SERVES}
     deadline = time.monotonic() + TIMEOUT
     while time.monotonic() < deadline:
         for process in psutil.process_iter(["cmdline", "create_time"]):
             cmdline = " ".join(process.info["cmdline"] or ())
-            if f"/.meltano/run/tap-edges--{name}/" not in cmdline or "--discover" in cmdline:
+            workers = [w for w, folder in folders.items() if folder in cmdline]
+            if not workers or "--discover" in cmdline:
                 continue
-            worker = next(w for w in SERVES if f"/cluster/{w}/.meltano/" in cmdline)
+            (worker,) = workers
             time.sleep(max(0.0, process.info["create_time"] + after - time.time()))
             os.killpg(deployment.processes[worker].pid, signal.SIGKILL)
             return worker, time.time()
