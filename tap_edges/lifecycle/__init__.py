@@ -26,6 +26,10 @@ not-incremental            run uid, iteration F      terminal, F, not incrementa
 cap-changed                run uid, iteration F,     terminal, F; the cap wanted     LAUNCH, info
                            sent cap C                now differs from C (a setting
                                                      changed)
+listing-relisted           a listing's run uid,      terminal, F                     LAUNCH (a full
+                           iteration F                                               run: listings
+                                                                                     are never
+                                                                                     continued)
 consumed                   run uid, iteration F      terminal, F                     CONTINUE
 **after Edges answered a continue:** :func:`after_continue_refused`
 ----------------------------------------------------------------------------------------------------

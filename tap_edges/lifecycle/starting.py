@@ -17,7 +17,7 @@ if t.TYPE_CHECKING:
     from tap_edges.state import Bookmark
 
 
-def decide(bookmark: Bookmark, run: Run | None, max_results: int) -> Step:
+def decide(bookmark: Bookmark, run: Run | None, max_results: int, *, full: bool = False) -> Step:
     """What this sync does with one partition, before anything is sent (no-run to consumed).
 
     Args:
@@ -25,6 +25,7 @@ def decide(bookmark: Bookmark, run: Run | None, max_results: int) -> Step:
             token is already adopted into it).
         run: The run of ``bookmark.run_uid``, or None when Edges does not know it.
         max_results: The cap the partition should run with (configured or grown).
+        full: Whether the partition is a listing (a full run each sync, never continued).
 
     Returns:
         The step to execute.
@@ -37,6 +38,8 @@ def decide(bookmark: Bookmark, run: Run | None, max_results: int) -> Step:
         return Step(Action.WAIT, f"is still {run.status}", max_results)
     if not consumed(bookmark, run):
         return Step(Action.READ, "has an iteration the state does not record", max_results)
+    if full:  # listing-relisted
+        return Step(Action.LAUNCH, "is a listing already read", max_results, logging.DEBUG)
     relaunch = _relaunch(bookmark, run, max_results)
     return relaunch or Step(Action.CONTINUE, "is consumed", max_results)
 

@@ -185,11 +185,17 @@ class RunCoordinator:
         """The run whose items :meth:`records` yields for a partition."""
         return self._tracked[key].bookmark.run_uid
 
+    def failed(self, key: PartitionKey) -> bool:
+        """Whether a partition of this sync failed (its start or its read)."""
+        tr = self._tracked.get(key)
+        return tr is not None and tr.error is not None
+
     def _fail(self, tr: Tracked, exc: errors.EdgesError) -> None:
         if not isinstance(exc, errors.RunError):
             exc = errors.RunError(tr.partition.label, tr.bookmark.run_uid, str(exc))
         self.logger.error("%s", exc)
         self.failures.append(exc)
+        tr.error = exc
 
     def _consumed(self, tr: Tracked, run: Run, batch: Batch) -> None:
         """Mark the batch emitted in the bookmark, and say so loudly when items may be lost."""

@@ -101,7 +101,7 @@ class Executor:
         bookmark = tr.bookmark
         if bookmark.run_uid is not None and run is None and bookmark.pending_launch is None:
             run = self.poller.get_run_or_none(bookmark.run_uid)  # confirm before a launch
-        step = decide(bookmark, run, self._wanted(tr))
+        step = decide(bookmark, run, self._wanted(tr), full=tr.partition.full)
         self._write_ahead(tr, step, run)
         planned.append(Planned(tr, step, run, bookmark))
 

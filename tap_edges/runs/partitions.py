@@ -33,6 +33,7 @@ class Partition:
     input_value: str | None
     max_results: int
     continue_documented: bool = True
+    full: bool = False  # a listing (discovery): a full run every sync, never continued
 
     @property
     def key(self) -> PartitionKey:
@@ -63,10 +64,11 @@ class Partition:
         """
         inputs = {self.input_field: self.input_value} if self.input_field else {}
         name = f"{NAME_PREFIX}{token} {self.stream} {self.identity_id} {self.input_value or ''}"
+        mode = {} if self.full else {"sync_mode": "incremental"}
         body: dict[str, t.Any] = {
             "identity_ids": [self.identity_id],
             "inputs": [inputs],
-            "parameters": {"sync_mode": "incremental", "max_results": max_results},
+            "parameters": {**mode, "max_results": max_results},
         }
         if named:
             body = {"name": name.strip()[:255], **body}

@@ -40,6 +40,7 @@ class SyncSummary:
         budget: int,
         seconds: float,
         drift: Drift | None = None,
+        extra: str = "",
     ) -> str:
         """The end-of-sync line.
 
@@ -50,6 +51,7 @@ class SyncSummary:
             budget: The plan's ``/v1/runs/*`` requests per minute.
             seconds: The sync's wall time.
             drift: What the records' values needed to match their schemas.
+            extra: What else the sync reports (discovery, credits), appended.
 
         Returns:
             The line.
@@ -62,7 +64,7 @@ class SyncSummary:
             f"possible losses {losses}; /v1/runs/* requests {requests} (budget {budget}/min); "
             f"wall time {seconds:.1f}s. Values: reconciled with their schema {drift.reconciled}, "
             f"kept as sent in edges_unreconciled {drift.kept_raw}; undeclared fields kept in "
-            f"edges_extra {drift.unknown}."
+            f"edges_extra {drift.unknown}." + (f" {extra}" if extra else "")
         )
 
 

@@ -64,6 +64,7 @@ class Row:
     action: Action
     level: int = logging.DEBUG
     wanted: int = CAP
+    full: bool = False
 
 
 DECIDE = [
@@ -109,12 +110,18 @@ DECIDE = [
     ),
     Row("consumed", CONSUMED, run(status="FAILED"), Action.CONTINUE),
     Row("consumed", Bookmark("r1", iteration=DONE), run(max_results=None), Action.CONTINUE),
+    # A listing's run (a full run: sync_mode not incremental, maybe another cap): listed anew.
+    Row("listing-relisted", CONSUMED, run(sync_mode=None), Action.LAUNCH, full=True),
+    Row("listing-relisted", CONSUMED, run(), Action.LAUNCH, wanted=400, full=True),
+    # ... but a listing's run not read yet is read first, and one in flight waited for.
+    Row("iteration-not-recorded", CONSUMED, run(iteration=NEXT), Action.READ, full=True),
+    Row("in-flight", CONSUMED, run(status="RUNNING"), Action.WAIT, full=True),
 ]
 
 
 @pytest.mark.parametrize("case", DECIDE, ids=lambda c: f"{c.row}-{c.action.value}")
 def test_decide(case: Row) -> None:
-    step = decide(case.bookmark, case.run, case.wanted)
+    step = decide(case.bookmark, case.run, case.wanted, full=case.full)
     assert (step.action, step.level, step.max_results) == (case.action, case.level, case.wanted)
 
 
@@ -460,7 +467,7 @@ def test_every_row_of_the_table_has_a_case(row: str) -> None:
 
 def test_every_case_names_a_row_of_the_table() -> None:
     rows = table_rows()
-    assert len(rows) == len(set(rows)) == 32
+    assert len(rows) == len(set(rows)) == 33
     assert set(rows) >= COVERED
 
 
