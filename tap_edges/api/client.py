@@ -93,6 +93,14 @@ class EdgesClient:
         params = {"retrieve_accounts": "true"} if retrieve_accounts else None
         return self._json_object(self.http.request("GET", path, params=params), path)
 
+    def workspace(self) -> t.Any:  # noqa: ANN401 - an object, or (seen) a list of them
+        """``GET /workspaces``: the workspace's credits and plan, as Edges shapes them."""
+        return self.http.request("GET", "/workspaces").data
+
+    def consumption(self) -> t.Any:  # noqa: ANN401 - shape read by tap_edges.api.credits
+        """``GET /workspaces/consumption``: credits used this month, per action."""
+        return self.http.request("GET", "/workspaces/consumption").data
+
     def launch(self, action: str, body: dict[str, t.Any]) -> dict[str, t.Any]:
         """``POST /actions/{action}/run/async``: start a run.
 
