@@ -63,6 +63,11 @@ class ActionSpec:
             names this when Edges refuses).
         failure_hints: Known meanings of this action's error labels (see
             :func:`failure_hint`).
+        lists: For a listing (discovery) action, the input setting of the streams whose
+            partitions it finds (``thread_urls``, ``post_urls``); its runs are full runs,
+            launched anew every sync and never continued.
+        default_max_results: The cap when neither ``max_results_per_stream`` names the stream
+            (a paid listing is kept small); None: ``max_results``.
     """
 
     stream: str
@@ -73,6 +78,8 @@ class ActionSpec:
     derived_key: DerivedKey | None = None
     continue_documented: bool = True
     failure_hints: tuple[FailureHint, ...] = ()
+    lists: str | None = None
+    default_max_results: int | None = None
 
     @property
     def primary_keys(self) -> tuple[str, ...]:
@@ -83,9 +90,11 @@ class ActionSpec:
 POST_URLS = "post_urls"
 THREAD_URLS = "thread_urls"
 COMPANY_PAGE_URLS = "company_page_urls"
+POST_AUTHORS = "post_authors"
 POST_URL = "linkedin_post_url"
 THREAD_URL = "linkedin_thread_url"
 COMPANY_URL = "linkedin_company_url"
+PROFILE_URL = "linkedin_profile_url"
 
 ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
@@ -94,6 +103,17 @@ ACTIONS: tuple[ActionSpec, ...] = (
         input_setting=None,
         input_field=None,
         natural_keys=("linkedin_profile_id",),
+    ),
+    ActionSpec(
+        stream="conversations",
+        action="linkedin-extract-conversations",
+        input_setting=None,
+        input_field=None,
+        natural_keys=("linkedin_thread_id",),
+        # Not documented as incremental: listed in full every sync (free with an engagement
+        # identity); the conversations whose last activity moved are emitted.
+        continue_documented=False,
+        lists=THREAD_URLS,
     ),
     ActionSpec(
         stream="messages",
@@ -122,6 +142,16 @@ ACTIONS: tuple[ActionSpec, ...] = (
                 ),
             ),
         ),
+    ),
+    ActionSpec(
+        stream="posts",
+        action="linkedin-extract-people-post-activity",
+        input_setting=POST_AUTHORS,
+        input_field=PROFILE_URL,
+        natural_keys=("linkedin_post_id",),
+        continue_documented=False,
+        lists=POST_URLS,
+        default_max_results=20,  # paid per result
     ),
     ActionSpec(
         stream="post_commenters",

@@ -6,7 +6,13 @@ import decimal
 import re
 import typing as t
 
-from tap_edges.actions import ACTIONS_BY_STREAM, COMPANY_PAGE_URLS, POST_URLS, THREAD_URLS
+from tap_edges.actions import (
+    ACTIONS_BY_STREAM,
+    COMPANY_PAGE_URLS,
+    POST_AUTHORS,
+    POST_URLS,
+    THREAD_URLS,
+)
 from tap_edges.settings import DEFAULT_API_URL
 
 if t.TYPE_CHECKING:
@@ -16,6 +22,8 @@ POST_URL_PATTERN = re.compile(r"^https://(?:(www|[a-z]{2})\.)?linkedin\.com/(pos
 THREAD_ID_PATTERN = re.compile(r"(?<=thread/)\d.+?==|^\d.+?==")
 # A company page URL as Edges takes it (edges-api.md section 8.6b): /company/<slug or id>.
 COMPANY_URL_PATTERN = re.compile(r"^https://(?:(www|[a-z]{2})\.)?linkedin\.com/company/[\w%-]+")
+# A profile URL as post activity takes it (edges-api.md section 12): /in/<handle>.
+PROFILE_URL_PATTERN = re.compile(r"^https://(?:(www|[a-z]{2})\.)?linkedin\.com/in/[\w%-]+")
 # What each input setting's values must look like: a test, and how to say what was expected.
 INPUT_FORMATS: dict[str, tuple[t.Callable[[str], object], str]] = {
     POST_URLS: (
@@ -28,6 +36,10 @@ INPUT_FORMATS: dict[str, tuple[t.Callable[[str], object], str]] = {
     THREAD_URLS: (
         THREAD_ID_PATTERN.search,
         "a LinkedIn thread URL (https://www.linkedin.com/messaging/thread/2-...==/)",
+    ),
+    POST_AUTHORS: (
+        PROFILE_URL_PATTERN.match,
+        "a LinkedIn profile URL (https://www.linkedin.com/in/<handle>)",
     ),
     COMPANY_PAGE_URLS: (
         COMPANY_URL_PATTERN.match,
@@ -45,6 +57,8 @@ POSITIVE_SETTINGS = (
     "runs_requests_per_minute",
     "poll_interval_seconds",
     "run_timeout_seconds",
+    "thread_lookback_days",
+    "post_window_days",
     "sandbox_run_seconds",
 )
 

@@ -12,7 +12,13 @@ import typing as t
 
 from singer_sdk import typing as th
 
-from tap_edges.actions import COMPANY_PAGE_URLS, POST_URLS, THREAD_URLS
+from tap_edges.actions import (
+    ACTIONS_BY_STREAM,
+    COMPANY_PAGE_URLS,
+    POST_AUTHORS,
+    POST_URLS,
+    THREAD_URLS,
+)
 
 if t.TYPE_CHECKING:
     from tap_edges.actions import ActionSpec
@@ -58,8 +64,35 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.ArrayType(th.StringType),
         default=[],
         title="Post URLs",
-        description="LinkedIn post URLs (https://www.linkedin.com/posts/... or /feed/...): the "
-        "inputs of post_commenters, post_likers and post_reposters.",
+        description="LinkedIn post URLs (https://www.linkedin.com/posts/... or /feed/...) "
+        "followed by post_commenters, post_likers and post_reposters for good, besides the "
+        "posts found from post_authors.",
+    ),
+    th.Property(
+        POST_AUTHORS,
+        th.ArrayType(th.StringType),
+        default=[],
+        title="Post authors",
+        description="LinkedIn profile URLs (https://www.linkedin.com/in/<handle>) whose posts "
+        "the posts stream lists every sync (paid per post listed: see "
+        "max_results_per_stream.posts, 20 by default); post_commenters, post_likers and "
+        "post_reposters follow the posts published within post_window_days.",
+    ),
+    th.Property(
+        "post_window_days",
+        th.IntegerType,
+        default=30,
+        title="Post window (days)",
+        description="Posts found from post_authors are followed while they are younger than "
+        "this; an older post is no longer continued (its bookmark is kept).",
+    ),
+    th.Property(
+        "follow_reshares",
+        th.BooleanType,
+        default=False,
+        title="Follow reshares",
+        description="Follow the engagement of the post_authors' reshares too, not only of "
+        "their original posts.",
     ),
     th.Property(
         THREAD_URLS,
@@ -67,7 +100,25 @@ CONFIG_SCHEMA = th.PropertiesList(
         default=[],
         title="Thread URLs",
         description="LinkedIn conversation thread URLs "
-        "(https://www.linkedin.com/messaging/thread/2-...==/): the inputs of messages.",
+        "(https://www.linkedin.com/messaging/thread/2-...==/) read by messages every sync, "
+        "besides the threads discover_threads finds.",
+    ),
+    th.Property(
+        "discover_threads",
+        th.BooleanType,
+        default=True,
+        title="Discover threads",
+        description="List each identity's conversations every sync (the conversations stream, "
+        "free with an engagement identity) and read the messages of every thread with new "
+        "activity; an idle thread costs nothing.",
+    ),
+    th.Property(
+        "thread_lookback_days",
+        th.IntegerType,
+        default=30,
+        title="Thread lookback (days)",
+        description="A thread the tap does not follow yet is read when it was active within "
+        "this many days (on the first sync: how far back messages go).",
     ),
     th.Property(
         COMPANY_PAGE_URLS,
@@ -221,6 +272,7 @@ class StreamSettings:
     identity_ids: tuple[str, ...]
     inputs: tuple[str, ...]  # the values of the action's input setting; empty if it takes none
     max_results: int
+    discover: bool = True  # False: a listing switched off (discover_threads false)
 
 
 def stream_settings(config: t.Mapping[str, t.Any], spec: ActionSpec) -> StreamSettings:
@@ -238,6 +290,7 @@ def stream_settings(config: t.Mapping[str, t.Any], spec: ActionSpec) -> StreamSe
         identity_ids=identity_ids(config),
         inputs=inputs,
         max_results=max_results_for(config, spec.stream),
+        discover=spec.lists != THREAD_URLS or bool(config.get("discover_threads", True)),
     )
 
 
@@ -269,4 +322,6 @@ def max_results_for(config: t.Mapping[str, t.Any], stream: str) -> int:
         The cap.
     """
     overrides = config.get("max_results_per_stream") or {}
-    return int(overrides.get(stream, config.get("max_results", 100)))
+    spec = ACTIONS_BY_STREAM.get(stream)
+    default = spec.default_max_results if spec else None
+    return int(overrides.get(stream, default or config.get("max_results", 100)))

@@ -35,6 +35,19 @@ A partition's bookmark lives inside the singer-sdk partition state (next to the 
 ``edges_outputs``
     What reading the outputs taught (see :class:`tap_edges.batches.dated.Expected`): where Edges
     puts the new items, what ``output_count`` counts, and how many items the outputs held.
+
+Discovery (:mod:`tap_edges.discovery`) keeps three marks beside a partition's bookmark:
+
+``edges_seen_activity``
+    On a ``messages`` partition of a discovered thread: the thread's ``last_activity_at`` when
+    this partition's run was last started for it. The thread is read again once its activity
+    moves past it.
+``edges_listed_through``
+    On a ``conversations`` partition: the newest ``last_activity_at`` of the listing the last
+    sync decided on. A full listing whose oldest entry is newer than it is listed further.
+``edges_emitted_through``
+    On a ``conversations`` partition: the newest ``last_activity_at`` emitted. Conversations
+    that moved past it are emitted (written only after they were).
 """
 
 from __future__ import annotations
@@ -68,6 +81,10 @@ MAX_RESULTS = "edges_max_results"
 GROWN = "edges_grown_max_results"
 LIMIT = "edges_max_results_limit"
 OUTPUTS = "edges_outputs"
+SEEN_ACTIVITY = "edges_seen_activity"
+LISTED_THROUGH = "edges_listed_through"
+EMITTED_THROUGH = "edges_emitted_through"
+MARKS = (SEEN_ACTIVITY, LISTED_THROUGH, EMITTED_THROUGH)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -312,3 +329,30 @@ def read_api_facts(tap_state: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
 def write_api_facts(bookmarks: dict[str, dict[str, t.Any]], facts: dict[str, t.Any]) -> None:
     """Keep what was learned of the workspace's Edges API in the state's bookmarks (one step)."""
     bookmarks[API_FACTS] = dict(facts)
+
+
+def read_mark(context_state: t.Mapping[str, t.Any], name: str) -> str | None:
+    """A discovery mark of a partition (one of :data:`MARKS`); None when absent or unreadable.
+
+    Args:
+        context_state: The SDK's state dict of the partition.
+        name: The mark.
+
+    Returns:
+        The ISO 8601 time.
+    """
+    value = context_state.get(name)
+    return value if isinstance(value, str) and parse_time(value) is not None else None
+
+
+def write_mark(context_state: t.MutableMapping[str, t.Any], name: str, value: str | None) -> None:
+    """Set (or, with None, remove) a discovery mark of a partition."""
+    if value is None:
+        context_state.pop(name, None)
+    else:
+        context_state[name] = value
+
+
+def is_unsettled(context_state: t.Mapping[str, t.Any]) -> bool:
+    """Whether a partition's state shows a launch or continue whose batch is not emitted."""
+    return context_state.get(PENDING) not in (None, False)

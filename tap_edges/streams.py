@@ -1,7 +1,14 @@
-"""EdgesActionStream: the one stream class, instantiated once per ActionSpec."""
+"""EdgesActionStream: the one stream class, instantiated once per ActionSpec.
+
+A listing's stream (conversations, posts) reads its records from the sync's discovery
+(:mod:`tap_edges.discovery`) instead of the run coordinator, and the streams it feeds (messages,
+the post streams) take the inputs discovery found (:class:`Found`) besides the listed ones.
+"""
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import functools
 import hashlib
 import importlib.resources
@@ -15,7 +22,7 @@ from tap_edges.sdk import FastRecordStream
 from tap_edges.state import Bookmark, read_bookmark, write_bookmark
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Iterator, Mapping
 
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
@@ -77,6 +84,23 @@ class RunRecords(t.Protocol):
         ...
 
 
+class Found:
+    """The inputs discovery found this sync, per (stream, identity); empty until it ran."""
+
+    def __init__(self) -> None:
+        """Nothing found yet."""
+        self._inputs: dict[tuple[str, str], list[str]] = collections.defaultdict(list)
+
+    def add(self, stream: str, identity_id: str, inputs: Iterable[str]) -> None:
+        """Add inputs of a stream for an identity (each once)."""
+        known = self._inputs[stream, identity_id]
+        known.extend(value for value in inputs if value not in known)
+
+    def of(self, stream: str, identity_id: str) -> list[str]:
+        """The inputs found for a stream and an identity."""
+        return list(self._inputs.get((stream, identity_id), ()))
+
+
 class EdgesActionStream(FastRecordStream):
     """Records of one Edges action, one partition per (identity, input).
 
@@ -93,6 +117,7 @@ class EdgesActionStream(FastRecordStream):
         spec: ActionSpec,
         settings: StreamSettings,
         runs: Callable[[], RunRecords],
+        found: Found,
     ) -> None:
         """Build the stream of one action.
 
@@ -101,11 +126,13 @@ class EdgesActionStream(FastRecordStream):
             spec: The action's spec.
             settings: What the stream needs from the config.
             runs: Returns the sync's runs, starting every selected partition's run on the
-                first call (the tap's ``start_runs``).
+                first call (the tap's ``start_runs``); for a listing, the sync's discovery.
+            found: The inputs discovery finds this sync (for the streams listings feed).
         """
         self.spec = spec
         self.settings = settings
         self._runs = runs
+        self._found = found
         self._reading: Context | None = None
         self._context_states: dict[tuple[tuple[str, t.Any], ...], dict[str, t.Any]] = {}
         super().__init__(tap, schema=load_schema(spec.stream), name=spec.stream)
@@ -116,11 +143,32 @@ class EdgesActionStream(FastRecordStream):
     @override
     def partitions(self) -> list[dict[str, t.Any]]:
         """One context per configured identity (and input, for actions that take one)."""
-        identities, inputs = self.settings.identity_ids, self.settings.inputs
+        identities, listed = self.settings.identity_ids, self.settings.inputs
+        if not self.settings.discover:
+            return []
         if self.spec.input_setting is None:
             return [{"identity_id": identity} for identity in identities]
         field = t.cast("str", self.spec.input_field)
-        return [{"identity_id": i, field: value} for i in identities for value in inputs]
+        return [
+            {"identity_id": i, field: value}
+            for i in identities
+            for value in [*listed, *(v for v in self._found.of(self.name, i) if v not in listed)]
+        ]
+
+    def context_of(self, identity_id: str, input_value: str | None) -> dict[str, t.Any]:
+        """The context of a partition of this stream."""
+        field = self.spec.input_field
+        return {"identity_id": identity_id, **({field: input_value} if field else {})}
+
+    def followed(self, identity_id: str) -> Iterator[tuple[str, dict[str, t.Any]]]:
+        """Every input the state holds a partition of for an identity, with its state."""
+        field = self.spec.input_field
+        for stored in self.stream_state.get("partitions") or ():
+            context = stored.get("context") or {}
+            if field and context.get("identity_id") == identity_id:
+                value = context.get(field)
+                if isinstance(value, str):
+                    yield value, stored
 
     def partition(self, context: Context) -> Partition:
         """The run-lifecycle view of one context."""
@@ -133,6 +181,7 @@ class EdgesActionStream(FastRecordStream):
             input_value=str(context[field]) if field else None,
             max_results=self.settings.max_results,
             continue_documented=self.spec.continue_documented,
+            full=self.spec.lists is not None,
         )
 
     def run_entries(self) -> Iterable[tuple[Partition, Bookmark, t.Callable[[Bookmark], None]]]:
@@ -150,6 +199,10 @@ class EdgesActionStream(FastRecordStream):
             self.commit_replication_value(context)
         write_bookmark(self._context_state(context), bookmark)
         self.mark_state_changed()  # the SDK's STATE at the stream's end has it
+
+    def context_state(self, context: Context) -> dict[str, t.Any]:
+        """The partition's state dict (created empty when new)."""
+        return self._context_state(context)
 
     def _context_state(self, context: Context) -> dict[str, t.Any]:
         """The partition's state dict; looked up once (the SDK searches a list each time)."""
@@ -199,3 +252,34 @@ class EdgesActionStream(FastRecordStream):
                 )
                 return None
         return item
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamsView:
+    """The tap's streams as discovery sees them (``discovery.discoverer.Streams``)."""
+
+    streams: Mapping[str, EdgesActionStream]
+    found: Found
+
+    def entries(
+        self, stream: str, only: set[PartitionKey] | None = None
+    ) -> list[tuple[Partition, Bookmark, Callable[[Bookmark], None]]]:
+        """The stream's partitions with their bookmarks (all, or those keyed in ``only``)."""
+        return [
+            entry
+            for entry in self.streams[stream].run_entries()
+            if only is None or entry[0].key in only
+        ]
+
+    def state(self, key: PartitionKey) -> dict[str, t.Any]:
+        """The state dict of a partition."""
+        stream = self.streams[key[0]]
+        return stream.context_state(stream.context_of(key[1], key[2]))
+
+    def followed(self, stream: str, identity_id: str) -> Iterator[tuple[str, dict[str, t.Any]]]:
+        """Every input the state holds a partition of, for one identity, with its state."""
+        return self.streams[stream].followed(identity_id)
+
+    def follow(self, stream: str, identity_id: str, inputs: Iterable[str]) -> None:
+        """Add discovered inputs to the stream's partitions for this sync."""
+        self.found.add(stream, identity_id, inputs)

@@ -21,9 +21,11 @@ from singer_sdk.helpers.capabilities import (
 from tap_edges import errors
 from tap_edges.actions import ACTIONS
 from tap_edges.api.client import EdgesClient, check_identities
+from tap_edges.api.credits import Credits, credits_line, read_credits
 from tap_edges.api.pacing import RateBudget
 from tap_edges.checks import config_problems
 from tap_edges.conform import Drift
+from tap_edges.discovery.discoverer import Discovery, Options
 from tap_edges.runs.coordinator import RunCoordinator
 from tap_edges.runs.executing import Names
 from tap_edges.runs.summary import learned, learned_line
@@ -38,7 +40,7 @@ from tap_edges.settings import (
     stream_settings,
 )
 from tap_edges.state import read_api_facts, read_state_file, write_api_facts
-from tap_edges.streams import EdgesActionStream
+from tap_edges.streams import EdgesActionStream, Found, StreamsView
 from tap_edges.writer import EncodedStateWriter, SingerWriter
 
 if sys.version_info >= (3, 12):
@@ -70,6 +72,7 @@ class TapEdges(TapBase):
 
     clock: Callable[[], float] = staticmethod(time.monotonic)
     sleep: Callable[[float], None] = staticmethod(time.sleep)
+    wall_clock: Callable[[], float] = staticmethod(time.time)
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
         """Create the tap; nothing touches the network until a sync starts.
@@ -79,6 +82,11 @@ class TapEdges(TapBase):
             kwargs: Keyword arguments of :class:`singer_sdk.Tap`.
         """
         self._coordinator: RunCoordinator | None = None
+        self._discovery: Discovery | None = None
+        self._found = Found()
+        self._credits: list[Credits | None] = []  # before the sync
+        self._noted: set[str] = set()  # credits endpoints that did not answer
+        self._client: EdgesClient | None = None
         self._budget: RateBudget | None = None
         self._resources = contextlib.ExitStack()
         super().__init__(*args, **kwargs)
@@ -92,9 +100,20 @@ class TapEdges(TapBase):
     @override
     def discover_streams(self) -> list[EdgesActionStream]:
         return [
-            EdgesActionStream(self, spec, stream_settings(self.config, spec), runs=self.start_runs)
+            EdgesActionStream(
+                self,
+                spec,
+                stream_settings(self.config, spec),
+                runs=self.discovery if spec.lists else self.start_runs,
+                found=self._found,
+            )
             for spec in ACTIONS
         ]
+
+    def discovery(self) -> Discovery:
+        """The sync's discovery, where the listing streams read their records (runs started)."""
+        self.start_runs()
+        return t.cast("Discovery", self._discovery)
 
     def start_runs(self) -> RunCoordinator:
         """Start the sync's runs (once) and return their coordinator.
@@ -126,12 +145,51 @@ class TapEdges(TapBase):
                 names=names,
             )
             check_identities(client, identity_ids(self.config))
-            streams = [s for s in self.streams.values() if s.selected]
-            coordinator.start(
-                e for s in streams if isinstance(s, EdgesActionStream) for e in s.run_entries()
-            )
+            self._client = client
+            self._credits.append(read_credits(client, self.logger, self._noted))
+            self._discovery = self._start(coordinator)
             self._coordinator = coordinator
         return self._coordinator
+
+    def _start(self, coordinator: RunCoordinator) -> Discovery:
+        """Start every selected partition's run, listing first where a listing feeds streams."""
+        streams = {n: s for n, s in self.streams.items() if isinstance(s, EdgesActionStream)}
+        children = {
+            s.name: tuple(
+                c.name
+                for c in streams.values()
+                if c.selected and s.spec.lists and c.spec.input_setting == s.spec.lists
+            )
+            for s in streams.values()
+            if s.spec.lists
+        }
+        plain = [
+            e for s in streams.values() if s.selected and not s.spec.lists for e in s.run_entries()
+        ]
+        listings = [
+            e
+            for s in streams.values()
+            if s.spec.lists and (s.selected or children[s.name])
+            for e in s.run_entries()
+        ]
+        discovery = Discovery(
+            coordinator=coordinator,
+            streams=StreamsView(streams, self._found),
+            logger=self.logger,
+            options=Options(
+                lookback_days=int(self.config.get("thread_lookback_days", 30)),
+                window_days=int(self.config.get("post_window_days", 30)),
+                reshares=bool(self.config.get("follow_reshares", False)),
+                ceiling=int(self.config.get("max_results_ceiling", DEFAULT_CEILING)),
+                children=children,
+            ),
+            now=self.wall_clock,
+        )
+        if listings:
+            discovery.start(plain, listings)
+        else:
+            coordinator.start(plain)
+        return discovery
 
     def _flush(self, names: Names) -> None:
         """Write a STATE with every bookmark (and what was learned of names on launches)."""
@@ -212,7 +270,13 @@ class TapEdges(TapBase):
         for stream in self.streams.values():
             if isinstance(stream, EdgesActionStream):
                 drift += stream.conformer.report(self.logger)
+        before = after = None
+        if self._client is not None and self._credits:
+            before = self._credits[0]
+            after = read_credits(self._client, self.logger, self._noted)
+        discovered = self._discovery.counts.line() if self._discovery else "none"
         line = coordinator.summary.line(
+            extra=f"Discovery: {discovered}; {credits_line(before, after)}.",
             drift=drift,
             failed=len(coordinator.failures),
             losses=coordinator.possible_losses,

@@ -21,6 +21,8 @@ SANDBOX_CONFIG = {
     "post_urls": POST_URLS,
     "thread_urls": THREAD_URLS,
     "company_page_urls": COMPANY_PAGE_URLS,
+    # The listings feed messages and the post streams besides the URLs above (discovery).
+    "post_authors": ["https://www.linkedin.com/in/ada-lovelace"],
     "poll_interval_seconds": 1,
     "runs_requests_per_minute": 6000,
     # Edges' value types drift in this world, so the suite's checks of every schema attribute

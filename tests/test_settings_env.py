@@ -28,6 +28,7 @@ if t.TYPE_CHECKING:
 PREFIX = "TAP_EDGES_"
 MARK = "Settings in effect: "
 CALLBACK = "https://hooks.example.com/edges"
+AUTHOR = "https://www.linkedin.com/in/ada-lovelace"
 
 
 @pytest.fixture
@@ -43,7 +44,12 @@ def expected_settings(sandbox: Sandbox, workdir: Path) -> dict[str, t.Any]:
         "api_url": sandbox.base_url,
         "identity_ids": [ENGAGEMENT_IDENTITY_IDS[0]],
         "post_urls": POST_URLS[:1],
+        "post_authors": [AUTHOR],
+        "post_window_days": 12,
+        "follow_reshares": True,
         "thread_urls": THREAD_URLS[:1],
+        "discover_threads": False,
+        "thread_lookback_days": 9,
         "company_page_urls": COMPANY_PAGE_URLS[:1],
         "max_results": 37,
         "max_results_per_stream": {"connections": 41},
@@ -91,12 +97,15 @@ def logged_settings(output: str) -> dict[str, t.Any]:
 def check_runs(sandbox: Sandbox, settings: dict[str, t.Any]) -> None:
     """The runs were launched for the configured identity and inputs, cap and callback."""
     runs = sandbox.backstage.runs()
-    assert len(runs) == 7  # one identity x (connections, viewers, 1 thread, 1 post x 3, 1 page)
+    # One identity x (connections, viewers, 1 thread, 1 post x 3, 1 page), the author's post
+    # listing, and the 3 posts of the author's within 12 days (1, 4 and 9 days old: the last a
+    # reshare, followed too) x 3 post streams; no conversations listing (discover_threads off).
+    assert len(runs) == 7 + 1 + 3 * 3
     (identity,) = settings["identity_ids"]
+    caps = {"linkedin-extract-connections": 41, "linkedin-extract-people-post-activity": 20}
     for run in runs:
         assert run["callback"] == {"url": CALLBACK}
-        override = run["action_name"] == "linkedin-extract-connections"
-        assert run["parameters"]["max_results"] == (41 if override else 37)
+        assert run["parameters"]["max_results"] == caps.get(run["action_name"], 37)
         assert identity in run["name"]  # the tap names each run after its partition
 
 
@@ -160,7 +169,9 @@ def test_sandbox_settings_from_the_environment_act(tmp_path: Path) -> None:
     assert seen["sandbox_growth_per_minute"] == 0
     # the world the tap kept, where the variable said
     runs = Sandbox(state_file=world).backstage.runs()
-    assert len(runs) == 4  # both sandbox identities x (connections, profile viewers)
+    # both sandbox identities x (connections, profile viewers, the conversations listing, the
+    # 6 threads of the inbox active within 30 days)
+    assert len(runs) == 2 * (3 + 6)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,324 @@
+"""One sync's discovery: list, then start the children the listings call for.
+
+:meth:`Discovery.start` is the sync's start when a listing stream is in play:
+
+1. every selected partition that needs no listing (connections, profile viewers, page
+   followers, the threads and posts listed by hand) and every listing partition (conversations
+   per identity, post activity per author) are started at once by the run coordinator;
+2. each listing is waited for and read (:meth:`RunCoordinator.records`) into memory; a
+   conversations listing that may hide an active thread behind its cap is listed again with a
+   larger cap first (:func:`.threads.lists_further`);
+3. the children are chosen (:mod:`.threads`, :mod:`.posts`), their marks put in the state, and
+   they are started in one more coordinator start, whose write-ahead STATE holds the marks and
+   every child's pending launch or continue together. A child that fails there gets its old
+   mark back, so the next sync tries it again.
+
+The parent streams then emit from memory (:meth:`Discovery.records`): the conversations whose
+activity moved past what was emitted before (that mark written only after they were), every
+listed post. Nothing here knows Singer: the streams hand in their partitions and state through
+:class:`Streams`.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime as dt
+import typing as t
+
+from tap_edges.discovery import posts as posts_rules
+from tap_edges.discovery import threads as thread_rules
+from tap_edges.state import (
+    EMITTED_THROUGH,
+    LISTED_THROUGH,
+    SEEN_ACTIVITY,
+    is_unsettled,
+    read_mark,
+    write_mark,
+)
+from tap_edges.times import iso, parse_time
+
+if t.TYPE_CHECKING:
+    import logging
+    from collections.abc import Callable, Iterable, Iterator, Mapping
+
+    from tap_edges.runs.coordinator import RunCoordinator
+    from tap_edges.runs.partitions import Partition, PartitionKey
+    from tap_edges.state import Bookmark
+
+    Entry = tuple[Partition, Bookmark, Callable[[Bookmark], None]]
+
+CONVERSATIONS = "conversations"
+POSTS = "posts"
+MESSAGES = "messages"
+LISTING_GROWTH = 4  # a listing listed further asks for this many times its cap
+
+
+class Streams(t.Protocol):
+    """What discovery needs of the tap's streams (the tap implements it over its streams)."""
+
+    def entries(self, stream: str, only: set[PartitionKey] | None = None) -> list[Entry]:
+        """The stream's partitions with their bookmarks (all, or those keyed in ``only``)."""
+        ...
+
+    def state(self, key: PartitionKey) -> dict[str, t.Any]:
+        """The state dict of a partition (created empty when new)."""
+        ...
+
+    def followed(self, stream: str, identity_id: str) -> Iterable[tuple[str, Mapping[str, t.Any]]]:
+        """Every input the state holds a partition of, for one identity, with its state."""
+        ...
+
+    def follow(self, stream: str, identity_id: str, inputs: Iterable[str]) -> None:
+        """Add discovered inputs to the stream's partitions for this sync."""
+        ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """The discovery settings."""
+
+    lookback_days: int = 30
+    window_days: int = 30
+    reshares: bool = False
+    ceiling: int = 5000
+    children: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class Counts:
+    """What discovery found this sync, for the summary line."""
+
+    threads_listed: int = 0
+    threads_active: int = 0
+    threads_new: int = 0
+    posts_listed: int = 0
+    posts_in_window: int = 0
+    posts_new: int = 0
+
+    def line(self) -> str:
+        """The summary's discovery part."""
+        return (
+            f"threads listed {self.threads_listed}, active {self.threads_active}, new "
+            f"{self.threads_new}; posts listed {self.posts_listed}, in window "
+            f"{self.posts_in_window}, new {self.posts_new}"
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Discovery:
+    """The listings of one sync and the children they start.
+
+    Attributes:
+        coordinator: The sync's run coordinator.
+        streams: The tap's streams, as discovery sees them.
+        logger: The tap's logger.
+        options: The discovery settings; ``children`` maps a listing stream to the selected
+            streams its partitions feed.
+        now: The wall clock (epoch seconds).
+    """
+
+    coordinator: RunCoordinator
+    streams: Streams
+    logger: logging.Logger
+    options: Options
+    now: Callable[[], float]
+    counts: Counts = dataclasses.field(default_factory=Counts)
+    _listed: dict[PartitionKey, list[dict[str, t.Any]]] = dataclasses.field(default_factory=dict)
+
+    def start(self, plain: list[Entry], listings: list[Entry]) -> None:
+        """Start everything, list, then start the children (the module docs' steps 1 to 3).
+
+        Args:
+            plain: The partitions that need no listing.
+            listings: The listing partitions to list with.
+        """
+        self.coordinator.start([*plain, *listings])
+        followed: list[tuple[str, str, str]] = []  # (child stream, identity, input)
+        marks: dict[PartitionKey, str | None] = {}  # child key -> its mark before this sync
+        for partition, _, _ in listings:
+            items = self._list(partition)
+            if items is None:
+                continue
+            if partition.stream == CONVERSATIONS:
+                followed += self._threads(partition, items, marks)
+            else:
+                followed += self._posts(partition, items)
+        by_stream: dict[tuple[str, str], list[str]] = collections.defaultdict(list)
+        for stream, identity, value in followed:
+            by_stream[stream, identity].append(value)
+        keys: set[PartitionKey] = set()
+        for (stream, identity), values in by_stream.items():
+            self.streams.follow(stream, identity, values)
+            keys.update((stream, identity, v) for v in values)
+        started = {p.key for p, _, _ in plain}
+        children = [
+            entry
+            for stream in sorted({s for s, _, _ in followed})
+            for entry in self.streams.entries(stream, keys - started)
+        ]
+        self.coordinator.start(children)
+        for key, old in marks.items():
+            if self.coordinator.failed(key):  # tried again next sync
+                write_mark(self.streams.state(key), SEEN_ACTIVITY, old)
+
+    def _list(self, partition: Partition) -> list[dict[str, t.Any]] | None:
+        """Read a listing (listing it further while it may hide an active thread)."""
+        items = self._read(partition.key)
+        if items is None or partition.stream != CONVERSATIONS:
+            return items
+        threshold = self._threshold(partition.key)
+        cap = partition.max_results
+        while thread_rules.lists_further(self._threads_of(items), cap, threshold):
+            if cap >= self.options.ceiling:
+                self.logger.warning(
+                    "%s: the conversations listing is full at max_results %d (the "
+                    "max_results_ceiling) and may leave active threads out: raise "
+                    "max_results_ceiling, or sync more often.",
+                    partition.label,
+                    cap,
+                )
+                break
+            cap = min(cap * LISTING_GROWTH, self.options.ceiling)
+            self.logger.info(
+                "%s: the listing is full and its oldest conversation is newer than the last "
+                "sync: listing again with max_results %d before deciding.",
+                partition.label,
+                cap,
+            )
+            (entry,) = self.streams.entries(CONVERSATIONS, {partition.key})
+            self.coordinator.start([(dataclasses.replace(entry[0], max_results=cap), *entry[1:])])
+            items = self._read(partition.key)
+            if items is None:
+                return None
+        return items
+
+    def _read(self, key: PartitionKey) -> list[dict[str, t.Any]] | None:
+        """The listing's items (None when it failed: the coordinator logged why)."""
+        items = list(self.coordinator.records(key))
+        if self.coordinator.failed(key):
+            return None
+        self._listed[key] = items
+        return items
+
+    def _threshold(self, key: PartitionKey) -> dt.datetime:
+        since = self._since()
+        listed = parse_time(read_mark(self.streams.state(key), LISTED_THROUGH))
+        return max(listed, since) if listed else since
+
+    def _since(self) -> dt.datetime:
+        now = dt.datetime.fromtimestamp(self.now(), tz=dt.timezone.utc)
+        return now - dt.timedelta(days=self.options.lookback_days)
+
+    @staticmethod
+    def _threads_of(items: Iterable[Mapping[str, t.Any]]) -> list[thread_rules.Thread]:
+        return [th for item in items if (th := thread_rules.thread_of(item)) is not None]
+
+    def _threads(
+        self,
+        partition: Partition,
+        items: list[dict[str, t.Any]],
+        marks: dict[PartitionKey, str | None],
+    ) -> list[tuple[str, str, str]]:
+        """The messages partitions a conversations listing calls for; their marks set."""
+        identity = partition.identity_id
+        threads = self._threads_of(items)
+        followed: dict[str, thread_rules.Followed] = {}
+        for url, stored in self.streams.followed(MESSAGES, identity):
+            thread_id = thread_rules.thread_id_of(url)
+            if thread_id is not None:
+                seen = parse_time(read_mark(stored, SEEN_ACTIVITY))
+                followed[thread_id] = thread_rules.Followed(url, seen, is_unsettled(stored))
+        chosen = thread_rules.to_read(threads, followed, self._since())
+        listed = {th.thread_id for th in threads}
+        leftover = [f.url for tid, f in followed.items() if f.unsettled and tid not in listed]
+        newest = max((th.last_activity for th in threads if th.last_activity), default=None)
+        if newest is not None:
+            write_mark(self.streams.state(partition.key), LISTED_THROUGH, iso(newest))
+        self.counts.threads_listed += len(threads)
+        self.counts.threads_active += len(chosen)
+        self.counts.threads_new += sum(th.thread_id not in followed for th in chosen)
+        if MESSAGES not in self.options.children.get(CONVERSATIONS, ()):
+            return []
+        found: list[tuple[str, str, str]] = []
+        for thread in chosen:
+            url = followed[thread.thread_id].url if thread.thread_id in followed else thread.url
+            key = (MESSAGES, identity, url)
+            state = self.streams.state(key)
+            marks.setdefault(key, read_mark(state, SEEN_ACTIVITY))
+            if thread.last_activity is not None:
+                write_mark(state, SEEN_ACTIVITY, iso(thread.last_activity))
+            found.append((MESSAGES, identity, url))
+        found += [(MESSAGES, identity, url) for url in leftover]
+        return found
+
+    def _posts(
+        self, partition: Partition, items: list[dict[str, t.Any]]
+    ) -> list[tuple[str, str, str]]:
+        """The post streams' partitions a post activity listing calls for."""
+        identity = partition.identity_id
+        today = dt.datetime.fromtimestamp(self.now(), tz=dt.timezone.utc).date()
+        children = self.options.children.get(POSTS, ())
+        known: dict[str, str] = {}  # activity (or URL) -> the URL a child partition has
+        unsettled: set[tuple[str, str, str]] = set()
+        for stream in children:
+            for url, stored in self.streams.followed(stream, identity):
+                known.setdefault(_post_key(url), url)
+                if is_unsettled(stored):
+                    unsettled.add((stream, identity, url))
+        window: list[str] = []
+        listed = 0
+        for item in items:
+            post = posts_rules.post_of(item)
+            if post is None:
+                continue
+            listed += 1
+            item["followed_post_url"] = None
+            options = self.options
+            if post.url and posts_rules.followed(
+                post, today, options.window_days, reshares=options.reshares
+            ):
+                url = known.get(_post_key(post.url), post.url)
+                item["followed_post_url"] = url
+                window.append(url)
+        self.counts.posts_listed += listed
+        self.counts.posts_in_window += len(window)
+        self.counts.posts_new += sum(_post_key(url) not in known for url in window)
+        found = [(stream, identity, url) for stream in children for url in window]
+        return found + sorted(unsettled - set(found))
+
+    # -- the parent streams' records ----------------------------------------------------------
+
+    def records(self, key: PartitionKey) -> Iterator[dict[str, t.Any]]:
+        """The listing's items the parent stream emits (the module docs).
+
+        Args:
+            key: The listing partition's key.
+
+        Yields:
+            Conversations whose activity moved since the last emission; every listed post.
+        """
+        items = self._listed.get(key, [])
+        if key[0] != CONVERSATIONS:
+            yield from items
+            return
+        state = self.streams.state(key)
+        emitted = parse_time(read_mark(state, EMITTED_THROUGH))
+        newest = emitted
+        for item in items:
+            moment = parse_time(item.get("last_activity_at"))
+            if emitted is None or moment is None or moment > emitted:
+                yield item
+            if moment is not None and (newest is None or moment > newest):
+                newest = moment
+        if newest is not None:
+            write_mark(state, EMITTED_THROUGH, iso(newest))
+
+    def run_uid(self, key: PartitionKey) -> str | None:
+        """The run the listing was read from."""
+        return self.coordinator.run_uid(key)
+
+
+def _post_key(url: str) -> str:
+    """What tells two URLs of one post apart from another's: its activity id, else the URL."""
+    return posts_rules.activity_of(url) or url

@@ -1,0 +1,197 @@
+"""Input discovery through the tap's CLI on the sandbox: conversations → messages, posts → the
+post streams, with no thread_urls and no post_urls in the config."""
+
+from __future__ import annotations
+
+import collections
+import json
+import typing as t
+
+import pytest
+from tapkit import OUTPUTS_MODES, api_config, partitions_of, run_tap
+from writeahead import watched
+
+from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, Sandbox
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+IDENTITY = ENGAGEMENT_IDENTITY_IDS[0]
+AUTHOR = "https://www.linkedin.com/in/ada-lovelace"
+CONVERSATIONS = "linkedin-extract-conversations"
+ACTIVITY = "linkedin-extract-people-post-activity"
+MESSAGES = "linkedin-extract-messages"
+POST_ACTIONS = (
+    "linkedin-extract-post-commenters",
+    "linkedin-extract-post-likers",
+    "linkedin-extract-post-reposters",
+)
+# The sandbox's defaults: 8 seeded threads, the newest message of thread i 5i days old (so 6
+# within the 30-day lookback); 6 posts per author, 1, 4, 9, 20, 45 and 80 days old, those of 9
+# and 80 days reshares (so 3 originals within the 30-day window).
+ACTIVE_THREADS = 6
+POSTS_IN_WINDOW = 3
+# The identity's own streams, one partition each, launched then continued every sync.
+OWN = {"linkedin-extract-connections": 1, "linkedin-extract-profile-viewers": 1}
+
+
+@pytest.fixture(params=OUTPUTS_MODES)
+def sandbox(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Sandbox]:
+    with (
+        Sandbox(run_seconds=0.3, outputs_mode=request.param) as sb,
+        watched(sb, tmp_path),  # the write-ahead rule, at every send
+    ):
+        yield sb
+
+
+def discovering(sandbox: Sandbox, **overrides: t.Any) -> dict[str, t.Any]:
+    """One identity, no listed URL: everything comes from the listings."""
+    settings: dict[str, t.Any] = {
+        "identity_ids": [IDENTITY],
+        "thread_urls": [],
+        "post_urls": [],
+        "company_page_urls": [],
+        "discover_threads": True,
+        "post_authors": [AUTHOR],
+    }
+    return api_config(sandbox, **{**settings, **overrides})
+
+
+def sends(sandbox: Sandbox) -> dict[str, collections.Counter[str]]:
+    """Launches and continues since the log was cleared, by action."""
+    actions = {run["uid"]: run["action_name"] for run in sandbox.backstage.runs()}
+    found: dict[str, collections.Counter[str]] = {
+        "launch": collections.Counter(),
+        "continue": collections.Counter(),
+    }
+    for entry in sandbox.requests.entries():
+        path = entry["path"]
+        if entry["method"] == "POST" and path.endswith("/run/async"):
+            found["launch"][path.split("/")[-3]] += 1
+        elif entry["method"] == "POST" and path.endswith("/continue"):
+            found["continue"][actions[path.split("/")[-2]]] += 1
+    return found
+
+
+def delivered(sandbox: Sandbox, action: str) -> set[str]:
+    """The ids of every item the runs of an action delivered so far."""
+    key = {MESSAGES: "message_id", CONVERSATIONS: "linkedin_thread_id"}[action]
+    return {
+        str(item[key])
+        for run in sandbox.backstage.runs()
+        if run["action_name"] == action
+        for iteration in sandbox.backstage.ground_truth(run["uid"])
+        for item in iteration["delivered"]
+    }
+
+
+def test_two_syncs_follow_the_inbox_and_the_posts(sandbox: Sandbox, tmp_path: Path) -> None:
+    config = discovering(sandbox)
+    sandbox.requests.clear()
+    first = run_tap(config, tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    made = sends(sandbox)
+    assert made["launch"] == {
+        **OWN,
+        CONVERSATIONS: 1,
+        ACTIVITY: 1,
+        MESSAGES: ACTIVE_THREADS,
+        **dict.fromkeys(POST_ACTIONS, POSTS_IN_WINDOW),
+    }
+    assert not made["continue"]
+    threads = {r["linkedin_thread_url"] for r in first.records("messages")}
+    assert len(threads) == ACTIVE_THREADS
+    assert {m["message_id"] for m in first.records("messages")} == delivered(sandbox, MESSAGES)
+    assert len(first.records("conversations")) == 8  # the first sync emits the whole listing
+    assert len(first.records("posts")) == 6
+    followed = {r["followed_post_url"] for r in first.records("posts")} - {None}
+    assert len(followed) == POSTS_IN_WINDOW
+    for stream in ("post_commenters", "post_likers", "post_reposters"):
+        assert {r["linkedin_post_url"] for r in first.records(stream)} == followed
+    assert "Discovery: threads listed 8, active 6, new 6; posts listed 6, in window 3, new 3" in (
+        first.stderr
+    )
+
+    new_thread = sandbox.backstage.start_conversation(IDENTITY)
+    inbox = sandbox.backstage.inbox(IDENTITY)
+    old = next(t["linkedin_thread_url"] for t in inbox if t["linkedin_thread_url"] in threads)
+    sandbox.backstage.grow(1, action=MESSAGES, identity_id=IDENTITY, input=old)
+    new_post = sandbox.backstage.publish_post(AUTHOR)
+    before = delivered(sandbox, MESSAGES)
+    sandbox.requests.clear()
+    second = run_tap(config, tmp_path, state=first.last_state)
+    assert second.returncode == 0, second.stderr[-3000:]
+    made = sends(sandbox)
+    # four incremental launches besides the listings: the new thread, the new post x 3
+    assert made["launch"] == {
+        CONVERSATIONS: 1,
+        ACTIVITY: 1,
+        MESSAGES: 1,
+        **dict.fromkeys(POST_ACTIONS, 1),
+    }
+    # one thread continued (the reply), no idle thread; the posts in the window continued
+    assert made["continue"] == {**OWN, **dict.fromkeys(POST_ACTIONS, POSTS_IN_WINDOW), MESSAGES: 1}
+    got = {m["message_id"] for m in second.records("messages")}
+    assert got == delivered(sandbox, MESSAGES) - before
+    assert {m["linkedin_thread_url"] for m in second.records("messages")} == {new_thread, old}
+    moved = {c["linkedin_thread_url"] for c in second.records("conversations")}
+    assert moved == {new_thread, old}
+    posts = {p["linkedin_post_url"]: p for p in second.records("posts")}
+    assert posts[new_post]["followed_post_url"] == new_post
+    for stream in ("post_commenters", "post_likers", "post_reposters"):
+        assert new_post in {r["linkedin_post_url"] for r in second.records(stream)}
+
+    # the state grows with the followed partitions, not with the inbox
+    partitions = partitions_of(second.last_state)
+    assert len(partitions) == len(OWN) + 2 + (ACTIVE_THREADS + 1) + 3 * (POSTS_IN_WINDOW + 1)
+
+
+def test_an_idle_inbox_costs_one_listing(sandbox: Sandbox, tmp_path: Path) -> None:
+    config = discovering(sandbox, post_authors=[])
+    first = run_tap(config, tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    sandbox.requests.clear()
+    second = run_tap(config, tmp_path, state=first.last_state)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert sends(sandbox) == {"launch": {CONVERSATIONS: 1}, "continue": OWN}
+    assert not second.records("messages")
+    assert not second.records("conversations")
+
+
+def test_more_active_threads_than_the_listing_cap_are_all_read(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """A full listing whose oldest entry is newer than the last sync is listed further."""
+    config = discovering(sandbox, post_authors=[], max_results_per_stream={"conversations": 2})
+    first = run_tap(config, tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert len({r["linkedin_thread_url"] for r in first.records("messages")}) == ACTIVE_THREADS
+    started = [sandbox.backstage.start_conversation(IDENTITY) for _ in range(3)]
+    second = run_tap(config, tmp_path, state=first.last_state)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert {r["linkedin_thread_url"] for r in second.records("messages")} == set(started)
+    caps = [
+        r["parameters"]["max_results"]
+        for r in sandbox.backstage.runs()
+        if r["action_name"] == CONVERSATIONS
+    ]
+    assert caps == [2, 8, 2, 8]  # each sync: full at 2, then listed with 4x the cap
+
+
+def test_a_deselected_parent_still_feeds_its_children(sandbox: Sandbox, tmp_path: Path) -> None:
+    config = discovering(sandbox, post_authors=[])
+    catalog = tmp_path / "catalog.json"
+    discovered = run_tap(config, tmp_path, args=["--discover"])
+    assert discovered.returncode == 0, discovered.stderr[-3000:]
+    document = json.loads(discovered.stdout)
+    for entry in document["streams"]:
+        chosen = entry["tap_stream_id"] == "messages"
+        for metadata in entry["metadata"]:
+            if not metadata["breadcrumb"]:
+                metadata["metadata"]["selected"] = chosen
+    catalog.write_text(json.dumps(document), encoding="utf-8")
+    run = run_tap(config, tmp_path, args=["--catalog", str(catalog)])
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert not run.records("conversations")
+    assert len({r["linkedin_thread_url"] for r in run.records("messages")}) == ACTIVE_THREADS
