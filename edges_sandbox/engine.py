@@ -19,7 +19,7 @@ from edges_sandbox.identities import USER_UID, WORKSPACE_UID, identity_type
 from edges_sandbox.items import OutputItems, OutputView, truth
 from edges_sandbox.iterations import match_keys, plan, run_feeds
 from edges_sandbox.runs import CONTINUABLE, TERMINAL, Run
-from edges_sandbox.validation import Launch, bad_parameters, refuse_incremental
+from edges_sandbox.validation import Launch, bad_parameters, check_incremental, refuse_incremental
 from edges_sandbox.variants import NO_MAX_RESULTS_ECHO, POSTS_NOT_INCREMENTAL, QUEUE
 from edges_sandbox.wire import not_found
 from edges_sandbox.world import World
@@ -133,6 +133,7 @@ class Engine:
             if run.parameters.get("sync_mode") != "incremental":
                 msg = "run was not launched with sync_mode incremental"
                 raise bad_parameters(msg)
+            check_incremental(run.action_name, self.settings.variants)
             if POSTS_NOT_INCREMENTAL in self.settings.variants:
                 refuse_incremental(run.action_name)
             if identity_type(run.identity_id, self.settings.extra_identities) != "engagement":
