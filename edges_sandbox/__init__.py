@@ -3,18 +3,20 @@
 Start it with ``Sandbox(...).start()`` (or ``with Sandbox() as sb:``) or from the shell with
 ``tap-edges-sandbox serve``. What may change while it serves is ``sandbox.settings``
 (:class:`edges_sandbox.settings.SandboxSettings`: faults, variants, outputs mode, run seconds,
-``max_results_limit``, extra identities, ``preencode_outputs``); what tests reach behind the API
-is ``sandbox.backstage`` (grow, ground truth, runs, purge a run, identities); the requests served
-are ``sandbox.requests`` (their log and an observer).
+``max_results_limit``, extra identities, ``preencode_outputs``, ``inbox_threads``,
+``credits_max``); what tests reach behind the API is ``sandbox.backstage`` (grow,
+publish_post, start_conversation, inbox, ground truth, runs, purge a run, identities); the
+requests served are ``sandbox.requests`` (their log and an observer).
 
 It is a real HTTP server (stdlib ``ThreadingHTTPServer``, bound to 127.0.0.1 only) serving the
 endpoints documented in ``edges-api.md``:
 ``POST /v1/actions/{action}/run/async``, ``GET /v1/runs``, ``GET /v1/runs/{uid}``,
 ``GET /v1/runs/{uid}/status``, ``GET /v1/runs/{uid}/outputs``, ``GET /v1/runs/{uid}/inputs``,
-``POST /v1/runs/{uid}/cancel``, ``POST /v1/runs/{uid}/continue``, ``GET /v1/identities`` and
-``GET /v1/identities/{uid}``, for the seven actions linkedin-extract-connections, -messages,
--profile-viewers, -post-commenters, -post-likers, -post-reposters and -page-followers, and the
-two discovery actions linkedin-extract-conversations and -people-post-activity.
+``POST /v1/runs/{uid}/cancel``, ``POST /v1/runs/{uid}/continue``, ``GET /v1/identities``,
+``GET /v1/identities/{uid}``, ``GET /v1/workspaces`` and ``GET /v1/workspaces/consumption``,
+for the seven actions linkedin-extract-connections, -messages, -profile-viewers,
+-post-commenters, -post-likers, -post-reposters and -page-followers, and the two discovery
+actions linkedin-extract-conversations and -people-post-activity.
 
 Choices made where the Edges documentation is silent:
 
@@ -105,6 +107,20 @@ Choices made where the Edges documentation is silent:
   ``{linkedin_profile_id, linkedin_profile_url, first_name, last_name}``, the id derived from
   the handle, names from a sandbox handle ``first-last-digits``) and ``source_post`` (null, or
   the original's ``{linkedin_post_id, linkedin_post_url}``).
+* Credits (edges-api.md section 12): ``GET /v1/workspaces`` answers ``{"name", "uid",
+  "credits_left", "credits_max", "credits_used", "plan_name", "current_month_start",
+  "current_month_end"}``, ``GET /v1/workspaces/consumption`` ``{"credits_left",
+  "credits_used", "credits_max", "current_month_start", "current_month_end", "consumptions":
+  [{"action_slug", "credits_used", "runs_count"}]}`` (one per action that ended an iteration
+  this month, by slug). Results delivered by the paid actions use credits: 1 per post
+  commenter, liker, reposter and post activity item, 1.5 in managed mode (so counts may be
+  fractional; whole ones are integers); the others are free (engagement identity), and an
+  empty iteration costs nothing. An iteration is charged in the UTC month it finishes, once it
+  delivered; ``runs_count`` counts the runs that ended an iteration in the month, free ones
+  included. ``credits_max`` is a setting (default 10000; ``plan_name`` follows the docs' tiers:
+  Bronze), ``credits_left`` never goes below 0 and nothing is refused when it is 0. Month
+  bounds are the UTC month's first and last microsecond. Derived from the runs and from what
+  purged runs had used (both in the state file). Not counted by the ``/v1/runs*`` rate limit.
 * Continue: 400 ``BAD_PARAMETERS`` (message naming the failed precondition) unless the run
   was launched with ``sync_mode: incremental``, with an engagement identity, and is BLOCKED,
   STOPPED, FAILED, PARTIAL_SUCCEEDED or SUCCEEDED; 404 for an unknown run.
@@ -263,6 +279,11 @@ and constants):
 * ``activity_urls_unchecked``: every other post of an author (odd index in publication order)
   has ``linkedin_post_url`` ``https://www.linkedin.com/in/<handle>/recent-activity/all/``,
   which the post actions refuse; ``linkedin_activity_id`` is still given.
+* ``no_credits``: ``GET /v1/workspaces`` and ``GET /v1/workspaces/consumption`` answer 404
+  ``STATUS_404`` (an error body), as for a route that does not exist (it wins over
+  ``credits_list``).
+* ``credits_list``: ``GET /v1/workspaces`` answers a list holding the one workspace object;
+  ``GET /v1/workspaces/consumption`` answers 404 ``STATUS_404``.
 """
 
 from __future__ import annotations
