@@ -3,17 +3,20 @@
 Start it with ``Sandbox(...).start()`` (or ``with Sandbox() as sb:``) or from the shell with
 ``tap-edges-sandbox serve``. What may change while it serves is ``sandbox.settings``
 (:class:`edges_sandbox.settings.SandboxSettings`: faults, variants, outputs mode, run seconds,
-``max_results_limit``, extra identities, ``preencode_outputs``); what tests reach behind the API
-is ``sandbox.backstage`` (grow, ground truth, runs, purge a run, identities); the requests served
-are ``sandbox.requests`` (their log and an observer).
+``max_results_limit``, extra identities, ``preencode_outputs``, ``inbox_threads``,
+``credits_max``); what tests reach behind the API is ``sandbox.backstage`` (grow,
+publish_post, start_conversation, inbox, ground truth, runs, purge a run, identities); the
+requests served are ``sandbox.requests`` (their log and an observer).
 
 It is a real HTTP server (stdlib ``ThreadingHTTPServer``, bound to 127.0.0.1 only) serving the
 endpoints documented in ``edges-api.md``:
 ``POST /v1/actions/{action}/run/async``, ``GET /v1/runs``, ``GET /v1/runs/{uid}``,
 ``GET /v1/runs/{uid}/status``, ``GET /v1/runs/{uid}/outputs``, ``GET /v1/runs/{uid}/inputs``,
-``POST /v1/runs/{uid}/cancel``, ``POST /v1/runs/{uid}/continue``, ``GET /v1/identities`` and
-``GET /v1/identities/{uid}``, for the seven actions linkedin-extract-connections, -messages,
--profile-viewers, -post-commenters, -post-likers, -post-reposters and -page-followers.
+``POST /v1/runs/{uid}/cancel``, ``POST /v1/runs/{uid}/continue``, ``GET /v1/identities``,
+``GET /v1/identities/{uid}``, ``GET /v1/workspaces`` and ``GET /v1/workspaces/consumption``,
+for the seven actions linkedin-extract-connections, -messages, -profile-viewers,
+-post-commenters, -post-likers, -post-reposters and -page-followers, and the two discovery
+actions linkedin-extract-conversations and -people-post-activity.
 
 Choices made where the Edges documentation is silent:
 
@@ -61,6 +64,63 @@ Choices made where the Edges documentation is silent:
   ``https://www.linkedin.com/company/not-admin-globex/``); every identity administers every
   other page. Company page URLs must match
   ``^https://(www.|xx.)?linkedin.com/company/<slug>`` (else 400 ``BAD_INPUT``).
+* Discovery actions (edges-api.md section 12): a run lists a snapshot of the world taken when
+  its iteration starts, in the action's order, and delivers the first ``max_results`` items
+  (the rest show as dropped in the ground truth); one iteration, a full listing. Both refuse
+  ``sync_mode: incremental`` (launch, and continue of a run launched before a variant was
+  switched off) with 400 ``INCREMENTAL_NOT_SUPPORTED`` "parameters/sync_mode: incremental sync
+  is not supported for action <slug>", ``params: {"action_name": <slug>}``. Their items have
+  no ``extracted_at`` (their docs list none), whatever the variants.
+  ``linkedin-extract-conversations`` (action_id 108): exactly one identity, direct mode only;
+  ``inputs: [{}]`` or no ``inputs`` at all; parameters ``max_results`` and ``read`` (boolean,
+  default true; false lists only threads with ``unread_count`` > 0; else 400
+  ``BAD_PARAMETERS``). The inbox is every messages feed of the identity (threads named by runs
+  or by ``grow`` included) plus ``inbox_threads`` (default 8) threads seeded the first time it
+  is needed: seeded thread i's newest message is dated the world's creation minus i x 5 days,
+  its thread id is deterministic (``2-<base64>==``), its URL an ordinary messages input; only
+  seeded threads 0 and 1 grow with ``growth_per_minute``. One item per thread (a thread named
+  both by URL and by bare id: its feed with the latest activity), most recent activity first:
+  ``linkedin_thread_id``, ``linkedin_thread_url``
+  (``https://www.linkedin.com/messaging/thread/<id>/``), ``participants`` (the two members its
+  messages come from: ``linkedin_profile_id``, ``sales_navigator_profile_id``,
+  ``linkedin_profile_url``, ``first_name``, ``last_name``, ``job_title``), ``read``,
+  ``unread_count``, ``total_received_messages`` (a string: the thread's number of messages),
+  ``created_at`` and ``last_activity_at`` (its first and newest message's time),
+  ``last_message`` (the newest message's ``delivered_at``, ``message_id``, ``content``,
+  ``linkedin_profile_id``, ``first_name``, ``last_name``, ``attachments``) and ``sponsored``
+  (false). Unread: a thread's messages are read when the sandbox first sees it, later ones
+  (growth, ``grow``, replies) are not; seeded threads 1, 4, 7, ... start with their newest 1, 2,
+  3, ... unread; ``start_conversation``'s two messages are unread.
+  ``linkedin-extract-people-post-activity`` (109): input ``linkedin_profile_url`` (must hold
+  ``linkedin.com/in/<handle>``, else 400 ``BAD_INPUT``), shared by identities, managed mode
+  allowed. An author (known by handle, case-insensitive) has six posts seeded when first named,
+  published at the world's creation minus 1, 4, 9, 20, 45 and 80 days, index 2 and 5
+  reshares; most recently published first. Items: ``linkedin_post_id`` and
+  ``linkedin_activity_id`` (two different 19-digit strings; the post actions report the
+  activity id as their ``linkedin_post_id``), ``linkedin_post_url``
+  (``https://www.linkedin.com/posts/<handle>_update-activity-<activity id>-<4 chars>``),
+  ``published_date`` (``YYYY-MM-DD``), ``content_text``, ``reaction_count``,
+  ``comment_count``, ``repost_count`` (the size of the post's likers, commenters, reposters
+  feed under that URL or its ``feed/update/urn:li:activity:<id>/`` form, else the size such a
+  feed starts with: 70, 40, 12), ``linkedin_post_type`` (``original`` or ``reshare``),
+  ``author`` (for a reshare the original author), ``activity_author`` (the profile named; each
+  ``{linkedin_profile_id, linkedin_profile_url, first_name, last_name}``, the id derived from
+  the handle, names from a sandbox handle ``first-last-digits``) and ``source_post`` (null, or
+  the original's ``{linkedin_post_id, linkedin_post_url}``).
+* Credits (edges-api.md section 12): ``GET /v1/workspaces`` answers ``{"name", "uid",
+  "credits_left", "credits_max", "credits_used", "plan_name", "current_month_start",
+  "current_month_end"}``, ``GET /v1/workspaces/consumption`` ``{"credits_left",
+  "credits_used", "credits_max", "current_month_start", "current_month_end", "consumptions":
+  [{"action_slug", "credits_used", "runs_count"}]}`` (one per action that ended an iteration
+  this month, by slug). Results delivered by the paid actions use credits: 1 per post
+  commenter, liker, reposter and post activity item, 1.5 in managed mode (so counts may be
+  fractional; whole ones are integers); the others are free (engagement identity), and an
+  empty iteration costs nothing. An iteration is charged in the UTC month it finishes, once it
+  delivered; ``runs_count`` counts the runs that ended an iteration in the month, free ones
+  included. ``credits_max`` is a setting (default 10000; ``plan_name`` follows the docs' tiers:
+  Bronze), ``credits_left`` never goes below 0 and nothing is refused when it is 0. Month
+  bounds are the UTC month's first and last microsecond. Derived from the runs and from what
+  purged runs had used (both in the state file). Not counted by the ``/v1/runs*`` rate limit.
 * Continue: 400 ``BAD_PARAMETERS`` (message naming the failed precondition) unless the run
   was launched with ``sync_mode: incremental``, with an engagement identity, and is BLOCKED,
   STOPPED, FAILED, PARTIAL_SUCCEEDED or SUCCEEDED; 404 for an unknown run.
@@ -128,7 +188,9 @@ Choices made where the Edges documentation is silent:
   position of every feed; in connections only every other one), so people appear in several
   streams and some engaged people are connections.
 * Control routes under ``/_sandbox/`` (no key, loopback only, neither counted nor logged):
-  ``POST grow``, ``GET ground-truth?run_uid=``, ``GET|DELETE requests``, ``GET|POST faults``,
+  ``POST grow``, ``POST publish-post`` (``{"author_url"}`` → ``{"linkedin_post_url"}``),
+  ``POST start-conversation`` (``{"identity_id"}`` → ``{"linkedin_thread_url"}``),
+  ``GET ground-truth?run_uid=``, ``GET|DELETE requests``, ``GET|POST faults``,
   ``GET|POST outputs-mode``, ``GET|POST variants`` (body ``{"variants": [names]}``, replacing
   them all). Ground truth items are the items as the outputs serve them (variants included);
   each iteration's own ``extracted_at`` there stays ISO-8601.
@@ -208,6 +270,20 @@ and constants):
   drift in type only: their values never change and they are never nulled nor removed.
   ``extracted_at`` is left to the other variants. Applied when items are served (like the
   ``extracted_at`` variants); ``preencode_outputs`` is not used while it is on.
+* ``conversations_incremental``: conversations accept ``sync_mode: incremental`` (with an
+  engagement identity) and such a run can be continued: each continue lists the threads whose
+  last activity is newer than the previous listing (same order, ``read`` and cap; a thread
+  named after that listing with older messages is not listed).
+* ``conversations_unordered``: conversations are listed oldest thread first (by
+  ``created_at``), so a capped listing is not the most recent one.
+* ``activity_urls_unchecked``: every other post of an author (odd index in publication order)
+  has ``linkedin_post_url`` ``https://www.linkedin.com/in/<handle>/recent-activity/all/``,
+  which the post actions refuse; ``linkedin_activity_id`` is still given.
+* ``no_credits``: ``GET /v1/workspaces`` and ``GET /v1/workspaces/consumption`` answer 404
+  ``STATUS_404`` (an error body), as for a route that does not exist (it wins over
+  ``credits_list``).
+* ``credits_list``: ``GET /v1/workspaces`` answers a list holding the one workspace object;
+  ``GET /v1/workspaces/consumption`` answers 404 ``STATUS_404``.
 """
 
 from __future__ import annotations

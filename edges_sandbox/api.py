@@ -7,11 +7,13 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from edges_sandbox import billing
 from edges_sandbox.engine import Engine
 from edges_sandbox.faults import GatewayAnswer, lost_answer
 from edges_sandbox.identities import Shown, identity_object, identity_objects, shown
 from edges_sandbox.paging import outputs_page
 from edges_sandbox.validation import parse_launch
+from edges_sandbox.variants import CREDITS_LIST, NO_CREDITS
 from edges_sandbox.wire import ApiError, Request, Response, int_param, not_found
 
 if TYPE_CHECKING:
@@ -92,6 +94,32 @@ def get_identity(engine: Engine, request: Request, args: tuple[str, ...]) -> Res
     return Response(200, found)
 
 
+def get_workspace(engine: Engine, request: Request, _args: tuple[str, ...]) -> Response:
+    """``GET /v1/workspaces``: the workspace and its credits this month.
+
+    ``credits_list``: a list holding the workspace; ``no_credits``: 404.
+    """
+    variants = engine.settings.variants
+    if NO_CREDITS in variants:
+        raise _no_route(request)
+    with engine.lock:
+        runs, purged, now = engine.runs.values(), engine.purged_charges, engine.clock()
+        found = billing.workspace(runs, purged, now, engine.settings.credits_max)
+    return Response(200, [found] if CREDITS_LIST in variants else found)
+
+
+def get_consumption(engine: Engine, request: Request, _args: tuple[str, ...]) -> Response:
+    """``GET /v1/workspaces/consumption``: the credits used this month, per action.
+
+    ``no_credits`` and ``credits_list``: 404.
+    """
+    if engine.settings.variants & {NO_CREDITS, CREDITS_LIST}:
+        raise _no_route(request)
+    with engine.lock:
+        runs, purged, now = engine.runs.values(), engine.purged_charges, engine.clock()
+        return Response(200, billing.consumption(runs, purged, now, engine.settings.credits_max))
+
+
 def _shown(engine: Engine, request: Request) -> Shown:
     asked = (request.query.get("retrieve_accounts") or [""])[-1].lower() == "true"
     return shown(engine.settings.variants, accounts=asked)
@@ -110,6 +138,8 @@ ROUTES: tuple[tuple[str, re.Pattern[str], Handler], ...] = tuple(
         ("POST", rf"/runs/{UID}/continue", continue_run),
         ("GET", "/identities", list_identities),
         ("GET", rf"/identities/{UID}", get_identity),
+        ("GET", "/workspaces", get_workspace),
+        ("GET", "/workspaces/consumption", get_consumption),
     )
 )
 
@@ -173,4 +203,8 @@ def _dispatch(engine: Engine, request: Request) -> Response:
         found = pattern.match(request.path)
         if found and method == request.method:
             return handler(engine, request, found.groups())
-    raise ApiError(404, "STATUS_404", f"no route for {request.method} {request.path}")
+    raise _no_route(request)
+
+
+def _no_route(request: Request) -> ApiError:
+    return ApiError(404, "STATUS_404", f"no route for {request.method} {request.path}")

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from edges_sandbox.identities import identity_objects, shown
+from edges_sandbox import activity, inbox
+from edges_sandbox.catalog import PROFILE_URL
+from edges_sandbox.identities import identity_objects, identity_type, shown
+from edges_sandbox.people import iso_ms
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -95,3 +98,79 @@ class Backstage:
             run_uid: The run uid (unknown uids are ignored).
         """
         self._engine().purge(run_uid)
+
+    def publish_post(self, author_url: str) -> str:
+        """Add a post the author published now (their newest; ``people-post-activity``).
+
+        Args:
+            author_url: The author's profile URL (``https://www.linkedin.com/in/<handle>``);
+                their six seeded posts are created first if the author is new.
+
+        Returns:
+            The new post's URL (the ``/posts/`` form the post actions take).
+
+        Raises:
+            ValueError: If the URL is not a ``linkedin.com/in/`` profile URL.
+        """
+        if not _is_profile_url(author_url):
+            msg = f"not a linkedin.com/in/ profile URL: {author_url}"
+            raise ValueError(msg)
+        engine = self._engine()
+        with engine.lock:
+            url = activity.publish(engine.world, author_url, engine.clock())
+            engine.save()
+            return url
+
+    def start_conversation(self, identity_id: str) -> str:
+        """Add a thread to an identity's inbox, with two unread messages dated now.
+
+        Args:
+            identity_id: The identity (its inbox is seeded first if it is new).
+
+        Returns:
+            The new thread's URL (a messages run on it reads its two messages).
+        """
+        self._known(identity_id)
+        engine = self._engine()
+        with engine.lock:
+            count = self._settings.inbox_threads
+            url = inbox.start_conversation(engine.world, identity_id, count, engine.clock())
+            engine.save()
+            return url
+
+    def inbox(self, identity_id: str) -> list[dict[str, Any]]:
+        """Return an identity's threads, the most recent activity first (seeding it if new).
+
+        Args:
+            identity_id: The identity.
+
+        Returns:
+            One ``{"linkedin_thread_url", "linkedin_thread_id", "last_activity_at",
+            "unread_count"}`` per thread.
+        """
+        self._known(identity_id)
+        engine = self._engine()
+        with engine.lock:
+            now = engine.clock()
+            inbox.seeded_inbox(engine.world, identity_id, self._settings.inbox_threads, now)
+            feeds = inbox.threads(engine.world, identity_id, now)
+            engine.save()
+        feeds.sort(key=lambda feed: (-feed.times_ms[-1], inbox.thread_of(feed)))
+        return [
+            {
+                "linkedin_thread_url": inbox.thread_url(inbox.thread_of(feed)),
+                "linkedin_thread_id": inbox.thread_of(feed),
+                "last_activity_at": iso_ms(feed.times_ms[-1]),
+                "unread_count": feed.newest_seq - min(feed.read_mark, feed.newest_seq),
+            }
+            for feed in feeds
+        ]
+
+    def _known(self, identity_id: str) -> None:
+        if identity_type(identity_id, self._settings.extra_identities) is None:
+            msg = f"identity {identity_id} not found in this workspace"
+            raise ValueError(msg)
+
+
+def _is_profile_url(url: object) -> bool:
+    return isinstance(url, str) and PROFILE_URL.search(url) is not None

@@ -3,7 +3,9 @@
 Each :class:`ActionKind` says which input field the action takes (and the pattern it must
 match), whether its feed is scoped per identity, how big a fresh feed is, how far apart its
 initial items are in time, which generator builds its items and, for actions LinkedIn allows
-only some identities to run, which runs it refuses.
+only some identities to run, which runs it refuses; whether it runs in managed mode, accepts
+incremental sync and costs credits. The two discovery actions (conversations, people post
+activity) list a snapshot of the world instead (:mod:`edges_sandbox.discovery`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ if TYPE_CHECKING:
 POST_URL = re.compile(r"^https://(?:(www|[a-z]{2})\.)?linkedin\.com/(posts|feed)/[\w%-]+")
 THREAD_URL = generators.THREAD_ID
 COMPANY_URL = re.compile(r"^https://(?:(www|[a-z]{2})\.)?linkedin\.com/company/([\w%-]+)")
+PROFILE_URL = re.compile(r"linkedin\.com/in/([^/?#\s]+)")
+CONVERSATIONS = "linkedin-extract-conversations"
+POST_ACTIVITY = "linkedin-extract-people-post-activity"
 # No sandbox identity is an admin of a company page whose slug starts with this.
 NOT_ADMIN_PREFIX = "not-admin"
 
@@ -62,6 +67,13 @@ class ActionKind:
         managed: Whether the action runs without an identity with ``identity_mode: managed``
             (Edges' own accounts): the cookieless post actions, not those reading an
             identity's own data.
+        discovery: Whether a run lists a snapshot of the world (an inbox, an author's posts)
+            instead of reading a feed of the action's own; such an action has no generated
+            items (``initial_size`` 0), and its feed keeps what each listing delivered.
+        incremental: Whether ``sync_mode: incremental`` is accepted (a variant may allow it).
+        credits: Credits used per delivered result (1.5 times that in managed mode); 0 for
+            the actions free with an engagement identity.
+        inputs_optional: Whether a launch may leave ``inputs`` out (then one ``{}`` input).
     """
 
     slug: str
@@ -74,6 +86,10 @@ class ActionKind:
     generate: Callable[[ItemContext], Record]
     refusal: Callable[[str, str | None], dict[str, Any] | None] | None = None
     managed: bool = False
+    discovery: bool = False
+    incremental: bool = True
+    credits: float = 0.0
+    inputs_optional: bool = False
 
     def feed_key(self, identity_id: str | None, input_value: str | None) -> str:
         """Return the key of the feed a run of this action reads.
@@ -134,6 +150,7 @@ ACTIONS: dict[str, ActionKind] = {
             spacing_seconds=_HOUR / 2,
             generate=generators.post_commenter,
             managed=True,
+            credits=1.0,
         ),
         ActionKind(
             slug="linkedin-extract-post-likers",
@@ -145,6 +162,7 @@ ACTIONS: dict[str, ActionKind] = {
             spacing_seconds=_HOUR / 5,
             generate=generators.post_liker,
             managed=True,
+            credits=1.0,
         ),
         ActionKind(
             slug="linkedin-extract-post-reposters",
@@ -156,6 +174,7 @@ ACTIONS: dict[str, ActionKind] = {
             spacing_seconds=_HOUR,
             generate=generators.post_reposter,
             managed=True,
+            credits=1.0,
         ),
         ActionKind(
             slug="linkedin-extract-page-followers",
@@ -167,6 +186,33 @@ ACTIONS: dict[str, ActionKind] = {
             spacing_seconds=3 * _HOUR,
             generate=generators.page_follower,
             refusal=page_admin_refusal,
+        ),
+        ActionKind(
+            slug=CONVERSATIONS,
+            action_id=108,
+            input_field=None,
+            input_pattern=None,
+            per_identity=True,
+            initial_size=0,
+            spacing_seconds=0.0,
+            generate=generators.listed,
+            discovery=True,
+            incremental=False,
+            inputs_optional=True,
+        ),
+        ActionKind(
+            slug=POST_ACTIVITY,
+            action_id=109,
+            input_field="linkedin_profile_url",
+            input_pattern=PROFILE_URL,
+            per_identity=False,
+            initial_size=0,
+            spacing_seconds=0.0,
+            generate=generators.listed,
+            managed=True,
+            discovery=True,
+            incremental=False,
+            credits=1.0,
         ),
     )
 }

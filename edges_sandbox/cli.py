@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from edges_sandbox.emulator import Sandbox
 from edges_sandbox.identities import DEFAULT_API_KEY
-from edges_sandbox.settings import OUTPUTS_MODES
+from edges_sandbox.settings import CREDITS_MAX, INBOX_THREADS, OUTPUTS_MODES
 from edges_sandbox.variants import VARIANTS
 
 if TYPE_CHECKING:
@@ -33,6 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--growth-per-minute", type=float, default=0.0)
     serve.add_argument(
         "--extra-identities", type=int, default=0, help="extra engagement identities (benchmarks)"
+    )
+    serve.add_argument(
+        "--inbox-threads", type=int, default=INBOX_THREADS, help="threads seeded per inbox"
+    )
+    serve.add_argument(
+        "--credits-max", type=float, default=CREDITS_MAX, help="the workspace's monthly credits"
     )
     serve.add_argument(
         "--variant",
@@ -65,6 +71,8 @@ def serve(args: argparse.Namespace) -> int:
         growth_per_minute=args.growth_per_minute,
         extra_identities=args.extra_identities,
         variants=args.variants,
+        inbox_threads=args.inbox_threads,
+        credits_max=args.credits_max,
     )
     done = threading.Event()
 

@@ -1,4 +1,4 @@
-"""The ``/_sandbox/`` control routes: grow the world, ground truth, faults, variants, requests.
+"""The ``/_sandbox/`` control routes: the world (grow, posts, conversations), settings, requests.
 
 They need no API key, are not counted by budgets or faults and are not logged.
 """
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 GROW_FIELDS = ("n", "action", "identity_id", "input")
 SETTINGS = ("faults", "outputs-mode", "variants")
+WORLD_ROUTES = ("publish-post", "start-conversation")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ def _dispatch(sandbox: Controlled, request: Request) -> Response:
     method = request.method
     if (method, name) == ("POST", "grow"):
         return Response(200, {"added": sandbox.backstage.grow(**_grow_args(request))})
+    if method == "POST" and name in WORLD_ROUTES:
+        return _world_change(sandbox, name, request)
     if (method, name) == ("GET", "ground-truth"):
         uid = (request.query.get("run_uid") or [""])[-1]
         return Response(200, sandbox.backstage.ground_truth(uid))
@@ -84,6 +87,27 @@ def _variants_arg(request: Request) -> list[str]:
         msg = 'the body must be {"variants": [names]}'
         raise TypeError(msg)
     return names
+
+
+def _world_change(sandbox: Controlled, name: str, request: Request) -> Response:
+    """``POST publish-post`` (``{"author_url"}``), ``POST start-conversation``
+    (``{"identity_id"}``): what the backstage method answers, under the key it names.
+    """  # noqa: D205 - the two routes
+    if name == "publish-post":
+        url = sandbox.backstage.publish_post(_field(request, "author_url"))
+        return Response(200, {"linkedin_post_url": url})
+    url = sandbox.backstage.start_conversation(_field(request, "identity_id"))
+    return Response(200, {"linkedin_thread_url": url})
+
+
+def _field(request: Request, name: str) -> str:
+    """The one string field of a body such as ``{"author_url": ...}``."""
+    body = request.json_object()
+    if set(body) != {name} or not isinstance(body[name], str):
+        msg = f'the body must be {{"{name}": "<string>"}}'
+        raise TypeError(msg)
+    value: str = body[name]
+    return value
 
 
 def _grow_args(request: Request) -> dict[str, Any]:

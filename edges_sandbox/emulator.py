@@ -20,7 +20,7 @@ from edges_sandbox.faults import RequestGate
 from edges_sandbox.identities import DEFAULT_API_KEY
 from edges_sandbox.requestlog import RequestLog
 from edges_sandbox.server import SandboxServer
-from edges_sandbox.settings import SandboxSettings
+from edges_sandbox.settings import CREDITS_MAX, INBOX_THREADS, SandboxSettings
 from edges_sandbox.store import Store
 
 if TYPE_CHECKING:
@@ -66,6 +66,8 @@ class Sandbox:
         extra_identities: int = 0,
         preencode_outputs: bool = False,
         variants: Iterable[str] = (),
+        inbox_threads: int = INBOX_THREADS,
+        credits_max: float = CREDITS_MAX,
     ) -> None:
         """Configure the sandbox (nothing is started or read yet).
 
@@ -85,6 +87,9 @@ class Sandbox:
                 benchmarks: the same bytes, without the cost of encoding every page).
             variants: API variants, the other readings of what the Edges docs leave open
                 (names in :data:`edges_sandbox.variants.VARIANTS`); none by default.
+            inbox_threads: Threads seeded in an identity's inbox the first time it is needed
+                (``linkedin-extract-conversations``).
+            credits_max: The workspace's credits per month (``GET /v1/workspaces``).
         """
         self.settings = SandboxSettings(
             api_key,
@@ -93,6 +98,8 @@ class Sandbox:
             extra_identities=extra_identities,
             preencode_outputs=preencode_outputs,
             variants=variants,
+            inbox_threads=inbox_threads,
+            credits_max=credits_max,
         )
         self.requests = RequestLog()
         self.backstage = Backstage(lambda: self.engine, self.settings)

@@ -13,13 +13,14 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from edges_sandbox import listing, slots
+from edges_sandbox.billing import Charge, charges
 from edges_sandbox.clock import Clock, iso
 from edges_sandbox.encoding import ItemEncoder
 from edges_sandbox.identities import USER_UID, WORKSPACE_UID, identity_type
 from edges_sandbox.items import OutputItems, OutputView, truth
 from edges_sandbox.iterations import match_keys, plan, run_feeds
 from edges_sandbox.runs import CONTINUABLE, TERMINAL, Run
-from edges_sandbox.validation import Launch, bad_parameters, refuse_incremental
+from edges_sandbox.validation import Launch, bad_parameters, check_incremental, refuse_incremental
 from edges_sandbox.variants import NO_MAX_RESULTS_ECHO, POSTS_NOT_INCREMENTAL, QUEUE
 from edges_sandbox.wire import not_found
 from edges_sandbox.world import World
@@ -48,6 +49,7 @@ class Engine:
         self.store = store
         self.world = world
         self.runs: dict[str, Run] = {}
+        self.purged_charges: list[Charge] = []  # the credits purged runs used
         self.next_run_id = 1
         self.lock = threading.RLock()
         self.encoder = ItemEncoder()
@@ -70,6 +72,7 @@ class Engine:
             return cls(settings, clock, store, World(seed, clock(), growth))
         engine = cls(settings, clock, store, World.from_state(saved["world"], growth))
         engine.next_run_id = int(saved["next_run_id"])
+        engine.purged_charges = [Charge(**raw) for raw in saved.get("purged_charges", [])]
         for raw in saved["runs"]:
             run = Run.from_state(raw)
             engine.runs[run.uid] = run
@@ -82,6 +85,7 @@ class Engine:
         with self.lock:
             runs = list(self.runs.values())  # dataclasses: the store encodes them
             state = {"version": STATE_VERSION, "next_run_id": self.next_run_id, "runs": runs}
+            state |= {"purged_charges": self.purged_charges}
             self.store.save(state | {"world": self.world.to_state()})
 
     def launch(self, launch: Launch) -> dict[str, Any]:
@@ -133,6 +137,7 @@ class Engine:
             if run.parameters.get("sync_mode") != "incremental":
                 msg = "run was not launched with sync_mode incremental"
                 raise bad_parameters(msg)
+            check_incremental(run.action_name, self.settings.variants)
             if POSTS_NOT_INCREMENTAL in self.settings.variants:
                 refuse_incremental(run.action_name)
             if identity_type(run.identity_id, self.settings.extra_identities) != "engagement":
@@ -170,9 +175,14 @@ class Engine:
             return _shown(run, now=now, variants=self.settings.variants)
 
     def purge(self, uid: str) -> None:
-        """Forget a run (Edges purged it): requests for it answer 404 from now on."""
+        """Forget a run (Edges purged it): requests for it answer 404 from now on.
+
+        The credits it used so far stay used.
+        """
         with self.lock:
-            if self.runs.pop(uid, None) is not None:
+            run = self.runs.pop(uid, None)
+            if run is not None:
+                self.purged_charges.extend(charges(run, self.clock()))
                 self.save()
 
     def run_object(self, uid: str, *, light: bool = False) -> dict[str, Any]:

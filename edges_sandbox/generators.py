@@ -233,3 +233,13 @@ def page_follower(ctx: ItemContext) -> Record:
         "linkedin_people_post_search_url": who.posts_search_url,
         "linkedin_profile_id": who.profile_id,
     }
+
+
+def listed(ctx: ItemContext) -> Record:
+    """The discovery actions have no generated items: their listings are built from the world.
+
+    Raises:
+        TypeError: Always (a snapshot log is never grown).
+    """
+    msg = f"a discovery action's feed has no generated items (seq {ctx.seq})"
+    raise TypeError(msg)

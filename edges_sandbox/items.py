@@ -2,7 +2,8 @@
 
 A run's items are the sequence numbers its iterations delivered; records are looked up in the
 feed and stamped with their iteration's ``extracted_at`` only when a page asks for them (and,
-under ``type_drift``, drifted from their position in their iteration first).
+under ``type_drift``, drifted from their position in their iteration first). The discovery
+actions' items have no ``extracted_at`` (their docs list none).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
 
+from edges_sandbox.catalog import ACTIONS
 from edges_sandbox.clock import iso_from_us
 from edges_sandbox.drift import drifted
 from edges_sandbox.runs import DELIVERING, Iteration
@@ -46,7 +48,7 @@ class OutputItems(Sequence[dict[str, Any]]):
         self.drifting = TYPE_DRIFT in variants
         # Not Iteration.served (a copy): a million-item iteration is read once per page.
         self._parts = [
-            (feed, stamp(it.finish_us, variants), lane.delivered)
+            (feed, _stamp(feed, it.finish_us, variants), lane.delivered)
             for it in chosen
             if it.status(now) in DELIVERING
             for feed, lane in zip(feeds, it.lanes, strict=True)
@@ -115,11 +117,11 @@ def truth(
     """
     # A stopped iteration delivered nothing and lost nothing: its items come with the next one.
     halted = status == "STOPPED"
-    value = stamp(iteration.finish_us, variants)  # the items as the outputs serve them
     delivered: list[dict[str, Any]] = []
     dropped: list[dict[str, Any]] = []
     lanes = [] if halted else list(zip(feeds, iteration.lanes, strict=True))
     for feed, lane in lanes:
+        value = _stamp(feed, iteration.finish_us, variants)  # as the outputs serve them
         records = [feed.record(seq) for seq in [*lane.delivered, *lane.dropped]]
         if TYPE_DRIFT in variants:  # dropped items come after the delivered ones
             records = [drifted(record, position) for position, record in enumerate(records)]
@@ -133,3 +135,8 @@ def truth(
         "delivered": delivered,
         "dropped": dropped,
     }
+
+
+def _stamp(feed: Feed, finish_us: int, variants: frozenset[str]) -> Stamp:
+    """The ``extracted_at`` of an iteration's items from this feed (``None``: no such key)."""
+    return None if ACTIONS[feed.action].discovery else stamp(finish_us, variants)

@@ -4,14 +4,15 @@ Incremental semantics: every iteration takes its snapshot of each input's feed w
 The first one covers every item existing then; each later one covers the items newer than the
 previous (not stopped, not failed) iteration's snapshot, input by input. Items are taken
 newest first; the first ``max_results`` of each input are delivered, the older excess is
-recorded as dropped and is gone for good.
+recorded as dropped and is gone for good. The discovery actions list a snapshot of the world
+instead, in their own order (:mod:`edges_sandbox.discovery`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from edges_sandbox import slots
+from edges_sandbox import discovery, slots
 from edges_sandbox.catalog import ACTIONS
 from edges_sandbox.runs import Iteration, Lane
 from edges_sandbox.variants import NO_DATA_FAILED, QUEUE
@@ -43,8 +44,8 @@ def plan(  # noqa: PLR0913 - what an iteration depends on
         now: The launch or continue time.
         continued: Whether a continue starts it.
     """
-    kind = ACTIONS[run.action_name]
-    feeds = [world.feed(kind, run.identity_id, v, now) for v in input_values(run)]
+    kind, values = ACTIONS[run.action_name], input_values(run)
+    feeds = [world.feed(kind, run.identity_id, v, now) for v in values]
     for feed in feeds:
         world.catch_up(feed, now)
     cursors = [run.current.cursor(lane) if run.iterations else 0 for lane in range(len(feeds))]
@@ -52,9 +53,15 @@ def plan(  # noqa: PLR0913 - what an iteration depends on
     refused = _refusal(run)
     if refused is not None:  # LinkedIn's own refusal comes before any injected fault
         outcome, error = "FAILED", refused
-    fresh = [
-        list(range(f.newest_seq, cursor, -1)) for f, cursor in zip(feeds, cursors, strict=True)
-    ]
+    if not kind.discovery:
+        fresh = [
+            list(range(f.newest_seq, cursor, -1)) for f, cursor in zip(feeds, cursors, strict=True)
+        ]
+        after = [feed.newest_seq for feed in feeds]
+    elif outcome in {"FAILED", "INVALID"}:  # nothing is listed
+        fresh, after = [[] for _ in feeds], cursors
+    else:
+        fresh, after = discovery.take(world, settings, run, cursors, now)
     if not any(fresh) and outcome == "SUCCEEDED" and NO_DATA_FAILED in settings.variants:
         outcome, error = "FAILED", _no_data(kind.slug)
     limit = int(run.parameters["max_results"])  # per input
@@ -66,9 +73,9 @@ def plan(  # noqa: PLR0913 - what an iteration depends on
     lanes = [
         Lane(
             delivered=[] if failed else new[:limit], dropped=[] if failed else new[limit:],
-            cursor_before=cursor, cursor_after=cursor if failed else feed.newest_seq,
+            cursor_before=cursor, cursor_after=cursor if failed else newest,
         )
-        for feed, cursor, new in zip(feeds, cursors, fresh, strict=True)
+        for cursor, newest, new in zip(cursors, after, fresh, strict=True)
     ]  # fmt: skip
     first = lanes[0]
     iteration = Iteration(

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
 OUTPUTS_MODES = ("cumulative", "cumulative-newest", "latest")
+INBOX_THREADS = 8  # threads seeded in an identity's inbox
+CREDITS_MAX = 10_000  # the workspace's monthly credits (a Bronze plan)
 
 
 class SandboxSettings:
@@ -31,8 +33,9 @@ class SandboxSettings:
 
     # A misspelt setting raises AttributeError instead of being kept and ignored.
     __slots__ = (
-        "_extra_identities", "_outputs_mode", "_preencode_outputs", "_variants", "api_key",
-        "faults", "max_results_limit", "run_seconds",
+        "_credits_max", "_extra_identities", "_inbox_threads", "_outputs_mode",
+        "_preencode_outputs", "_variants", "api_key", "faults", "max_results_limit",
+        "run_seconds",
     )  # fmt: skip
 
     def __init__(  # noqa: PLR0913 - one argument per setting
@@ -44,6 +47,8 @@ class SandboxSettings:
         extra_identities: int = 0,
         preencode_outputs: bool = False,
         variants: Iterable[str] = (),
+        inbox_threads: int = INBOX_THREADS,
+        credits_max: float = CREDITS_MAX,
     ) -> None:
         """Check and keep the settings.
 
@@ -54,6 +59,8 @@ class SandboxSettings:
             extra_identities: See :attr:`extra_identities`.
             preencode_outputs: See :attr:`preencode_outputs`.
             variants: See :attr:`variants`.
+            inbox_threads: See :attr:`inbox_threads`.
+            credits_max: See :attr:`credits_max`.
         """
         self.api_key = api_key
         self.run_seconds = run_seconds
@@ -63,6 +70,8 @@ class SandboxSettings:
         self.extra_identities = extra_identities
         self.preencode_outputs = preencode_outputs
         self.variants = variants
+        self.inbox_threads = inbox_threads
+        self.credits_max = credits_max
 
     def set_faults(self, **fields: object) -> None:
         """Replace some fault fields, keeping the others.
@@ -125,3 +134,35 @@ class SandboxSettings:
     @variants.setter
     def variants(self, names: Iterable[str]) -> None:
         self._variants = parse_variants(names)
+
+    @property
+    def inbox_threads(self) -> int:
+        """Threads seeded in an identity's inbox the first time it is needed (default 8).
+
+        Raises:
+            ValueError: When assigned anything but an integer >= 0.
+        """
+        return self._inbox_threads
+
+    @inbox_threads.setter
+    def inbox_threads(self, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            msg = "inbox_threads must be an integer >= 0"
+            raise ValueError(msg)
+        self._inbox_threads = value
+
+    @property
+    def credits_max(self) -> float:
+        """The workspace's credits per month (``credits_max``; default 10000).
+
+        Raises:
+            ValueError: When assigned anything but a number >= 0.
+        """
+        return self._credits_max
+
+    @credits_max.setter
+    def credits_max(self, value: float) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+            msg = "credits_max must be a number >= 0"
+            raise ValueError(msg)
+        self._credits_max = value

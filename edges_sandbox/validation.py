@@ -5,9 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from edges_sandbox.catalog import ACTIONS, ActionKind
+from edges_sandbox.catalog import ACTIONS, CONVERSATIONS, ActionKind
 from edges_sandbox.identities import identity_type
-from edges_sandbox.variants import NO_NAME, NOT_INCREMENTAL_ACTIONS, POSTS_NOT_INCREMENTAL
+from edges_sandbox.variants import (
+    CONVERSATIONS_INCREMENTAL,
+    NO_NAME,
+    NOT_INCREMENTAL_ACTIONS,
+    POSTS_NOT_INCREMENTAL,
+)
 from edges_sandbox.variants import max_results as run_max_results
 from edges_sandbox.wire import ApiError
 
@@ -96,13 +101,15 @@ def parse_launch(
     if extra:
         msg = f"body must NOT have additional properties ({', '.join(extra)})"
         raise bad_parameters(msg)
-    inputs = _inputs(kind, body.get("inputs"))
+    inputs = _inputs(kind, body.get("inputs"))  # an action taking none may leave them out
     name = body.get("name")
     if name is not None and (not isinstance(name, str) or len(name) > NAME_LIMIT):
         msg = "name must be a string of at most 255 characters"
         raise bad_input(msg)
     identity_id = _identity(kind, body, extra_identities)
-    parameters = _parameters(body.get("parameters"), max_results_limit)
+    parameters = _parameters(kind, body.get("parameters"), max_results_limit)
+    if parameters["sync_mode"] == "incremental":
+        check_incremental(slug, variants)
     if POSTS_NOT_INCREMENTAL in variants and parameters["sync_mode"] == "incremental":
         refuse_incremental(slug)
     parameters["max_results"] = run_max_results(parameters["max_results"], variants)
@@ -132,7 +139,31 @@ def refuse_incremental(slug: str) -> None:
         raise bad_parameters(msg)
 
 
+def check_incremental(slug: str, variants: frozenset[str]) -> None:
+    """Refuse incremental sync for an action that does not support it.
+
+    The discovery actions do not (their docs pages lack the "Incremental Sync supported" tip);
+    the ``conversations_incremental`` variant lets conversations be incremental.
+
+    Args:
+        slug: The action slug.
+        variants: The API variants in force.
+
+    Raises:
+        ApiError: 400 ``INCREMENTAL_NOT_SUPPORTED`` naming the action.
+    """
+    if ACTIONS[slug].incremental:
+        return
+    if slug == CONVERSATIONS and CONVERSATIONS_INCREMENTAL in variants:
+        return
+    msg = f"parameters/sync_mode: incremental sync is not supported for action {slug}"
+    label = "INCREMENTAL_NOT_SUPPORTED"
+    raise ApiError(400, label, msg, scope="input", params={"action_name": slug})
+
+
 def _inputs(kind: ActionKind, inputs: object) -> list[dict[str, Any]]:
+    if inputs is None and kind.inputs_optional:
+        return [{}]
     if not isinstance(inputs, list) or not all(isinstance(one, dict) for one in inputs):
         msg = "inputs must be an array of objects"
         raise bad_input(msg)
@@ -187,12 +218,15 @@ def _identity(kind: ActionKind, body: dict[str, Any], extra: int) -> str | None:
     return uid
 
 
-def _parameters(parameters: object, limit: int) -> dict[str, Any]:
+def _parameters(kind: ActionKind, parameters: object, limit: int) -> dict[str, Any]:
     if parameters is None:
         parameters = {}
     if not isinstance(parameters, dict):
         msg = "parameters must be an object"
         raise bad_input(msg)
+    if kind.slug == CONVERSATIONS and not isinstance(parameters.get("read", True), bool):
+        msg = "parameters/read must be a boolean"
+        raise bad_parameters(msg)
     sync_mode = parameters.get("sync_mode", "full")
     if sync_mode not in SYNC_MODES:
         msg = "parameters/sync_mode must be one of: full, incremental"

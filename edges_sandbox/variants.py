@@ -29,6 +29,11 @@ NO_DATA_FAILED = "no_data_failed"
 POSTS_NOT_INCREMENTAL = "posts_not_incremental"
 IDENTITY_ACCOUNTS = "identity_accounts"
 TYPE_DRIFT = "type_drift"
+CONVERSATIONS_INCREMENTAL = "conversations_incremental"
+CONVERSATIONS_UNORDERED = "conversations_unordered"
+ACTIVITY_URLS_UNCHECKED = "activity_urls_unchecked"
+NO_CREDITS = "no_credits"
+CREDITS_LIST = "credits_list"
 
 VARIANTS: dict[str, str] = {
     NO_NAME: "launch bodies are validated strictly without `name` (400 BAD_PARAMETERS)",
@@ -44,6 +49,11 @@ VARIANTS: dict[str, str] = {
     POSTS_NOT_INCREMENTAL: "post actions refuse sync_mode incremental (400 BAD_PARAMETERS)",
     IDENTITY_ACCOUNTS: "identities list their connected accounts as accounts[], not integrations",
     TYPE_DRIFT: "output value types drift by item and page (ids as strings or numbers, ...)",
+    CONVERSATIONS_INCREMENTAL: "conversations accept sync_mode incremental and continue",
+    CONVERSATIONS_UNORDERED: "conversations are listed oldest thread first, not by activity",
+    ACTIVITY_URLS_UNCHECKED: "every other post's URL is the author's recent-activity page",
+    NO_CREDITS: "the workspace and consumption endpoints answer 404",
+    CREDITS_LIST: "the workspace endpoint answers a list of workspaces; consumption 404",
 }
 EXTRACTED_AT_VARIANTS = (
     NO_EXTRACTED_AT,

@@ -3,12 +3,18 @@
 Feeds are created lazily, the first time a run (or an explicit ``grow``) names them, with an
 initial batch of items dated before the feed's creation. Items only ever get appended: a higher
 sequence number always means a newer item. With ``growth_per_minute`` set, feeds also gain
-items as clock time passes; that growth is computed lazily (when a run takes a snapshot or
-``grow`` is called) and is deterministic for given times.
+items as clock time passes (idle feeds do not); that growth is computed lazily (when a run takes
+a snapshot or ``grow`` is called) and is deterministic for given times.
+
+The discovery actions read the world instead of one feed of their own: an identity's inbox
+(:class:`Inbox`, its messages feeds) and the posts of the authors named so far
+(:class:`AuthoredPost`); what each of their listings delivered is kept in a feed of their own,
+a snapshot log that neither grows nor is grown (see :mod:`edges_sandbox.discovery`).
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import random
 from dataclasses import dataclass, field
@@ -34,6 +40,8 @@ class Feed:
     records: list[Record] = field(default_factory=list)
     times_ms: list[int] = field(default_factory=list)
     lazy_added: int = 0
+    idle: bool = False
+    read_seq: int | None = None
 
     @property
     def newest_seq(self) -> int:
@@ -47,6 +55,44 @@ class Feed:
             seq: The sequence number.
         """
         return self.records[seq - 1]
+
+    @property
+    def read_mark(self) -> int:
+        """Sequence number of the newest item its identity has read (messages feeds).
+
+        A new feed's initial items are read, every later one (growth, ``grow``, replies) is
+        not; a feed saved before read marks existed counts as read the items dated up to its
+        creation.
+        """
+        if self.read_seq is not None:
+            return self.read_seq
+        return bisect.bisect_right(self.times_ms, int(self.created_at * 1000))
+
+
+@dataclass
+class Inbox:
+    """The threads the sandbox added to an identity's inbox (its named threads are feeds only).
+
+    Attributes:
+        seeded: The seeded threads' URLs, thread 0 (the most recent) first.
+        started: The URLs of the threads ``start_conversation`` added, oldest first.
+    """
+
+    seeded: list[str] = field(default_factory=list)
+    started: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AuthoredPost:
+    """One post of an author (``linkedin-extract-people-post-activity``).
+
+    Attributes:
+        published_ms: Publication time in epoch milliseconds.
+        reshare: Whether the author reshared someone else's post.
+    """
+
+    published_ms: int
+    reshare: bool
 
 
 class World:
@@ -64,9 +110,18 @@ class World:
         self.created_at = created_at
         self.growth_per_minute = growth_per_minute
         self.feeds: dict[str, Feed] = {}
+        self.inboxes: dict[str, Inbox] = {}
+        self.authors: dict[str, list[AuthoredPost]] = {}
 
-    def feed(
-        self, kind: ActionKind, identity_id: str | None, value: str | None, now: float
+    def feed(  # noqa: PLR0913 - the feed's dimensions, then how a new one starts
+        self,
+        kind: ActionKind,
+        identity_id: str | None,
+        value: str | None,
+        now: float,
+        *,
+        times_ms: list[int] | None = None,
+        idle: bool = False,
     ) -> Feed:
         """Return the feed of this action/identity/input, creating it when new.
 
@@ -75,6 +130,9 @@ class World:
             identity_id: Identity running the action.
             value: The input field's value, if any.
             now: Current time (epoch seconds).
+            times_ms: For a new feed, the times of its initial items (default: the action's
+                initial size, spaced as the action says, up to ``now``).
+            idle: For a new feed, whether ``growth_per_minute`` leaves it alone.
         """
         key = kind.feed_key(identity_id, value)
         existing = self.feeds.get(key)
@@ -82,19 +140,32 @@ class World:
             return existing
         number = stable_int(f"{self.seed}|{key}") % 90_000 + 10_000
         new = Feed(key, kind.slug, identity_id if kind.per_identity else None, value, now, number)
+        new.idle = idle
         self.feeds[key] = new
+        for moment in self.initial_times(kind, key, now) if times_ms is None else times_ms:
+            self._append(new, moment)
+        new.read_seq = new.newest_seq  # its identity has read what it holds at first
+        return new
+
+    def initial_times(self, kind: ActionKind, key: str, now: float) -> list[int]:
+        """The times of a new feed's initial items, oldest first, spaced as the action says.
+
+        Args:
+            kind: The action.
+            key: The feed's key (the spacing is drawn from it).
+            now: The feed's creation time (epoch seconds); every item is dated before it.
+        """
         rng = random.Random(f"{self.seed}|{key}|initial")  # noqa: S311 - fake data
         gaps = [
             max(1, int(kind.spacing_seconds * 1000 * (0.5 + rng.random())))
             for _ in range(kind.initial_size)
         ]
-        moment = int(now * 1000)
-        for gap in reversed(gaps):
-            moment -= gap
+        moment = int(now * 1000) - sum(gaps)
+        times = []
         for gap in gaps:
-            self._append(new, moment)
+            times.append(moment)
             moment += gap
-        return new
+        return times
 
     def catch_up(self, feed: Feed, now: float) -> int:
         """Add the items ``growth_per_minute`` says appeared up to ``now``.
@@ -106,7 +177,7 @@ class World:
         Returns:
             Number of items added.
         """
-        if self.growth_per_minute <= 0:
+        if self.growth_per_minute <= 0 or feed.idle or ACTIONS[feed.action].discovery:
             return 0
         interval = 60.0 / self.growth_per_minute
         due = int(max(0.0, now - feed.created_at) / interval)
@@ -152,7 +223,7 @@ class World:
 
     def _declare(self, selector: dict[str, str | None], now: float) -> None:
         kind = ACTIONS.get(selector.get("action") or "")
-        if kind is None:
+        if kind is None or kind.discovery:
             return
         identity, value = selector.get("identity_id"), selector.get("input")
         if (kind.per_identity and not identity) or (kind.input_field and not value):
@@ -171,7 +242,8 @@ class World:
     def to_state(self) -> dict[str, Any]:
         """Return the world as JSON-able data for the state file (its feeds as they are)."""
         feeds = list(self.feeds.values())
-        return {"seed": self.seed, "created_at": self.created_at, "feeds": feeds}
+        found = {"seed": self.seed, "created_at": self.created_at, "feeds": feeds}
+        return found | {"inboxes": self.inboxes, "authors": self.authors}
 
     @classmethod
     def from_state(cls, data: dict[str, Any], growth_per_minute: float) -> World:
@@ -185,6 +257,10 @@ class World:
         for raw in data["feeds"]:
             feed = Feed(**raw)
             world.feeds[feed.key] = feed
+        for identity_id, inbox in data.get("inboxes", {}).items():
+            world.inboxes[identity_id] = Inbox(**inbox)
+        for handle, posts in data.get("authors", {}).items():
+            world.authors[handle] = [AuthoredPost(**post) for post in posts]
         return world
 
 
@@ -200,8 +276,8 @@ def _repeat(feed: Feed, pool_size: int, count: int, time_ms: int) -> None:
 
 def _matches(feed: Feed, selector: dict[str, str | None]) -> bool:
     # A filter only applies to the dimensions a feed has: post feeds are shared by identities,
-    # connections have no input.
-    if selector.get("action") not in (None, feed.action):
+    # connections have no input. The discovery actions' snapshot logs are never grown.
+    if selector.get("action") not in (None, feed.action) or ACTIONS[feed.action].discovery:
         return False
     scoped = {"identity_id": feed.identity_id, "input": feed.input_value}
     return all(
