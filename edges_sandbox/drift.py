@@ -17,7 +17,7 @@ of ``DRIFT_PAGE`` items that position falls in, never at random:
 * unknown fields appear: a nested object ``edges_meta`` (``{"source": "linkedin", "page":
   <page>, "depth": {"n": 1 + p % 3}}``) at even positions, an array of objects ``edges_tags``
   at ``p % 4 == 1``;
-* a string changes shape for good at ``p % 7 == 6``: the first field of
+* a string changes shape for good at ``p % 6 == 4``: the first field of
   :data:`RESHAPED_FIELDS` the item has becomes an object (``"Ada"`` → ``{"text": "Ada"}``),
   a value no client can turn back into the string it declared.
 
@@ -55,7 +55,9 @@ OPTIONAL_FIELDS = (
     "repost_text",
 )
 # Strings no key is built from, one of which every action has.
-RESHAPED_FIELDS = ("first_name", "connection_degree")
+# (The listings' items have no name at the top: a post's text, a conversation's message count,
+# which Edges sends as a string of digits.)
+RESHAPED_FIELDS = ("first_name", "connection_degree", "content_text", "total_received_messages")
 INT64_MAX = 2**63 - 1
 TAGS = ({"tag": "sandbox", "rank": 1}, {"tag": "drift", "rank": 2, "note": None})
 
@@ -95,7 +97,7 @@ def _thin(out: dict[str, Any], position: int) -> None:
         elif name in out and position % 5 == 4:  # noqa: PLR2004
             del out[name]
     reshaped = next((name for name in RESHAPED_FIELDS if isinstance(out.get(name), str)), None)
-    if reshaped is not None and position % 7 == 6:  # noqa: PLR2004 - the seventh position
+    if reshaped is not None and position % 6 == 4:  # noqa: PLR2004 - the fifth of six
         out[reshaped] = {"text": out[reshaped]}
 
 

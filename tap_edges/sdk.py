@@ -295,7 +295,10 @@ def needs_conforming(schema: object) -> bool:
 
     For JSON values, ``conform_record_data_types`` only drops properties that an object schema
     does not declare (unless it allows ``additionalProperties``), turns numbers into booleans
-    for boolean-only properties and NaN into null (which msgspec writes as null anyway).
+    for boolean-only properties and NaN into null (which msgspec writes as null anyway). The
+    tap's own :class:`tap_edges.conform.Conformer` runs first and leaves a boolean field only a
+    bool or null (0 and 1 become false and true, anything else is kept aside in
+    ``edges_unreconciled``), so boolean properties need nothing more.
 
     Args:
         schema: A JSON schema (or any part of one).
@@ -305,10 +308,6 @@ def needs_conforming(schema: object) -> bool:
     """
     if not isinstance(schema, dict):
         return False
-    types = schema.get("type")
-    kinds = set(types) if isinstance(types, list) else {types}
-    if "boolean" in kinds and kinds <= {"boolean", "null"}:
-        return True
     if "properties" in schema and not schema.get("additionalProperties"):
         return True
     parts: list[object] = [*(schema.get("properties") or {}).values(), schema.get("items")]

@@ -56,7 +56,11 @@ def keys(run: TapRun) -> dict[str, set[tuple[t.Any, ...]]]:
 @pytest.mark.parametrize("mode", OUTPUTS_MODES)
 def test_every_record_matches_its_schema_while_types_drift(mode: str, tmp_path: Path) -> None:
     with Sandbox(run_seconds=0.3, outputs_mode=mode, variants=[TYPE_DRIFT]) as sandbox:
-        config = api_config(sandbox)
+        config = api_config(
+            sandbox,
+            discover_threads=True,
+            post_authors=["https://www.linkedin.com/in/ada-lovelace"],
+        )
         first = run_tap(config, tmp_path)
         assert first.returncode == 0, first.stderr
         sandbox.backstage.grow(n=12)

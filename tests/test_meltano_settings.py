@@ -19,6 +19,15 @@ from tap_edges.settings import MELTANO_KINDS
 from tap_edges.tap import TapEdges
 
 INPUT_SETTINGS = sorted({str(a.input_setting) for a in ACTIONS if a.input_setting})
+# An input setting a listing feeds (discovery) needs no value for its streams to have data.
+LISTED = {str(a.lists) for a in ACTIONS if a.lists}
+
+
+def every_stream_has_data(config: dict[str, t.Any]) -> bool:
+    """Each input setting has values, or a listing feeds its streams (none is switched off)."""
+    return config.get("discover_threads", True) is not False and all(
+        config.get(setting) for setting in INPUT_SETTINGS if setting not in LISTED
+    )
 HUB_FILE = ROOT / "plugin" / "extractors" / "tap-edges--edgesrun.yml"
 # Settings the SDK adds to every tap's schema (stream maps, flattening, ...), left out of
 # meltano.yml: the Hub definition lists them.
@@ -126,7 +135,9 @@ def test_demo_environment_is_a_valid_sandbox_config(project: dict[str, t.Any]) -
     assert project["default_environment"] == "demo"
     config = environment_config(project, "demo")
     assert config["sandbox"] is True
-    assert all(config[setting] for setting in INPUT_SETTINGS)  # every stream has data
+    assert every_stream_has_data(config)
+    assert not config.get("thread_urls")
+    assert not config.get("post_urls")  # the demo's threads and posts are discovered
     assert config["sandbox_path"].startswith("$MELTANO_PROJECT_ROOT/output/")
     assert config_problems(config) == []
     assert environment_config(project, "prod")["sandbox"] is False
@@ -156,7 +167,7 @@ def test_dbt_utilities_are_defined_inline(project: dict[str, t.Any]) -> None:
 def test_sandbox_config_file_is_a_valid_sandbox_config() -> None:
     config = json.loads((ROOT / "sandbox-config.json").read_text(encoding="utf-8"))
     assert config["sandbox"] is True
-    assert all(config[setting] for setting in INPUT_SETTINGS)
+    assert every_stream_has_data(config)
     assert set(config) <= set(own_properties())
     assert config_problems(config) == []
 

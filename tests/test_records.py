@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import logging
 import typing as t
 
 import pytest
+from singer_sdk import Stream
+from singer_sdk.helpers._typing import conform_record_data_types
 from tapkit import TAP, api_config, run_tap, tap_args
 
 from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, Sandbox
 from tap_edges.actions import ACTIONS
+from tap_edges.conform import Conformer
 from tap_edges.sdk import needs_conforming
 from tap_edges.streams import load_schema
 
@@ -61,14 +66,27 @@ STRICT_ITEMS = {"type": "array", "items": {"type": "object", "properties": {}}}
 @pytest.mark.parametrize(
     "schema",
     [
-        {"type": "object", "properties": {"a": BOOLEAN}, "additionalProperties": True},
         {"type": "object", "properties": {"a": {"type": "string"}}},
         {"type": "object", "properties": {"a": STRICT_ITEMS}, "additionalProperties": True},
-        {"type": "object", "properties": {"a": {"anyOf": [BOOLEAN]}}, "additionalProperties": 1},
+        {"type": "object", "properties": {"a": {"anyOf": [{"type": "object", "properties": {}}]}}},
     ],
 )
 def test_schemas_that_change_records_need_conforming(schema: dict[str, t.Any]) -> None:
     assert needs_conforming(schema)
+
+
+@pytest.mark.parametrize("value", [True, False, None, 0, 1, "true", "FALSE", 2, "yes", [1]])
+def test_a_boolean_field_is_a_bool_or_null_once_conformed(value: t.Any) -> None:
+    """Why a boolean property needs no SDK conformance: the tap's Conformer ran first."""
+    schema = {"type": "object", "properties": {"a": BOOLEAN}, "additionalProperties": True}
+    assert not needs_conforming(schema)
+    item = {"a": value}
+    Conformer("test", schema).conform(item)
+    assert item["a"] is None or isinstance(item["a"], bool)
+    conformed = conform_record_data_types(
+        "test", copy.deepcopy(item), schema, Stream.TYPE_CONFORMANCE_LEVEL, logging.getLogger()
+    )
+    assert conformed == item
 
 
 def test_records_and_state_of_the_fast_path(sandbox: Sandbox, tmp_path: Path) -> None:

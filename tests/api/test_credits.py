@@ -36,7 +36,9 @@ class Answers:
 
 
 def read(client: Answers, noted: set[str] | None = None) -> Credits | None:
-    return read_credits(t.cast("t.Any", client), logging.getLogger("test"), set() if noted is None else noted)
+    return read_credits(
+        t.cast("t.Any", client), logging.getLogger("test"), set() if noted is None else noted
+    )
 
 
 def test_an_object_and_its_consumption() -> None:
