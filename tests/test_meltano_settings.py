@@ -28,6 +28,8 @@ def every_stream_has_data(config: dict[str, t.Any]) -> bool:
     return config.get("discover_threads", True) is not False and all(
         config.get(setting) for setting in INPUT_SETTINGS if setting not in LISTED
     )
+
+
 HUB_FILE = ROOT / "plugin" / "extractors" / "tap-edges--edgesrun.yml"
 # Settings the SDK adds to every tap's schema (stream maps, flattening, ...), left out of
 # meltano.yml: the Hub definition lists them.
