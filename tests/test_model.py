@@ -8,8 +8,10 @@ launches and continues whose answers are lost (504 or a reset connection after E
 them), ``max_results`` changes, syncs killed right after Edges applied their k-th launch or
 continue, Edges starting to refuse ``name`` on launches, and runs purged by Edges between the
 tap's look at them and its continues (the last two lead to sends decided after the start's
-batch). The model plays Meltano and the target: it keeps the committed state and the keys of
-the committed records. After every step it checks that:
+batch). Discovery is on: the identity's inbox gains conversations and replies, its author
+publishes posts, and the tap lists both every sync (listing runs, whose launches are killed and
+lose their answers like any other). The model plays Meltano and the target: it keeps the
+committed state and the keys of the committed records. After every step it checks that:
 
 * every launch and continue Edges applied was named by the last STATE the tap had written
   before it sent the request (the write-ahead rule, :mod:`writeahead`);
@@ -20,7 +22,10 @@ the committed records. After every step it checks that:
   partition;
 
 and at the end, after clean syncs, that every item Edges delivered to a run the committed
-state ever owned and Edges did not purge is committed: nothing is lost on the tap's account.
+state ever owned and Edges did not purge is committed, that the newest message of every thread
+active since the lookback began is committed (the listings hid none), every conversation was
+committed at least once, and every post published within the window is followed by each post
+stream: nothing is lost on the tap's account.
 
 CI runs a few examples per outputs mode; a larger run is one command::
 
@@ -44,7 +49,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from tapkit import THREAD_URLS, api_config
 from writeahead import Watch
 
-from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, Faults, Sandbox
+from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, Faults, Sandbox, activity, inbox
 from edges_sandbox.variants import (
     CLAMP_MAX_RESULTS,
     EXTRACTED_AT_VARIANTS,
@@ -68,6 +73,12 @@ EXAMPLES = int(os.environ.get("TAP_EDGES_MODEL_EXAMPLES", "3"))
 STEPS = int(os.environ.get("TAP_EDGES_MODEL_STEPS", "8"))
 STREAM_OF_ACTION = {spec.action: spec.stream for spec in ACTIONS_BY_STREAM.values()}
 Key = tuple[str, str, str | None, str]
+IDENTITY = ENGAGEMENT_IDENTITY_IDS[0]
+AUTHOR = "https://www.linkedin.com/in/ada-lovelace"
+MESSAGES = "linkedin-extract-messages"
+LISTINGS = {spec.action for spec in ACTIONS_BY_STREAM.values() if spec.lists}
+POST_STREAMS = [s.stream for s in ACTIONS_BY_STREAM.values() if s.input_setting == "post_urls"]
+WINDOW_DAYS = 5  # the author's seeded posts of 1 and 4 days are followed, and new ones
 # The API variants the model draws its world from (edges-api.md §11: what the docs leave open);
 # at most one form of extracted_at at a time.
 WORLD_VARIANTS = (
@@ -98,17 +109,23 @@ class Delivery(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.workdir = Path(tempfile.mkdtemp(prefix="tap-edges-model-"))
-        self.sandbox = Sandbox(run_seconds=0.2, outputs_mode=self.mode)
+        self.sandbox = Sandbox(run_seconds=0.2, outputs_mode=self.mode, inbox_threads=3)
         self.sandbox.start()
         self.config = api_config(
             self.sandbox,
-            identity_ids=ENGAGEMENT_IDENTITY_IDS[:1],
+            identity_ids=[IDENTITY],
             post_urls=[],
-            thread_urls=THREAD_URLS[:1],
+            thread_urls=THREAD_URLS[:1],  # listed by hand, and found by discovery too
             company_page_urls=[],
             max_results=5,
             poll_interval_seconds=1,
+            discover_threads=True,
+            post_authors=[AUTHOR],
+            post_window_days=WINDOW_DAYS,
+            # listed in one run per sync (a full listing listed further is a second run)
+            max_results_per_stream={"conversations": 100},
         )
+        self.first_sync: float | None = None  # when the lookback began
         self.state: dict[str, t.Any] | None = None  # what Meltano hands the next sync
         self.committed: set[Key] = set()  # what the target committed
         self.owned: set[str] = set()  # runs a committed state ever named
@@ -161,6 +178,20 @@ class Delivery(RuleBasedStateMachine):
     def edges_purges_runs(self) -> None:
         self.purge_next = True
 
+    @rule()
+    def a_conversation_starts(self) -> None:
+        self.sandbox.backstage.start_conversation(IDENTITY)
+
+    @rule(which=st.integers(min_value=0, max_value=9), n=st.integers(min_value=1, max_value=3))
+    def a_thread_gets_replies(self, which: int, n: int) -> None:
+        threads = self.sandbox.backstage.inbox(IDENTITY)
+        url = threads[which % len(threads)]["linkedin_thread_url"]
+        self.sandbox.backstage.grow(n, action=MESSAGES, identity_id=IDENTITY, input=url)
+
+    @rule()
+    def a_post_is_published(self) -> None:
+        self.sandbox.backstage.publish_post(AUTHOR)
+
     # -- syncs --------------------------------------------------------------------------
 
     @rule()
@@ -183,6 +214,8 @@ class Delivery(RuleBasedStateMachine):
         self, *, commit: float, kill_after: int | None = None, kill_at_send: int | None = None
     ) -> None:
         """One sync; the target commits through a STATE chosen by ``commit`` (1.0: the last)."""
+        if self.first_sync is None:
+            self.first_sync = self.sandbox.engine.clock()
         iterations = self._iterations()
         committed_before = set(self.committed)
         runs_before = set(self.sandbox.engine.runs)
@@ -269,10 +302,55 @@ class Delivery(RuleBasedStateMachine):
         assert len(live) == len(set(live)), f"two runs in flight for one partition: {live}"
 
     def _check_nothing_lost(self) -> None:
+        runs = self.sandbox.engine.runs
         for uid in self.owned - self.purged:
-            for index in range(len(self.sandbox.engine.runs[uid].iterations)):
+            if runs[uid].action_name in LISTINGS:  # a parent emits what moved: checked below
+                continue
+            for index in range(len(runs[uid].iterations)):
                 missing = self._delivered(uid, index) - self.committed
                 assert not missing, f"run {uid} iteration {index}: lost {missing}"
+        self._check_discovered()
+
+    def _check_discovered(self) -> None:
+        """The listings hid nothing: every active thread read, every post in the window."""
+        if self.first_sync is None:
+            return
+        engine = self.sandbox.engine
+        since_ms = (self.first_sync - 30 * 86400) * 1000  # thread_lookback_days: 30
+        committed_threads = {key[3] for key in self.committed if key[0] == "conversations"}
+        for feed in inbox.threads(engine.world, IDENTITY, engine.clock()):
+            thread = json.dumps([inbox.thread_of(feed)])
+            assert thread in committed_threads, f"conversation {thread} never emitted"
+            if feed.times_ms[-1] < since_ms:
+                continue
+            # Its newest message is committed: the tap read the thread since its last activity
+            # (what Edges delivered to the tap's runs is checked above; what a first run's cap
+            # leaves out of an old thread is Edges' to leave).
+            newest = item_key("messages", IDENTITY, feed.input_value, feed.records[-1])
+            assert newest in self.committed, f"thread {feed.input_value}: its activity unread"
+        followed = {(key[0], key[2]) for key in self.committed if key[0] in POST_STREAMS} | {
+            (STREAM_OF_ACTION[run.action_name], run.input.get("linkedin_post_url"))
+            for uid, run in engine.runs.items()
+            if uid in self.owned and STREAM_OF_ACTION[run.action_name] in POST_STREAMS
+        }
+        now_ms = engine.clock() * 1000
+        for post in self._posts():
+            if (
+                post["linkedin_post_type"] == "original"
+                and post["published_ms"] >= now_ms - (WINDOW_DAYS - 1) * 86400 * 1000
+            ):
+                for stream in POST_STREAMS:
+                    assert (stream, post["linkedin_post_url"]) in followed, (stream, post)
+
+    def _posts(self) -> list[dict[str, t.Any]]:
+        """The author's posts as post activity lists them, with their time in ms."""
+        engine = self.sandbox.engine
+        now = engine.clock()
+        posts = activity.author_posts(engine.world, AUTHOR)
+        return [
+            {**activity.post(engine.world, AUTHOR, i, now), "published_ms": p.published_ms}
+            for i, p in enumerate(posts)
+        ]
 
 
 class DeliveryNewestFirst(Delivery):
