@@ -260,6 +260,8 @@ class TapEdges(TapBase):
 
     def _report(self, coordinator: RunCoordinator, seconds: float) -> None:
         """Log what the sync did and what it learned of the API; keep the latter in the state."""
+        if self._discovery is not None:
+            self._discovery.finish()  # the listings were read: the next sync lists anew
         facts = learned(coordinator.bookmarks(), names_refused=coordinator.refuses_names())
         self._keep_api_facts(coordinator.names, facts)
         self.state_writer.write_state(self.state)

@@ -9,7 +9,7 @@ import typing as t
 
 import pytest
 from tapkit import OUTPUTS_MODES, api_config, partitions_of, run_tap
-from writeahead import watched
+from writeahead import Watch, runs_of, watched
 
 from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, Sandbox
 
@@ -195,3 +195,42 @@ def test_a_deselected_parent_still_feeds_its_children(sandbox: Sandbox, tmp_path
     assert run.returncode == 0, run.stderr[-3000:]
     assert not run.records("conversations")
     assert len({r["linkedin_thread_url"] for r in run.records("messages")}) == ACTIVE_THREADS
+
+
+@pytest.mark.parametrize(
+    "stream",
+    ["conversations", "posts", "messages", "post_likers"],
+)
+def test_a_kill_at_a_listing_or_a_child_launch_pays_no_second_run(
+    stream: str, tmp_path: Path
+) -> None:
+    """Killed right after Edges applied a listing's (or a discovered child's) launch: the next
+    sync adopts that run and loses nothing."""
+    with Sandbox(run_seconds=0.3) as sandbox:
+        watch = Watch(sandbox, tmp_path)
+        config = discovering(sandbox)
+        killed = watch.run(config, kill_when=lambda s: s.kind == "launch" and s.stream == stream)
+        assert watch.killed, killed.stderr[-3000:]
+        assert watch.problems() == []
+        state = killed.states[-1] if killed.states else None
+        after = watch.run(config, state=state)
+        assert after.returncode == 0, after.stderr[-3000:]
+        assert watch.problems() == []
+        assert "adopting run" in after.stderr
+        # Each partition has one run in all, the listings included: what the killed sync
+        # launched is adopted, and a listing it did not finish reading is read again, free.
+        partitions = collections.Counter(
+            (run.action_name, json.dumps(run.input, sort_keys=True))
+            for run in sandbox.engine.runs.values()
+        )
+        assert set(partitions.values()) == {1}, partitions
+        threads = {r["linkedin_thread_url"] for r in killed.records("messages")} | {
+            r["linkedin_thread_url"] for r in after.records("messages")
+        }
+        assert len(threads) == ACTIVE_THREADS
+        followed = {r["linkedin_post_url"] for r in after.records("post_likers")} | {
+            r["linkedin_post_url"] for r in killed.records("post_likers")
+        }
+        assert len(followed) == POSTS_IN_WINDOW
+        assert len(runs_of(sandbox, "conversations", IDENTITY)) == 1
+        assert len(runs_of(sandbox, "posts", IDENTITY, linkedin_profile_url=AUTHOR)) == 1

@@ -125,6 +125,9 @@ class Discovery:
     now: Callable[[], float]
     counts: Counts = dataclasses.field(default_factory=Counts)
     _listed: dict[PartitionKey, list[dict[str, t.Any]]] = dataclasses.field(default_factory=dict)
+    _read_later: dict[PartitionKey, tuple[Callable[[Bookmark], None], Bookmark]] = (
+        dataclasses.field(default_factory=dict)
+    )
 
     def start(self, plain: list[Entry], listings: list[Entry]) -> None:
         """Start everything, list, then start the children (the module docs' steps 1 to 3).
@@ -136,8 +139,8 @@ class Discovery:
         self.coordinator.start([*plain, *listings])
         followed: list[tuple[str, str, str]] = []  # (child stream, identity, input)
         marks: dict[PartitionKey, str | None] = {}  # child key -> its mark before this sync
-        for partition, _, _ in listings:
-            items = self._list(partition)
+        for partition, _, save in listings:
+            items = self._list(partition, save)
             if items is None:
                 continue
             if partition.stream == CONVERSATIONS:
@@ -162,9 +165,11 @@ class Discovery:
             if self.coordinator.failed(key):  # tried again next sync
                 write_mark(self.streams.state(key), SEEN_ACTIVITY, old)
 
-    def _list(self, partition: Partition) -> list[dict[str, t.Any]] | None:
+    def _list(
+        self, partition: Partition, save: Callable[[Bookmark], None]
+    ) -> list[dict[str, t.Any]] | None:
         """Read a listing (listing it further while it may hide an active thread)."""
-        items = self._read(partition.key)
+        items = self._read(partition.key, save)
         if items is None or partition.stream != CONVERSATIONS:
             return items
         threshold = self._threshold(partition.key)
@@ -186,20 +191,35 @@ class Discovery:
                 partition.label,
                 cap,
             )
-            (entry,) = self.streams.entries(CONVERSATIONS, {partition.key})
-            self.coordinator.start([(dataclasses.replace(entry[0], max_results=cap), *entry[1:])])
-            items = self._read(partition.key)
+            read = self.coordinator.bookmark(partition.key)  # the state says: not read yet
+            bigger = dataclasses.replace(partition, max_results=cap)
+            self.coordinator.start([(bigger, read, save)])
+            items = self._read(partition.key, save)
             if items is None:
                 return None
         return items
 
-    def _read(self, key: PartitionKey) -> list[dict[str, t.Any]] | None:
-        """The listing's items (None when it failed: the coordinator logged why)."""
-        items = list(self.coordinator.records(key))
+    def _read(
+        self, key: PartitionKey, save: Callable[[Bookmark], None]
+    ) -> list[dict[str, t.Any]] | None:
+        """The listing's items (None when it failed: the coordinator logged why).
+
+        The state goes on saying the listing was not read until :meth:`finish`: a sync killed
+        before its end reads the same listing again, free, instead of paying for a new one.
+        """
+        before = self.coordinator.bookmark(key)
+        items = list(self.coordinator.records(key, flush=False))
         if self.coordinator.failed(key):
             return None
+        self._read_later[key] = (save, self.coordinator.bookmark(key))
+        save(before)
         self._listed[key] = items
         return items
+
+    def finish(self) -> None:
+        """Record every listing as read, in the state (the sync's children are all emitted)."""
+        for save, bookmark in self._read_later.values():
+            save(bookmark)
 
     def _threshold(self, key: PartitionKey) -> dt.datetime:
         since = self._since()

@@ -145,11 +145,13 @@ class RunCoordinator:
 
     # -- records: wait for the partition's run, then read its new items -----------------
 
-    def records(self, key: PartitionKey) -> Iterator[dict[str, t.Any]]:
+    def records(self, key: PartitionKey, *, flush: bool = True) -> Iterator[dict[str, t.Any]]:
         """Yield the partition's new items; failures are logged and collected, not raised.
 
         Args:
             key: The partition's key.
+            flush: Whether the batch's STATE may be flushed now (a listing's is not: its
+                reader says when it counts as read).
 
         Yields:
             Every item not emitted before (from the run :meth:`run_uid` names).
@@ -163,7 +165,7 @@ class RunCoordinator:
             batch = yield from read_batch(
                 self.client, run.uid, expected, tr.partition.label, self.logger
             )
-            self._consumed(tr, run, batch)
+            self._consumed(tr, run, batch, flush=flush)
             consuming.check_outcome(tr, run, self.logger)
         except errors.AuthError:
             raise
@@ -181,6 +183,10 @@ class RunCoordinator:
         """Every partition's bookmark now."""
         return [tr.bookmark for tr in self._tracked.values()]
 
+    def bookmark(self, key: PartitionKey) -> Bookmark:
+        """A partition's bookmark now."""
+        return self._tracked[key].bookmark
+
     def run_uid(self, key: PartitionKey) -> str | None:
         """The run whose items :meth:`records` yields for a partition."""
         return self._tracked[key].bookmark.run_uid
@@ -197,7 +203,7 @@ class RunCoordinator:
         self.failures.append(exc)
         tr.error = exc
 
-    def _consumed(self, tr: Tracked, run: Run, batch: Batch) -> None:
+    def _consumed(self, tr: Tracked, run: Run, batch: Batch, *, flush: bool = True) -> None:
         """Mark the batch emitted in the bookmark, and say so loudly when items may be lost."""
         done = consuming.consumed(tr.bookmark, run, batch, self._caps(tr))
         if done.clamp is not None:
@@ -222,7 +228,7 @@ class RunCoordinator:
         self.summary.items[tr.partition.stream] += batch.count
         self.summary.batches += 1
         every = math.ceil(len(self._tracked) / MAX_EMIT_STATES)  # batches between two STATEs
-        if self.summary.batches % every == 0:
+        if flush and self.summary.batches % every == 0:
             self.flush()
         if consuming.report_batch(
             self.logger,
