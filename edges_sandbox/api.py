@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING
 from edges_sandbox import billing
 from edges_sandbox.engine import Engine
 from edges_sandbox.faults import GatewayAnswer, lost_answer
-from edges_sandbox.identities import Shown, identity_object, identity_objects, shown
+from edges_sandbox.identities import (
+    Shown,
+    identity_object,
+    identity_objects,
+    own_profile,
+    shown,
+)
 from edges_sandbox.paging import outputs_page
 from edges_sandbox.validation import parse_launch
 from edges_sandbox.variants import CREDITS_LIST, NO_CREDITS
@@ -120,6 +126,18 @@ def get_consumption(engine: Engine, request: Request, _args: tuple[str, ...]) ->
         return Response(200, billing.consumption(runs, purged, now, engine.settings.credits_max))
 
 
+def me(engine: Engine, request: Request, _args: tuple[str, ...]) -> Response:
+    """``POST /v1/actions/linkedin-me/run/live``: the identity's own LinkedIn profile."""
+    body = request.json_object()
+    identities = body.get("identity_ids")
+    uid = identities[0] if isinstance(identities, list) and len(identities) == 1 else None
+    found = identity_object(uid, engine.settings.extra_identities)
+    if found is None:
+        msg = "identity_ids: exactly one identity of this workspace"
+        raise ApiError(400, "BAD_PARAMETERS", msg)
+    return Response(200, own_profile(found["name"]))
+
+
 def _shown(engine: Engine, request: Request) -> Shown:
     asked = (request.query.get("retrieve_accounts") or [""])[-1].lower() == "true"
     return shown(engine.settings.variants, accounts=asked)
@@ -129,6 +147,7 @@ ROUTES: tuple[tuple[str, re.Pattern[str], Handler], ...] = tuple(
     (method, re.compile(f"^/v1{pattern}/?$"), handler)
     for method, pattern, handler in (
         ("POST", rf"/actions/{UID}/run/async", launch),
+        ("POST", "/actions/linkedin-me/run/live", me),
         ("GET", "/runs", list_runs),
         ("GET", rf"/runs/{UID}", get_run),
         ("GET", rf"/runs/{UID}/status", run_status),

@@ -147,3 +147,21 @@ def identity_type(uid: str | None, extra: int = 0) -> str | None:
     """
     found = identity_object(uid, extra)
     return found["type"] if found else None
+
+
+def own_profile(name: str) -> dict[str, Any]:
+    """What ``linkedin-me`` answers for an identity: its LinkedIn account's profile.
+
+    Args:
+        name: The identity's name (its LinkedIn member's, in the sandbox).
+
+    Returns:
+        The profile URL (``https://www.linkedin.com/in/<first>-<last>``) and the names.
+    """
+    words = name.lower().split()
+    first, _, last = name.partition(" ")
+    return {
+        "linkedin_profile_url": f"https://www.linkedin.com/in/{'-'.join(words)}",
+        "first_name": first,
+        "last_name": last,
+    }

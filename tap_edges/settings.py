@@ -79,6 +79,15 @@ CONFIG_SCHEMA = th.PropertiesList(
         "post_reposters follow the posts published within post_window_days.",
     ),
     th.Property(
+        "discover_posts",
+        th.BooleanType,
+        default=True,
+        title="Discover posts",
+        description="List the posts of post_authors every sync (the posts stream) and follow "
+        "those within post_window_days; when post_authors is empty, each identity's own "
+        "profile (found once with Edges' linkedin-me). Listing is paid per post listed.",
+    ),
+    th.Property(
         "post_window_days",
         th.IntegerType,
         default=30,
@@ -290,7 +299,7 @@ def stream_settings(config: t.Mapping[str, t.Any], spec: ActionSpec) -> StreamSe
         identity_ids=identity_ids(config),
         inputs=inputs,
         max_results=max_results_for(config, spec.stream),
-        discover=spec.lists != THREAD_URLS or bool(config.get("discover_threads", True)),
+        discover=_discovers(config, spec),
     )
 
 
@@ -325,3 +334,12 @@ def max_results_for(config: t.Mapping[str, t.Any], stream: str) -> int:
     spec = ACTIONS_BY_STREAM.get(stream)
     default = spec.default_max_results if spec else None
     return int(overrides.get(stream, default or config.get("max_results", 100)))
+
+
+def _discovers(config: t.Mapping[str, t.Any], spec: ActionSpec) -> bool:
+    """Whether the stream's partitions may exist: a listing switched off has none."""
+    if spec.lists == THREAD_URLS:
+        return bool(config.get("discover_threads", True))
+    if spec.lists == POST_URLS:
+        return bool(config.get("discover_posts", True))
+    return True

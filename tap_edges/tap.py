@@ -26,6 +26,7 @@ from tap_edges.api.pacing import RateBudget
 from tap_edges.checks import config_problems
 from tap_edges.conform import Drift
 from tap_edges.discovery.discoverer import Discovery, Options
+from tap_edges.discovery.profiles import own_profiles
 from tap_edges.runs.coordinator import RunCoordinator
 from tap_edges.runs.executing import Names
 from tap_edges.runs.summary import learned, learned_line
@@ -87,6 +88,7 @@ class TapEdges(TapBase):
         self._credits: list[Credits | None] = []  # before the sync
         self._noted: set[str] = set()  # credits endpoints that did not answer
         self._client: EdgesClient | None = None
+        self._profiles: dict[str, str] = {}  # the identities' own profiles (linkedin-me)
         self._budget: RateBudget | None = None
         self._resources = contextlib.ExitStack()
         super().__init__(*args, **kwargs)
@@ -166,6 +168,7 @@ class TapEdges(TapBase):
         plain = [
             e for s in streams.values() if s.selected and not s.spec.lists for e in s.run_entries()
         ]
+        self._post_authors(streams, children)
         listings = [
             e
             for s in streams.values()
@@ -190,6 +193,23 @@ class TapEdges(TapBase):
         else:
             coordinator.start(plain)
         return discovery
+
+    def _post_authors(
+        self, streams: dict[str, EdgesActionStream], children: dict[str, tuple[str, ...]]
+    ) -> None:
+        """Without ``post_authors``, each identity's own profile is the posts' author."""
+        posts = streams.get("posts")
+        wanted = posts is not None and (posts.selected or children.get("posts"))
+        if not wanted or self.config.get("post_authors") or self._client is None:
+            return
+        if not self.config.get("discover_posts", True):
+            return
+        stored = read_api_facts(self.state).get("profiles")
+        known: dict[str, str] = stored if isinstance(stored, dict) else {}
+        found = own_profiles(self._client, identity_ids(self.config), known, self.logger)
+        for identity, url in found.items():
+            self._found.add("posts", identity, [url])
+        self._profiles = found
 
     def _flush(self, names: Names) -> None:
         """Write a STATE with every bookmark (and what was learned of names on launches)."""
@@ -291,6 +311,8 @@ class TapEdges(TapBase):
     def _keep_api_facts(self, names: Names, facts: dict[str, str] | None = None) -> None:
         kept = read_api_facts(self.state)
         kept["names"] = "refused" if names.refused else "accepted"
+        if self._profiles:
+            kept["profiles"] = self._profiles
         if facts is not None:
             kept["learned"] = facts
         write_api_facts(self.state.setdefault("bookmarks", {}), kept)

@@ -234,3 +234,27 @@ def test_a_kill_at_a_listing_or_a_child_launch_pays_no_second_run(
         assert len(followed) == POSTS_IN_WINDOW
         assert len(runs_of(sandbox, "conversations", IDENTITY)) == 1
         assert len(runs_of(sandbox, "posts", IDENTITY, linkedin_profile_url=AUTHOR)) == 1
+
+
+def test_without_post_authors_the_identity_s_own_posts_are_followed(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """linkedin-me tells the identity's profile once; the state keeps it for later syncs."""
+    config = discovering(sandbox, post_authors=[], discover_threads=False)
+    first = run_tap(config, tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    own = "https://www.linkedin.com/in/ada-lovelace"  # the sandbox's first identity's account
+    assert {p["linkedin_profile_url"] for p in first.records("posts")} == {own}
+    followed = {r["followed_post_url"] for r in first.records("posts")} - {None}
+    assert len(followed) == POSTS_IN_WINDOW
+    assert {r["linkedin_post_url"] for r in first.records("post_likers")} == followed
+    assert first.last_state["bookmarks"]["_edges_api"]["profiles"] == {IDENTITY: own}
+    sandbox.requests.clear()
+    second = run_tap(config, tmp_path, state=first.last_state)
+    assert second.returncode == 0, second.stderr[-3000:]
+    asked = [e for e in sandbox.requests.entries() if "linkedin-me" in e["path"]]
+    assert asked == []  # known from the state
+    off = run_tap({**config, "discover_posts": False}, tmp_path, state=second.last_state)
+    assert off.returncode == 0, off.stderr[-3000:]
+    assert not off.records("posts")
+    assert not off.records("post_likers")

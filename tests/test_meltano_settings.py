@@ -24,9 +24,12 @@ LISTED = {str(a.lists) for a in ACTIONS if a.lists}
 
 
 def every_stream_has_data(config: dict[str, t.Any]) -> bool:
-    """Each input setting has values, or a listing feeds its streams (none is switched off)."""
-    return config.get("discover_threads", True) is not False and all(
-        config.get(setting) for setting in INPUT_SETTINGS if setting not in LISTED
+    """Each input setting has values, or a listing that is on fills its streams' partitions
+    (post_authors itself defaults to each identity's own profile)."""
+    listings_on = config.get("discover_threads", True) and config.get("discover_posts", True)
+    own_profile = {"post_authors"} if config.get("discover_posts", True) else set()
+    return bool(listings_on) and all(
+        config.get(setting) for setting in INPUT_SETTINGS if setting not in LISTED | own_profile
     )
 
 

@@ -45,6 +45,7 @@ def expected_settings(sandbox: Sandbox, workdir: Path) -> dict[str, t.Any]:
         "identity_ids": [ENGAGEMENT_IDENTITY_IDS[0]],
         "post_urls": POST_URLS[:1],
         "post_authors": [AUTHOR],
+        "discover_posts": True,
         "post_window_days": 12,
         "follow_reshares": True,
         "thread_urls": THREAD_URLS[:1],
@@ -170,8 +171,9 @@ def test_sandbox_settings_from_the_environment_act(tmp_path: Path) -> None:
     # the world the tap kept, where the variable said
     runs = Sandbox(state_file=world).backstage.runs()
     # both sandbox identities x (connections, profile viewers, the conversations listing, the
-    # 6 threads of the inbox active within 30 days)
-    assert len(runs) == 2 * (3 + 6)
+    # 6 threads of the inbox active within 30 days, the listing of the identity's own posts,
+    # the 3 of them within 30 days x 3 post streams)
+    assert len(runs) == 2 * (3 + 6 + 1 + 3 * 3)
 
 
 @pytest.fixture(scope="module")

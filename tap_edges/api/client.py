@@ -93,6 +93,12 @@ class EdgesClient:
         params = {"retrieve_accounts": "true"} if retrieve_accounts else None
         return self._json_object(self.http.request("GET", path, params=params), path)
 
+    def me(self, identity_id: str) -> t.Any:  # noqa: ANN401 - an object, or a list of one
+        """``POST /actions/linkedin-me/run/live``: the identity's own LinkedIn profile."""
+        body = {"identity_ids": [identity_id], "input": {}}
+        path = "/actions/linkedin-me/run/live"
+        return self.http.request("POST", path, json=body).data
+
     def workspace(self) -> t.Any:  # noqa: ANN401 - an object, or (seen) a list of them
         """``GET /workspaces``: the workspace's credits and plan, as Edges shapes them."""
         return self.http.request("GET", "/workspaces").data
