@@ -13,6 +13,8 @@ if t.TYPE_CHECKING:
     from pathlib import Path
 
 MODELS = ("engagements", "people", "post_engagement", "warm_leads")
+# A staging model per stream (views), and the participants of stg_conversations unnested.
+STAGING = (*(f"stg_{stream}" for stream in ACTIONS_BY_STREAM), "stg_conversation_participants")
 KINDS = {
     "connections": "connection",
     "messages": "message",
@@ -45,12 +47,17 @@ def check_build(workdir: Path) -> str:
     results = run_results(workdir)
     statuses = {r["unique_id"]: r["status"] for r in results["results"]}
     models = {uid.split(".")[-1] for uid in statuses if uid.startswith("model.")}
-    assert set(MODELS) <= models
+    assert {*MODELS, *STAGING} <= models
     tests = {uid: status for uid, status in statuses.items() if uid.startswith("test.")}
     assert len(tests) >= 50, sorted(tests)
     assert {uid for uid, status in tests.items() if status != "pass"} == set()
     assert all(statuses[f"model.tap_edges.{m}"] == "success" for m in models)
     assert any("engagements_tie_out" in uid for uid in tests)
+    assert any("post_engagement_holds_followed_posts" in uid for uid in tests)
+    # dbt's unit tests (inputs given in the yml files) ran and passed too.
+    units = {uid: status for uid, status in statuses.items() if uid.startswith("unit_test.")}
+    assert len(units) >= 2, sorted(units)
+    assert set(units.values()) == {"pass"}, units
     return str(results["metadata"]["invocation_id"])
 
 

@@ -2,10 +2,13 @@
 dbt-duckdb on the sandbox, twice, and the models are checked against the loaded tables.
 
 Besides dbt's own tests (which must all pass), every model is recomputed here in Python from
-the tap's tables: engagements holds one row per loaded item, people every member seen,
-post_engagement the counts per post, warm_leads exactly the people who engaged in two ways
-lately without being a connection. The second build must write only the new items, and a
-full refresh must give the same rows.
+the tap's tables: the staging models of the parent streams hold the newest listing of each
+conversation (and its participants) and post, engagements one row per loaded item, people
+every member seen (conversation participants and post authors included), post_engagement the
+counts and the listed post per followed post, warm_leads exactly the people who engaged in two
+ways lately without being a connection. The second build (after the world grew: conversations
+moved, posts listed again with new counts) must write only the new items, and a full refresh
+must give the same rows.
 """
 
 from __future__ import annotations
@@ -20,23 +23,35 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from dbtkit import KINDS, check_build, dbt_env, engagement_ids, meltano_dbt, run_results
+from dbtkit import (
+    KINDS,
+    MODELS,
+    STAGING,
+    check_build,
+    dbt_env,
+    engagement_ids,
+    meltano_dbt,
+    run_results,
+)
 from meltanokit import ROOT, grow_world, install_plugins, plugin_python, project_env
 
 from tap_edges.actions import ACTIONS_BY_STREAM
+from tap_edges.discovery.posts import activity_of
 from tap_edges.streams import load_schema
 
 pytestmark = pytest.mark.e2e
 
 Rows = list[dict[str, t.Any]]
 Tables = dict[str, Rows]
+Key = tuple[t.Any, ...]
+# The tables and the models (the marts' tables and the staging views).
 DUMP = """
 import json, sys, duckdb
 with duckdb.connect(sys.argv[1], read_only=True) as db:
     out = {}
     for schema, name in db.execute(
         "SELECT table_schema, table_name FROM information_schema.tables "
-        "WHERE table_schema IN ('tap_edges', 'analytics') AND table_type = 'BASE TABLE'"
+        "WHERE table_schema IN ('tap_edges', 'analytics')"
     ).fetchall():
         cursor = db.execute(f'SELECT * FROM {schema}."{name}"')
         columns = [d[0] for d in cursor.description]
@@ -51,6 +66,12 @@ ITEM_TIME = {  # the item's own time, first present wins; else extracted_at
     "page_followers": ("followed_at",),
 }
 POST_STREAMS = {"post_likers": "likes", "post_commenters": "comments", "post_reposters": "reposts"}
+# The newest of several rows of one key: by these columns, the latest first (edges_newest).
+NEWEST = {
+    "conversations": ("extracted_at", "last_activity_at", "run_uid"),
+    "posts": ("extracted_at", "run_uid"),
+}
+AUTHORS = ("author", "activity_author")  # the people of a listed post
 WINDOW = dt.timedelta(days=30)
 
 
@@ -60,7 +81,7 @@ def dbt_plugins(session_dir: Path) -> None:
 
 
 def dump(database: Path) -> tuple[Tables, Tables]:
-    """The tap's tables and the models, read with dbt-duckdb's own duckdb."""
+    """The tap's tables and the models (views too), read with dbt-duckdb's own duckdb."""
     done = subprocess.run(
         [str(plugin_python("utilities", "dbt-duckdb")), "-c", DUMP, str(database)],
         capture_output=True,
@@ -97,29 +118,171 @@ def check_models(raw: Tables, models: Tables) -> None:
     engagements = models["engagements"]
     assert sorted(e["engagement_id"] for e in engagements) == sorted(engagement_ids(raw))
     assert {e["kind"] for e in engagements} == set(KINDS.values())
-    check_people(raw, models["people"])
-    check_posts(raw, models["post_engagement"])
+    conversations, posts = newest(raw, "conversations"), newest(raw, "posts")
+    assert conversations, "the sandbox's conversations listing found threads"
+    assert posts, "the sandbox's posts listing found posts"
+    check_conversations(conversations, models)
+    check_staged_posts(posts, models["stg_posts"])
+    check_people(raw, conversations, posts, models["people"])
+    check_posts(raw, posts, models["post_engagement"])
     check_leads(raw, models["warm_leads"])
 
 
-def check_people(raw: Tables, people: Rows) -> None:
-    seen = {r["linkedin_profile_id"] for s in KINDS for r in raw[s]} - {None}
+def newest(raw: Tables, stream: str) -> dict[Key, dict[str, t.Any]]:
+    """The newest row of each key of a parent stream's table (the loader upserts: one)."""
+    keys = ACTIONS_BY_STREAM[stream].primary_keys
+    found: dict[Key, dict[str, t.Any]] = {}
+    for row in sorted(raw[stream], key=lambda r: tuple(str(r[c]) for c in NEWEST[stream])):
+        found[tuple(row[k] for k in keys)] = row  # the later in that order wins
+    return found
+
+
+def participants(conversation: dict[str, t.Any]) -> list[tuple[int, dict[str, t.Any]]]:
+    """A conversation's participants with their index (from 1), JSON nulls left out."""
+    listed = json.loads(conversation["participants"] or "null")
+    return [(i, p) for i, p in enumerate(listed or [], start=1) if p is not None]
+
+
+def check_conversations(conversations: dict[Key, dict[str, t.Any]], models: Tables) -> None:
+    """stg_conversations: one row per key, the newest values; stg_conversation_participants."""
+    staged = {(c["identity_id"], c["linkedin_thread_id"]): c for c in models["stg_conversations"]}
+    assert len(staged) == len(models["stg_conversations"])
+    assert staged.keys() == conversations.keys()
+    for key, row in conversations.items():
+        conversation = staged[key]
+        for column in ("last_activity_at", "unread_count", "total_received_messages", "run_uid"):
+            assert conversation[column] == row[column], (key, column)
+        assert conversation["is_read"] == row["read"]
+        last = json.loads(row["last_message"])
+        assert conversation["last_message_id"] == last["message_id"], key
+    expected = {
+        (*key, index, person["linkedin_profile_id"], person["linkedin_profile_url"])
+        for key, row in conversations.items()
+        for index, person in participants(row)
+    }
+    assert expected, "the sandbox's conversations have participants"
+    rows = models["stg_conversation_participants"]
+    unnested = [
+        (
+            p["identity_id"],
+            p["linkedin_thread_id"],
+            p["participant_index"],
+            p["linkedin_profile_id"],
+            p["linkedin_profile_url"],
+        )
+        for p in rows
+    ]
+    assert sorted(unnested) == sorted(expected)
+
+
+def check_staged_posts(posts: dict[Key, dict[str, t.Any]], staged_rows: Rows) -> None:
+    """stg_posts: one row per key with the newest listing's counts, authors unpacked."""
+    staged = {(p["identity_id"], p["linkedin_post_id"]): p for p in staged_rows}
+    assert len(staged) == len(staged_rows)
+    assert staged.keys() == posts.keys()
+    for key, row in posts.items():
+        post = staged[key]
+        for column in (
+            "linkedin_activity_id",
+            "followed_post_url",
+            "published_date",
+            "reaction_count",
+            "comment_count",
+            "repost_count",
+            "run_uid",
+        ):
+            assert post[column] == row[column], (key, column)
+        for role in AUTHORS:
+            person = json.loads(row[role] or "{}")
+            assert post[f"{role}_linkedin_profile_id"] == person.get("linkedin_profile_id"), key
+        source = json.loads(row["source_post"] or "{}")
+        assert post["source_post_url"] == source.get("linkedin_post_url"), key
+
+
+def authors(posts: dict[Key, dict[str, t.Any]]) -> dict[int, set[str]]:
+    """Profile id → the posts (linkedin_post_id) it wrote or whose activity holds them."""
+    found: dict[int, set[str]] = defaultdict(set)
+    for row in posts.values():
+        for role in AUTHORS:
+            profile_id = json.loads(row[role] or "{}").get("linkedin_profile_id")
+            if profile_id is not None:
+                found[profile_id].add(row["linkedin_post_id"])
+    return found
+
+
+def check_people(
+    raw: Tables,
+    conversations: dict[Key, dict[str, t.Any]],
+    posts: dict[Key, dict[str, t.Any]],
+    people: Rows,
+) -> None:
+    identities: dict[int, set[str]] = defaultdict(set)
+    for stream in KINDS:
+        for row in raw[stream]:
+            identities[row["linkedin_profile_id"]].add(row["identity_id"])
+    threads: dict[int, set[Key]] = defaultdict(set)
+    for key, row in conversations.items():
+        for _, person in participants(row):
+            identities[person["linkedin_profile_id"]].add(key[0])
+            threads[person["linkedin_profile_id"]].add(key)
+    written = authors(posts)
+    seen = (identities.keys() | written.keys()) - {None}
     connected = {r["linkedin_profile_id"] for r in raw["connections"]}
     assert sorted(p["linkedin_profile_id"] for p in people) == sorted(seen)
     assert {p["linkedin_profile_id"] for p in people if p["is_connection"]} == connected
+    assert threads.keys() - {None}, "conversation participants are people"
+    assert written, "post authors are people"
+    for person in people:
+        profile_id = person["linkedin_profile_id"]
+        assert person["identity_count"] == len(identities.get(profile_id, ())), profile_id
+        assert person["conversation_count"] == len(threads.get(profile_id, ())), profile_id
+        assert person["post_count"] == len(written.get(profile_id, ())), profile_id
 
 
-def check_posts(raw: Tables, post_engagement: Rows) -> None:
-    posts = {p["linkedin_post_url"]: p for p in post_engagement}
-    assert posts.keys() == {r["linkedin_post_url"] for r in raw["post_likers"]}
-    for url, post in posts.items():
+def listed_post(url: str, posts: dict[Key, dict[str, t.Any]]) -> dict[str, t.Any] | None:
+    """The post_engagement row's post: followed by this URL first, then the newest listing."""
+    matching = [
+        row
+        for row in posts.values()
+        if url in (row["followed_post_url"], row["linkedin_post_url"])
+        or (
+            row["linkedin_activity_id"] is not None
+            and row["linkedin_activity_id"] == activity_of(url)
+        )
+    ]
+    matching.sort(key=lambda row: (row["identity_id"], row["linkedin_post_id"]))
+    matching.sort(key=lambda row: dt.datetime.fromisoformat(row["extracted_at"]), reverse=True)
+    matching.sort(key=lambda row: row["followed_post_url"] != url)
+    return matching[0] if matching else None
+
+
+def check_posts(raw: Tables, posts: dict[Key, dict[str, t.Any]], post_engagement: Rows) -> None:
+    rows = {p["linkedin_post_url"]: p for p in post_engagement}
+    followed = {p["followed_post_url"] for p in posts.values()} - {None}
+    assert followed, "the posts listing found posts to follow"
+    engaged_urls = {r["linkedin_post_url"] for s in POST_STREAMS for r in raw[s]}
+    assert rows.keys() == engaged_urls | followed
+    for url, post in rows.items():
         engaged: set[int] = set()
         for stream, column in POST_STREAMS.items():
-            rows = [r for r in raw[stream] if r["linkedin_post_url"] == url]
+            items = [r for r in raw[stream] if r["linkedin_post_url"] == url]
             item_key = ACTIONS_BY_STREAM[stream].natural_keys[0]
-            assert post[column] == len({r[item_key] for r in rows}), (url, column)
-            engaged |= {r["linkedin_profile_id"] for r in rows} - {None}
+            assert post[column] == len({r[item_key] for r in items}), (url, column)
+            engaged |= {r["linkedin_profile_id"] for r in items} - {None}
         assert post["unique_people"] == len(engaged)
+        listed = listed_post(url, posts)
+        if url in followed:
+            assert listed is not None, url
+        if listed is None:
+            assert post["linkedin_post_id"] is None, url
+            continue
+        assert post["linkedin_post_id"] == listed["linkedin_post_id"], url
+        assert post["published_date"] == listed["published_date"], url
+        assert post["linkedin_post_type"] == listed["linkedin_post_type"].lower(), url
+        assert post["content_text"] == listed["content_text"], url
+        author = json.loads(listed["author"] or "{}")
+        assert post["author_linkedin_profile_id"] == author.get("linkedin_profile_id"), url
+        assert post["listed_reaction_count"] == listed["reaction_count"], url
 
 
 def check_leads(raw: Tables, warm_leads: Rows) -> None:
@@ -187,7 +350,7 @@ def test_models_build_empty_before_anything_is_loaded(dbt_plugins: None, tmp_pat
     check_build(tmp_path)
     raw, models = dump(database)
     assert raw == {}
-    assert set(models) == {"engagements", "people", "post_engagement", "warm_leads"}
+    assert set(models) == {*MODELS, *STAGING}
     assert all(rows == [] for rows in models.values())
 
 

@@ -1,4 +1,4 @@
--- One row per (identity_id, message_id): the messages of the configured threads.
+-- One row per (identity_id, message_id): the messages of the threads read.
 with newest as (
     {{ edges_newest("messages", ["identity_id", "message_id"], {
         "identity_id": "string",

@@ -1,4 +1,4 @@
--- One row per (identity_id, linkedin_comment_id): the comments on the configured posts.
+-- One row per (identity_id, linkedin_comment_id): the comments on the followed posts.
 with newest as (
     {{ edges_newest("post_commenters", ["identity_id", "linkedin_comment_id"], {
         "identity_id": "string",

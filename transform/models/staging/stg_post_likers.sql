@@ -1,4 +1,4 @@
--- One row per (identity_id, like_id): the reactions to the configured posts (one per person
+-- One row per (identity_id, like_id): the reactions to the followed posts (one per person
 -- and post; like_id is the tap's derived key).
 with newest as (
     {{ edges_newest("post_likers", ["identity_id", "like_id"], {

@@ -1,4 +1,4 @@
--- One row per (identity_id, linkedin_repost_id): the reposts of the configured posts.
+-- One row per (identity_id, linkedin_repost_id): the reposts of the followed posts.
 with newest as (
     {{ edges_newest("post_reposters", ["identity_id", "linkedin_repost_id"], {
         "identity_id": "string",
