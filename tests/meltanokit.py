@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MELTANO = ROOT / ".venv-meltano" / "bin" / "meltano"
 SETUP = ROOT / "scripts" / "setup-meltano"
 STREAMS = tuple(ACTIONS_BY_STREAM)
+# The listing actions (discovery), each to its stream: a new run every sync.
+LISTINGS = {spec.action: spec.stream for spec in ACTIONS_BY_STREAM.values() if spec.lists}
 INSTALL_TIMEOUT = 1200
 RUN_TIMEOUT = 300
 PLUGIN_KINDS = ("extractors", "loaders", "utilities")
@@ -140,6 +142,7 @@ def expected_keys(
     state: dict[str, t.Any],
     iteration: int | None = None,
     world: Path | None = None,
+    since: set[str] | None = None,
 ) -> dict[str, set[Key]]:
     """Primary keys of the items the sandbox delivered, per stream (one iteration, or all).
 
@@ -147,15 +150,32 @@ def expected_keys(
     turns each delivered item into the record the tap makes of it: the item plus its
     partition's context, with the derived key where the stream has one. ``world``: the sandbox
     world file, when not the test's one.
+
+    The runs are those the state names, and the listings' earlier runs (discovery lists anew
+    every sync): a listing stream's rows are every item any of its runs listed. ``since``: the
+    runs that existed before a sync, to get only what that sync brought: ``iteration`` of the
+    runs it continued and every iteration of the runs it launched; listings are then left out
+    (a parent emits what moved, or every listed post, each sync).
     """
     truth = Sandbox(state_file=world or sandbox_path(workdir))
     expected: dict[str, set[Key]] = {stream: set() for stream in STREAMS}
     contexts = partition_contexts(state)
-    assert sorted(contexts) == sorted(run["uid"] for run in truth.backstage.runs())
+    runs = {run["uid"]: run["action_name"] for run in truth.backstage.runs()}
+    assert set(contexts) <= set(runs)
+    earlier = {uid: runs[uid] for uid in set(runs) - set(contexts)}
+    assert set(earlier.values()) <= set(LISTINGS), earlier  # only listings leave runs behind
+    for uid in earlier:
+        engine_run = truth.engine.runs[uid]
+        stream = LISTINGS[engine_run.action_name]
+        contexts[uid] = (stream, {"identity_id": engine_run.identity_id, **engine_run.input})
     for uid, (stream, context) in contexts.items():
+        listing = ACTIONS_BY_STREAM[stream].lists is not None
+        if since is not None and listing:
+            continue
         derived = ACTIONS_BY_STREAM[stream].derived_key
         for it in truth.backstage.ground_truth(uid):
-            if iteration is not None and it["index"] != iteration:
+            launched_since = since is not None and uid not in since
+            if iteration is not None and it["index"] != iteration and not launched_since:
                 continue
             for item in it["delivered"]:
                 record = {**item, **context}
@@ -163,6 +183,18 @@ def expected_keys(
                     record[derived.name] = derive_key(record, derived.parts)
                 expected[stream].add(record_key(stream, record))
     return expected
+
+
+def listing_fed(stream: str) -> bool:
+    """Whether a listing (discovery) finds the stream's partitions."""
+    fed = {spec.lists for spec in ACTIONS_BY_STREAM.values() if spec.lists}
+    return ACTIONS_BY_STREAM[stream].input_setting in fed
+
+
+def run_uids(workdir: Path, world: Path | None = None) -> set[str]:
+    """Every run the sandbox holds now."""
+    truth = Sandbox(state_file=world or sandbox_path(workdir))
+    return {run["uid"] for run in truth.backstage.runs()}
 
 
 def iteration_indexes(workdir: Path, world: Path | None = None) -> list[int]:

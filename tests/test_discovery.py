@@ -148,7 +148,7 @@ def test_two_syncs_follow_the_inbox_and_the_posts(sandbox: Sandbox, tmp_path: Pa
 
 
 def test_an_idle_inbox_costs_one_listing(sandbox: Sandbox, tmp_path: Path) -> None:
-    config = discovering(sandbox, post_authors=[])
+    config = discovering(sandbox, discover_posts=False)
     first = run_tap(config, tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
     sandbox.requests.clear()
@@ -163,7 +163,7 @@ def test_more_active_threads_than_the_listing_cap_are_all_read(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     """A full listing whose oldest entry is newer than the last sync is listed further."""
-    config = discovering(sandbox, post_authors=[], max_results_per_stream={"conversations": 2})
+    config = discovering(sandbox, discover_posts=False, max_results_per_stream={"conversations": 2})
     first = run_tap(config, tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
     assert len({r["linkedin_thread_url"] for r in first.records("messages")}) == ACTIVE_THREADS
@@ -180,7 +180,7 @@ def test_more_active_threads_than_the_listing_cap_are_all_read(
 
 
 def test_a_deselected_parent_still_feeds_its_children(sandbox: Sandbox, tmp_path: Path) -> None:
-    config = discovering(sandbox, post_authors=[])
+    config = discovering(sandbox, discover_posts=False)
     catalog = tmp_path / "catalog.json"
     discovered = run_tap(config, tmp_path, args=["--discover"])
     assert discovered.returncode == 0, discovered.stderr[-3000:]
@@ -258,3 +258,32 @@ def test_without_post_authors_the_identity_s_own_posts_are_followed(
     assert off.returncode == 0, off.stderr[-3000:]
     assert not off.records("posts")
     assert not off.records("post_likers")
+
+
+def test_a_reply_while_a_thread_s_first_run_is_read_is_read_next_sync(tmp_path: Path) -> None:
+    """A sync that only reads a thread's earlier run (launched by a killed sync, before the
+    reply) has not fetched the activity it listed: the next sync continues the thread."""
+    with Sandbox(run_seconds=0.3) as sandbox:
+        watch = Watch(sandbox, tmp_path)
+        config = discovering(sandbox, discover_posts=False)
+        killed = watch.run(
+            config, kill_when=lambda s: s.kind == "launch" and s.stream == "messages"
+        )
+        assert watch.killed
+        (uid,) = [u for u, r in sandbox.engine.runs.items() if r.action_name == MESSAGES]
+        thread = sandbox.engine.runs[uid].input["linkedin_thread_url"]
+        sandbox.backstage.grow(1, action=MESSAGES, identity_id=IDENTITY, input=thread)
+        # Edges purged the killed sync's listing: the next sync lists anew, reply included.
+        for uid, run in list(sandbox.engine.runs.items()):
+            if run.action_name == "linkedin-extract-conversations":
+                sandbox.backstage.purge_run(uid)
+        reading = watch.run(config, state=killed.states[-1])
+        assert reading.returncode == 0, reading.stderr[-3000:]
+        assert "reading it" in reading.stderr
+        before = delivered(sandbox, MESSAGES)
+        after = watch.run(config, state=reading.last_state)
+        assert after.returncode == 0, after.stderr[-3000:]
+        fetched = {r["message_id"] for r in after.records("messages")}
+        assert fetched == delivered(sandbox, MESSAGES) - before
+        assert {r["linkedin_thread_url"] for r in after.records("messages")} == {thread}
+        assert watch.problems() == []

@@ -30,7 +30,7 @@ WORKSPACES_FILE = ORCHESTRATE / "workspaces.yml"
 MELTANO_FILE = ORCHESTRATE / "meltano-workspaces.yml"
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-INPUTS = ("identity_ids", "post_urls", "thread_urls", "company_page_urls")
+INPUTS = ("identity_ids", "post_urls", "thread_urls", "company_page_urls", "post_authors")
 # What a workspace sync loads with, unless EDGES_MELTANO_ENVIRONMENT and EDGES_LOADER say
 # otherwise: declared here once, for the code location, its runner and the cluster's report.
 MELTANO_ENVIRONMENT = "cluster"
@@ -52,6 +52,9 @@ class Workspace:
     post_urls: tuple[str, ...] = ()
     thread_urls: tuple[str, ...] = ()
     company_page_urls: tuple[str, ...] = ()
+    post_authors: tuple[str, ...] = ()
+    discover_threads: bool = True
+    discover_posts: bool = True
     runs_requests_per_minute: int = 30
     schedule: str | None = None
     sandbox: bool = False
@@ -85,6 +88,8 @@ class Workspace:
         config: dict[str, t.Any] = {
             "api_key": f"${self.api_key_env}",
             **{name: list(getattr(self, name)) for name in INPUTS},
+            "discover_threads": self.discover_threads,
+            "discover_posts": self.discover_posts,
             "runs_requests_per_minute": self.runs_requests_per_minute,
             "sandbox": self.sandbox,
         }

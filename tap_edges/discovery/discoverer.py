@@ -10,8 +10,10 @@
    larger cap first (:func:`.threads.lists_further`);
 3. the children are chosen (:mod:`.threads`, :mod:`.posts`), their marks put in the state, and
    they are started in one more coordinator start, whose write-ahead STATE holds the marks and
-   every child's pending launch or continue together. A child that fails there gets its old
-   mark back, so the next sync tries it again.
+   every child's pending launch or continue together. A child that was not launched or
+   continued now (it failed, or its run had an iteration to read or was still running: that
+   iteration started before the listing) gets its old mark back, so the next sync reads the
+   thread again.
 
 The parent streams then emit from memory (:meth:`Discovery.records`): the conversations whose
 activity moved past what was emitted before (that mark written only after they were), every
@@ -136,7 +138,9 @@ class Discovery:
             plain: The partitions that need no listing.
             listings: The listing partitions to list with.
         """
-        self.coordinator.start([*plain, *listings])
+        listed_by_hand = {p.key for p, _, _ in plain}
+        unfinished = [k for k in self._unfinished(listings) if k not in listed_by_hand]
+        self.coordinator.start([*plain, *self._entries(unfinished), *listings])
         followed: list[tuple[str, str, str]] = []  # (child stream, identity, input)
         marks: dict[PartitionKey, str | None] = {}  # child key -> its mark before this sync
         for partition, _, save in listings:
@@ -147,23 +151,45 @@ class Discovery:
                 followed += self._threads(partition, items, marks)
             else:
                 followed += self._posts(partition, items)
-        by_stream: dict[tuple[str, str], list[str]] = collections.defaultdict(list)
-        for stream, identity, value in followed:
-            by_stream[stream, identity].append(value)
-        keys: set[PartitionKey] = set()
-        for (stream, identity), values in by_stream.items():
-            self.streams.follow(stream, identity, values)
-            keys.update((stream, identity, v) for v in values)
-        started = {p.key for p, _, _ in plain}
-        children = [
-            entry
-            for stream in sorted({s for s, _, _ in followed})
-            for entry in self.streams.entries(stream, keys - started)
-        ]
+        started = listed_by_hand | set(unfinished)
+        children = self._entries([key for key in followed if key not in started])
         self.coordinator.start(children)
         for key, old in marks.items():
-            if self.coordinator.failed(key):  # tried again next sync
+            # Only a launch or continue sent now fetches the activity listed: a run read or
+            # waited for (an iteration started earlier) or a failed one leaves the mark where
+            # it was, so the next sync reads the thread again.
+            if not self.coordinator.sent(key):
                 write_mark(self.streams.state(key), SEEN_ACTIVITY, old)
+
+    def _unfinished(self, listings: list[Entry]) -> list[PartitionKey]:
+        """The followed children whose launch or continue is pending: started first.
+
+        They are finished whatever the listings say: a listing that fails, or a post that left
+        the window, leaves none behind.
+        """
+        found: list[PartitionKey] = []
+        for partition, _, _ in listings:
+            for stream in self.options.children.get(partition.stream, ()):
+                for value, stored in self.streams.followed(stream, partition.identity_id):
+                    key = (stream, partition.identity_id, value)
+                    if is_unsettled(stored) and key not in found:
+                        found.append(key)
+        return found
+
+    def _entries(self, keys: list[PartitionKey]) -> list[Entry]:
+        """The entries of these child partitions, made partitions of their streams this sync."""
+        by_stream: dict[tuple[str, str], list[str]] = collections.defaultdict(list)
+        for stream, identity, value in keys:
+            if value is not None:
+                by_stream[stream, identity].append(value)
+        for (stream, identity), values in by_stream.items():
+            self.streams.follow(stream, identity, values)
+        wanted = set(keys)
+        return [
+            entry
+            for stream in sorted({k[0] for k in keys})
+            for entry in self.streams.entries(stream, wanted)
+        ]
 
     def _list(
         self, partition: Partition, save: Callable[[Bookmark], None]
@@ -250,8 +276,6 @@ class Discovery:
                 seen = parse_time(read_mark(stored, SEEN_ACTIVITY))
                 followed[thread_id] = thread_rules.Followed(url, seen, is_unsettled(stored))
         chosen = thread_rules.to_read(threads, followed, self._since())
-        listed = {th.thread_id for th in threads}
-        leftover = [f.url for tid, f in followed.items() if f.unsettled and tid not in listed]
         newest = max((th.last_activity for th in threads if th.last_activity), default=None)
         if newest is not None:
             write_mark(self.streams.state(partition.key), LISTED_THROUGH, iso(newest))
@@ -269,7 +293,6 @@ class Discovery:
             if thread.last_activity is not None:
                 write_mark(state, SEEN_ACTIVITY, iso(thread.last_activity))
             found.append((MESSAGES, identity, url))
-        found += [(MESSAGES, identity, url) for url in leftover]
         return found
 
     def _posts(
@@ -280,12 +303,9 @@ class Discovery:
         today = dt.datetime.fromtimestamp(self.now(), tz=dt.timezone.utc).date()
         children = self.options.children.get(POSTS, ())
         known: dict[str, str] = {}  # activity (or URL) -> the URL a child partition has
-        unsettled: set[tuple[str, str, str]] = set()
         for stream in children:
-            for url, stored in self.streams.followed(stream, identity):
+            for url, _ in self.streams.followed(stream, identity):
                 known.setdefault(_post_key(url), url)
-                if is_unsettled(stored):
-                    unsettled.add((stream, identity, url))
         window: list[str] = []
         listed = 0
         for item in items:
@@ -304,8 +324,7 @@ class Discovery:
         self.counts.posts_listed += listed
         self.counts.posts_in_window += len(window)
         self.counts.posts_new += sum(_post_key(url) not in known for url in window)
-        found = [(stream, identity, url) for stream in children for url in window]
-        return found + sorted(unsettled - set(found))
+        return [(stream, identity, url) for stream in children for url in window]
 
     # -- the parent streams' records ----------------------------------------------------------
 

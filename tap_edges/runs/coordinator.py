@@ -183,6 +183,11 @@ class RunCoordinator:
         """Every partition's bookmark now."""
         return [tr.bookmark for tr in self._tracked.values()]
 
+    def sent(self, key: PartitionKey) -> bool:
+        """Whether this sync launched or continued a partition's run (and it did not fail)."""
+        tr = self._tracked.get(key)
+        return tr is not None and tr.sent and tr.error is None
+
     def bookmark(self, key: PartitionKey) -> Bookmark:
         """A partition's bookmark now."""
         return self._tracked[key].bookmark

@@ -190,6 +190,7 @@ class Executor:
         tr.track(run, self.clock())
         self.logger.info("%s: launched run %s.", tr.partition.label, run.uid)
         self.summary.launched += 1
+        tr.sent = True
         return None
 
     def _refuse_names(self) -> None:
@@ -209,6 +210,7 @@ class Executor:
             tr.track(outcome.run, self.clock(), before=run)
             self.logger.info("%s: continued run %s.", tr.partition.label, run.uid)
             self.summary.continued += 1
+            tr.sent = True
             return None
         now = None if isinstance(outcome, Gone) else self.poller.get_run_or_none(run.uid)
         refusal = ""

@@ -95,6 +95,8 @@ class Tracked:
         run: Its run as last seen (None until the run is known).
         since: When the tap started waiting for the run (monotonic seconds).
         before: The run before this sync continued it, until a poll shows it moved.
+        sent: Whether this sync launched or continued its run (so its next batch fetches
+            what Edges had when the request was applied).
     """
 
     partition: Partition
@@ -104,6 +106,7 @@ class Tracked:
     run: Run | None = None
     since: float = 0.0
     before: Run | None = None
+    sent: bool = False
 
     def keep(self, bookmark: Bookmark) -> None:
         """Make ``bookmark`` the partition's bookmark and put it in the state (not flushed)."""
