@@ -19,8 +19,16 @@ import duckdb
 
 SCHEMA = "tap_edges"
 # Columns that say who an item is about and what it says, first present wins.
-WHO = ("full_name", "linkedin_profile_handle", "first_name")
-WHAT = ("content", "comment_text", "repost_text", "reaction_type", "headline", "job_title")
+WHO = ("full_name", "linkedin_profile_handle", "first_name", "linkedin_thread_id")
+WHAT = (
+    "content",
+    "content_text",
+    "comment_text",
+    "repost_text",
+    "reaction_type",
+    "headline",
+    "job_title",
+)
 TEXT_WIDTH = 60
 
 
