@@ -261,6 +261,38 @@ class StreamsView:
     streams: Mapping[str, EdgesActionStream]
     found: Found
 
+    def children(self) -> dict[str, tuple[str, ...]]:
+        """Each listing stream, with the selected streams whose partitions it finds."""
+        return {
+            listing.name: tuple(
+                child.name
+                for child in self.streams.values()
+                if child.selected and child.spec.input_setting == listing.spec.lists
+            )
+            for listing in self.streams.values()
+            if listing.spec.lists
+        }
+
+    def plain(self) -> list[tuple[Partition, Bookmark, Callable[[Bookmark], None]]]:
+        """The partitions of the selected streams that are not listings (listed inputs)."""
+        return [
+            entry
+            for stream in self.streams.values()
+            if stream.selected and not stream.spec.lists
+            for entry in stream.run_entries()
+        ]
+
+    def listings(
+        self, children: Mapping[str, tuple[str, ...]]
+    ) -> list[tuple[Partition, Bookmark, Callable[[Bookmark], None]]]:
+        """The partitions of the listings to run: selected, or feeding a selected stream."""
+        return [
+            entry
+            for stream in self.streams.values()
+            if stream.spec.lists and (stream.selected or children.get(stream.name))
+            for entry in stream.run_entries()
+        ]
+
     def entries(
         self, stream: str, only: set[PartitionKey] | None = None
     ) -> list[tuple[Partition, Bookmark, Callable[[Bookmark], None]]]:

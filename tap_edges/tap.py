@@ -25,8 +25,9 @@ from tap_edges.api.credits import Credits, credits_line, read_credits
 from tap_edges.api.pacing import RateBudget
 from tap_edges.checks import config_problems
 from tap_edges.conform import Drift
-from tap_edges.discovery.discoverer import Discovery, Options
+from tap_edges.discovery.discoverer import Discovery
 from tap_edges.discovery.profiles import own_profiles
+from tap_edges.discovery.vocabulary import Options
 from tap_edges.runs.coordinator import RunCoordinator
 from tap_edges.runs.executing import Names
 from tap_edges.runs.summary import learned, learned_line
@@ -156,42 +157,21 @@ class TapEdges(TapBase):
     def _start(self, coordinator: RunCoordinator) -> Discovery:
         """Start every selected partition's run, listing first where a listing feeds streams."""
         streams = {n: s for n, s in self.streams.items() if isinstance(s, EdgesActionStream)}
-        children = {
-            s.name: tuple(
-                c.name
-                for c in streams.values()
-                if c.selected and s.spec.lists and c.spec.input_setting == s.spec.lists
-            )
-            for s in streams.values()
-            if s.spec.lists
-        }
-        plain = [
-            e for s in streams.values() if s.selected and not s.spec.lists for e in s.run_entries()
-        ]
+        view = StreamsView(streams, self._found)
+        children = view.children()
         self._post_authors(streams, children)
-        listings = [
-            e
-            for s in streams.values()
-            if s.spec.lists and (s.selected or children[s.name])
-            for e in s.run_entries()
-        ]
+        listings = view.listings(children)
         discovery = Discovery(
             coordinator=coordinator,
-            streams=StreamsView(streams, self._found),
+            streams=view,
             logger=self.logger,
-            options=Options(
-                lookback_days=int(self.config.get("thread_lookback_days", 30)),
-                window_days=int(self.config.get("post_window_days", 30)),
-                reshares=bool(self.config.get("follow_reshares", False)),
-                ceiling=int(self.config.get("max_results_ceiling", DEFAULT_CEILING)),
-                children=children,
-            ),
+            options=Options.from_config(self.config, children),
             now=self.wall_clock,
         )
         if listings:
-            discovery.start(plain, listings)
+            discovery.start(view.plain(), listings)
         else:
-            coordinator.start(plain)
+            coordinator.start(view.plain())
         return discovery
 
     def _post_authors(

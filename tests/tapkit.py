@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
 import os
@@ -162,6 +163,22 @@ def item_view(records: t.Iterable[dict[str, t.Any]], items: list[dict[str, t.Any
     """Records cut down to the fields the API items have, canonicalised."""
     fields = {k for item in items for k in item}
     return canonical(records, fields)
+
+
+def sends(sandbox: Sandbox) -> dict[str, collections.Counter[str]]:
+    """The launches and continues the sandbox logged (since its log was cleared), by action."""
+    actions = {uid: run.action_name for uid, run in sandbox.engine.runs.items()}
+    found: dict[str, collections.Counter[str]] = {
+        "launch": collections.Counter(),
+        "continue": collections.Counter(),
+    }
+    for entry in sandbox.requests.entries():
+        path = entry["path"]
+        if entry["method"] == "POST" and path.endswith("/run/async"):
+            found["launch"][path.split("/")[-3]] += 1
+        elif entry["method"] == "POST" and path.endswith("/continue"):
+            found["continue"][actions[path.split("/")[-2]]] += 1
+    return found
 
 
 def request_count(sandbox: Sandbox, method: str, suffix: str) -> int:

@@ -8,7 +8,7 @@ import json
 import typing as t
 
 import pytest
-from tapkit import OUTPUTS_MODES, api_config, partitions_of, run_tap
+from tapkit import OUTPUTS_MODES, api_config, partitions_of, run_tap, sends
 from writeahead import Watch, runs_of, watched
 
 from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, Sandbox
@@ -56,22 +56,6 @@ def discovering(sandbox: Sandbox, **overrides: t.Any) -> dict[str, t.Any]:
         "post_authors": [AUTHOR],
     }
     return api_config(sandbox, **{**settings, **overrides})
-
-
-def sends(sandbox: Sandbox) -> dict[str, collections.Counter[str]]:
-    """Launches and continues since the log was cleared, by action."""
-    actions = {run["uid"]: run["action_name"] for run in sandbox.backstage.runs()}
-    found: dict[str, collections.Counter[str]] = {
-        "launch": collections.Counter(),
-        "continue": collections.Counter(),
-    }
-    for entry in sandbox.requests.entries():
-        path = entry["path"]
-        if entry["method"] == "POST" and path.endswith("/run/async"):
-            found["launch"][path.split("/")[-3]] += 1
-        elif entry["method"] == "POST" and path.endswith("/continue"):
-            found["continue"][actions[path.split("/")[-2]]] += 1
-    return found
 
 
 def delivered(sandbox: Sandbox, action: str) -> set[str]:
@@ -287,3 +271,56 @@ def test_a_reply_while_a_thread_s_first_run_is_read_is_read_next_sync(tmp_path: 
         assert fetched == delivered(sandbox, MESSAGES) - before
         assert {r["linkedin_thread_url"] for r in after.records("messages")} == {thread}
         assert watch.problems() == []
+
+
+@pytest.mark.parametrize(
+    "variants",
+    [
+        ["activity_urls_unchecked", "conversations_unordered", "no_credits"],
+        ["conversations_incremental", "credits_list", "no_extracted_at", "no_name"],
+        [],
+    ],
+)
+def test_discovery_in_the_worlds_the_docs_leave_open(variants: list[str], tmp_path: Path) -> None:
+    """Listing order, listed post URLs the post actions refuse, credits told or not: the same
+    threads and posts are followed, and a refused or odd credits answer fails nothing."""
+    with Sandbox(run_seconds=0.3, variants=variants) as sandbox:
+        config = discovering(sandbox)
+        first = run_tap(config, tmp_path)
+        assert first.returncode == 0, first.stderr[-3000:]
+        assert len({r["linkedin_thread_url"] for r in first.records("messages")}) == ACTIVE_THREADS
+        followed = {r["followed_post_url"] for r in first.records("posts")} - {None}
+        assert len(followed) == POSTS_IN_WINDOW
+        for stream in ("post_commenters", "post_likers", "post_reposters"):
+            assert {r["linkedin_post_url"] for r in first.records(stream)} == followed
+        if "activity_urls_unchecked" in variants:  # some rebuilt from their activity id
+            assert any("/feed/update/urn:li:activity:" in url for url in followed)
+        summary = next(line for line in first.stderr.splitlines() if "Sync summary" in line)
+        if "no_credits" in variants:
+            assert "credits: not told by Edges" in summary
+        elif "credits_list" in variants:  # a list of workspaces, no consumption per action
+            assert "credits: used this sync" in summary
+            assert "by action" not in summary
+        else:  # the paid listing and post actions, per action
+            assert "by action: linkedin-extract-people-post-activity 6, " in summary
+
+
+def test_a_thread_listed_by_hand_keeps_its_run_when_discovery_finds_it(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """A state written before discovery (thread_urls only) goes on: the listed thread's run is
+    continued, not relaunched, and the threads discovery finds are added."""
+    inbox = sandbox.backstage.inbox(IDENTITY)
+    listed = inbox[0]["linkedin_thread_url"]
+    before = discovering(sandbox, thread_urls=[listed], discover_threads=False)
+    old = run_tap({**before, "discover_posts": False}, tmp_path)
+    assert old.returncode == 0, old.stderr[-3000:]
+    (uid,) = {r["run_uid"] for r in old.records("messages")}
+    sandbox.backstage.grow(1, action=MESSAGES, identity_id=IDENTITY, input=listed)
+    now = run_tap({**before, "discover_threads": True, "discover_posts": False}, tmp_path,
+                  state=old.last_state)  # fmt: skip
+    assert now.returncode == 0, now.stderr[-3000:]
+    runs = {r["linkedin_thread_url"]: r["run_uid"] for r in now.records("messages")}
+    assert runs[listed] == uid  # continued
+    assert len(runs) == ACTIVE_THREADS
+    assert len(runs_of(sandbox, "messages", IDENTITY, linkedin_thread_url=listed)) == 1

@@ -18,7 +18,7 @@
 The parent streams then emit from memory (:meth:`Discovery.records`): the conversations whose
 activity moved past what was emitted before (that mark written only after they were), every
 listed post. Nothing here knows Singer: the streams hand in their partitions and state through
-:class:`Streams`.
+:class:`.vocabulary.Streams`.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import typing as t
 
 from tap_edges.discovery import posts as posts_rules
 from tap_edges.discovery import threads as thread_rules
+from tap_edges.discovery.vocabulary import Counts, Options, Streams
 from tap_edges.state import (
     EMITTED_THROUGH,
     LISTED_THROUGH,
@@ -54,57 +55,6 @@ CONVERSATIONS = "conversations"
 POSTS = "posts"
 MESSAGES = "messages"
 LISTING_GROWTH = 4  # a listing listed further asks for this many times its cap
-
-
-class Streams(t.Protocol):
-    """What discovery needs of the tap's streams (the tap implements it over its streams)."""
-
-    def entries(self, stream: str, only: set[PartitionKey] | None = None) -> list[Entry]:
-        """The stream's partitions with their bookmarks (all, or those keyed in ``only``)."""
-        ...
-
-    def state(self, key: PartitionKey) -> dict[str, t.Any]:
-        """The state dict of a partition (created empty when new)."""
-        ...
-
-    def followed(self, stream: str, identity_id: str) -> Iterable[tuple[str, Mapping[str, t.Any]]]:
-        """Every input the state holds a partition of, for one identity, with its state."""
-        ...
-
-    def follow(self, stream: str, identity_id: str, inputs: Iterable[str]) -> None:
-        """Add discovered inputs to the stream's partitions for this sync."""
-        ...
-
-
-@dataclasses.dataclass(frozen=True)
-class Options:
-    """The discovery settings."""
-
-    lookback_days: int = 30
-    window_days: int = 30
-    reshares: bool = False
-    ceiling: int = 5000
-    children: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
-
-
-@dataclasses.dataclass
-class Counts:
-    """What discovery found this sync, for the summary line."""
-
-    threads_listed: int = 0
-    threads_active: int = 0
-    threads_new: int = 0
-    posts_listed: int = 0
-    posts_in_window: int = 0
-    posts_new: int = 0
-
-    def line(self) -> str:
-        """The summary's discovery part."""
-        return (
-            f"threads listed {self.threads_listed}, active {self.threads_active}, new "
-            f"{self.threads_new}; posts listed {self.posts_listed}, in window "
-            f"{self.posts_in_window}, new {self.posts_new}"
-        )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,7 +4,6 @@ thread_urls and no post_urls: what two loads into DuckDB hold, and what the seco
 
 from __future__ import annotations
 
-import collections
 import json
 import os
 import subprocess
@@ -12,6 +11,7 @@ import typing as t
 
 import pytest
 from meltanokit import install_plugins, meltano_run, plugin_python, system_dir
+from tapkit import sends
 
 from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, Sandbox
 
@@ -81,19 +81,6 @@ def tables(workdir: Path) -> dict[str, list[dict[str, t.Any]]]:
         check=True,
     )
     found: dict[str, list[dict[str, t.Any]]] = json.loads(done.stdout)
-    return found
-
-
-def sends(sandbox: Sandbox) -> dict[str, collections.Counter[str]]:
-    """Launches and continues since the log was cleared, by action."""
-    actions = {uid: run.action_name for uid, run in sandbox.engine.runs.items()}
-    found: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
-    for entry in sandbox.requests.entries():
-        path = entry["path"]
-        if entry["method"] == "POST" and path.endswith("/run/async"):
-            found["launch"][path.split("/")[-3]] += 1
-        elif entry["method"] == "POST" and path.endswith("/continue"):
-            found["continue"][actions[path.split("/")[-2]]] += 1
     return found
 
 
