@@ -54,6 +54,7 @@ def api_config(sandbox: Sandbox, **overrides: t.Any) -> dict[str, t.Any]:
         # The listings have tests of their own (test_discovery.py): here the partitions are
         # the listed inputs only, so each test counts its runs and requests exactly.
         "discover_threads": False,
+        "discover_posts": False,
     }
     config.update(overrides)
     return config

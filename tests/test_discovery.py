@@ -53,6 +53,7 @@ def discovering(sandbox: Sandbox, **overrides: t.Any) -> dict[str, t.Any]:
         "post_urls": [],
         "company_page_urls": [],
         "discover_threads": True,
+        "discover_posts": True,
         "post_authors": [AUTHOR],
     }
     return api_config(sandbox, **{**settings, **overrides})

@@ -59,6 +59,7 @@ def test_every_record_matches_its_schema_while_types_drift(mode: str, tmp_path: 
         config = api_config(
             sandbox,
             discover_threads=True,
+            discover_posts=True,
             post_authors=["https://www.linkedin.com/in/ada-lovelace"],
         )
         first = run_tap(config, tmp_path)

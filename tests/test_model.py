@@ -120,6 +120,7 @@ class Delivery(RuleBasedStateMachine):
             max_results=5,
             poll_interval_seconds=1,
             discover_threads=True,
+            discover_posts=True,
             post_authors=[AUTHOR],
             post_window_days=WINDOW_DAYS,
             # listed in one run per sync (a full listing listed further is a second run)
@@ -377,3 +378,20 @@ TestDeliveryNewestFirst = DeliveryNewestFirst.TestCase
 TestDeliveryNewestFirst.settings = SETTINGS
 TestDeliveryLatest = DeliveryLatest.TestCase
 TestDeliveryLatest.settings = SETTINGS
+
+
+def test_a_sequence_the_model_found() -> None:
+    """Replayed as found: syncs killed while thread continues lose their answers. A thread's
+    activity mark written before its continue was sent reached a committed STATE whose
+    continue was not there: the reply the continue would fetch was never read. Marks now move
+    only once the launch or continue was sent (discoverer.py, step 3)."""
+    machine = DeliveryNewestFirst()
+    machine.world(variants={NO_NAME}, extracted_at=None)
+    machine.sync()
+    machine.grow(n=1)
+    machine.sync_killed(commit=0.12, lines=35)
+    machine.lose_answers(every=3, kind="reset")
+    machine.lose_answers(every=2, kind="504")
+    machine.sync_killed_at_a_send(commit=0.1, sends=4)
+    machine.sync_killed(commit=0.37282218617540425, lines=17)
+    machine.teardown()  # the clean syncs, then: nothing lost

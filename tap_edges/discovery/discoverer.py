@@ -8,12 +8,14 @@
 2. each listing is waited for and read (:meth:`RunCoordinator.records`) into memory; a
    conversations listing that may hide an active thread behind its cap is listed again with a
    larger cap first (:func:`.threads.lists_further`);
-3. the children are chosen (:mod:`.threads`, :mod:`.posts`), their marks put in the state, and
-   they are started in one more coordinator start, whose write-ahead STATE holds the marks and
-   every child's pending launch or continue together. A child that was not launched or
-   continued now (it failed, or its run had an iteration to read or was still running: that
-   iteration started before the listing) gets its old mark back, so the next sync reads the
-   thread again.
+3. the children are chosen (:mod:`.threads`, :mod:`.posts`) and started in one more
+   coordinator start. Only then are the marks moved, in memory, for the next STATE: a thread's
+   activity mark when its run was launched or continued now (that request fetches what the
+   listing showed; a run only read or waited for, or a failed one, keeps its mark, so the next
+   sync reads the thread again), and the listing's mark no further than the oldest activity
+   of a thread chosen but not sent. Any STATE that holds a moved mark also holds the send's
+   write-ahead, or the batch it fetched: no kill or failed load leaves a thread marked read
+   that was not.
 
 The parent streams then emit from memory (:meth:`Discovery.records`): the conversations whose
 activity moved past what was emitted before (that mark written only after they were), every
@@ -80,6 +82,10 @@ class Discovery:
     _read_later: dict[PartitionKey, tuple[Callable[[Bookmark], None], Bookmark]] = (
         dataclasses.field(default_factory=dict)
     )
+    # each conversations listing: its newest activity, and the threads it chose with theirs
+    _chosen: dict[PartitionKey, tuple[dt.datetime, list[tuple[PartitionKey, dt.datetime]]]] = (
+        dataclasses.field(default_factory=dict)
+    )
 
     def start(self, plain: list[Entry], listings: list[Entry]) -> None:
         """Start everything, list, then start the children (the module docs' steps 1 to 3).
@@ -92,24 +98,32 @@ class Discovery:
         unfinished = [k for k in self._unfinished(listings) if k not in listed_by_hand]
         self.coordinator.start([*plain, *self._entries(unfinished), *listings])
         followed: list[tuple[str, str, str]] = []  # (child stream, identity, input)
-        marks: dict[PartitionKey, str | None] = {}  # child key -> its mark before this sync
         for partition, _, save in listings:
             items = self._list(partition, save)
             if items is None:
                 continue
             if partition.stream == CONVERSATIONS:
-                followed += self._threads(partition, items, marks)
+                followed += self._threads(partition, items)
             else:
                 followed += self._posts(partition, items)
         started = listed_by_hand | set(unfinished)
         children = self._entries([key for key in followed if key not in started])
         self.coordinator.start(children)
-        for key, old in marks.items():
-            # Only a launch or continue sent now fetches the activity listed: a run read or
-            # waited for (an iteration started earlier) or a failed one leaves the mark where
-            # it was, so the next sync reads the thread again.
-            if not self.coordinator.sent(key):
-                write_mark(self.streams.state(key), SEEN_ACTIVITY, old)
+        self._move_marks()
+
+    def _move_marks(self) -> None:
+        """Put the marks of what was sent in the state (the module docs, step 3)."""
+        for listing, (newest, chosen) in self._chosen.items():
+            unsent = []
+            for key, activity in chosen:
+                if self.coordinator.sent(key):
+                    write_mark(self.streams.state(key), SEEN_ACTIVITY, iso(activity))
+                else:
+                    unsent.append(activity)
+            through = min(unsent) - dt.timedelta(milliseconds=1) if unsent else newest
+            old = parse_time(read_mark(self.streams.state(listing), LISTED_THROUGH))
+            if old is None or through > old:
+                write_mark(self.streams.state(listing), LISTED_THROUGH, iso(through))
 
     def _unfinished(self, listings: list[Entry]) -> list[PartitionKey]:
         """The followed children whose launch or continue is pending: started first.
@@ -211,12 +225,9 @@ class Discovery:
         return [th for item in items if (th := thread_rules.thread_of(item)) is not None]
 
     def _threads(
-        self,
-        partition: Partition,
-        items: list[dict[str, t.Any]],
-        marks: dict[PartitionKey, str | None],
+        self, partition: Partition, items: list[dict[str, t.Any]]
     ) -> list[tuple[str, str, str]]:
-        """The messages partitions a conversations listing calls for; their marks set."""
+        """The messages partitions a conversations listing calls for (their marks noted)."""
         identity = partition.identity_id
         threads = self._threads_of(items)
         followed: dict[str, thread_rules.Followed] = {}
@@ -227,22 +238,22 @@ class Discovery:
                 followed[thread_id] = thread_rules.Followed(url, seen, is_unsettled(stored))
         chosen = thread_rules.to_read(threads, followed, self._since())
         newest = max((th.last_activity for th in threads if th.last_activity), default=None)
-        if newest is not None:
-            write_mark(self.streams.state(partition.key), LISTED_THROUGH, iso(newest))
         self.counts.threads_listed += len(threads)
         self.counts.threads_active += len(chosen)
         self.counts.threads_new += sum(th.thread_id not in followed for th in chosen)
-        if MESSAGES not in self.options.children.get(CONVERSATIONS, ()):
+        if newest is None:
             return []
         found: list[tuple[str, str, str]] = []
+        marks: list[tuple[PartitionKey, dt.datetime]] = []
+        self._chosen[partition.key] = (newest, marks)
+        if MESSAGES not in self.options.children.get(CONVERSATIONS, ()):
+            return []  # the listing alone: its mark moves, no thread is read
         for thread in chosen:
             url = followed[thread.thread_id].url if thread.thread_id in followed else thread.url
             key = (MESSAGES, identity, url)
-            state = self.streams.state(key)
-            marks.setdefault(key, read_mark(state, SEEN_ACTIVITY))
             if thread.last_activity is not None:
-                write_mark(state, SEEN_ACTIVITY, iso(thread.last_activity))
-            found.append((MESSAGES, identity, url))
+                marks.append((key, thread.last_activity))
+            found.append(key)
         return found
 
     def _posts(
