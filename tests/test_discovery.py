@@ -325,3 +325,16 @@ def test_a_thread_listed_by_hand_keeps_its_run_when_discovery_finds_it(
     assert runs[listed] == uid  # continued
     assert len(runs) == ACTIVE_THREADS
     assert len(runs_of(sandbox, "messages", IDENTITY, linkedin_thread_url=listed)) == 1
+
+
+def test_a_listing_edges_clamps_below_the_inbox_says_threads_may_be_missed(
+    tmp_path: Path,
+) -> None:
+    """Edges runs the listing with a smaller cap than sent (80, not 100) and it comes back full:
+    the tap cannot list further, and says so instead of taking it for the whole inbox."""
+    with Sandbox(run_seconds=0.3, variants=["clamp_max_results"], inbox_threads=90) as sandbox:
+        config = discovering(sandbox, discover_posts=False, thread_lookback_days=1000)
+        run = run_tap(config, tmp_path)
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert "the conversations listing is full at max_results 80" in run.stderr
+        assert len({r["linkedin_thread_url"] for r in run.records("messages")}) == 80

@@ -109,13 +109,19 @@ class Discovery:
         started = listed_by_hand | set(unfinished)
         children = self._entries([key for key in followed if key not in started])
         self.coordinator.start(children)
-        self._move_marks()
+        self._move_marks(started)
 
-    def _move_marks(self) -> None:
-        """Put the marks of what was sent in the state (the module docs, step 3)."""
+    def _move_marks(self, started: set[PartitionKey]) -> None:
+        """Put the marks of what was sent in the state (the module docs, step 3).
+
+        A thread started before the listing was read (listed by hand, or finishing a pending
+        launch or continue) keeps its mark: what it fetched may be older than the listing.
+        """
         for listing, (newest, chosen) in self._chosen.items():
             unsent = []
             for key, activity in chosen:
+                if key in started:
+                    continue
                 if self.coordinator.sent(key):
                     write_mark(self.streams.state(key), SEEN_ACTIVITY, iso(activity))
                 else:
@@ -164,14 +170,17 @@ class Discovery:
             return items
         threshold = self._threshold(partition.key)
         cap = partition.max_results
-        while thread_rules.lists_further(self._threads_of(items), cap, threshold):
-            if cap >= self.options.ceiling:
+        while thread_rules.lists_further(
+            self._threads_of(items), self._took(partition, cap), threshold
+        ):
+            limit = self.coordinator.bookmark(partition.key).cap_limit
+            if cap >= self.options.ceiling or (limit is not None and cap >= limit):
                 self.logger.warning(
                     "%s: the conversations listing is full at max_results %d (the "
-                    "max_results_ceiling) and may leave active threads out: raise "
-                    "max_results_ceiling, or sync more often.",
+                    "max_results_ceiling, or the most Edges takes for it) and may leave active "
+                    "threads out: raise max_results_ceiling, or sync more often.",
                     partition.label,
-                    cap,
+                    self._took(partition, cap),
                 )
                 break
             cap = min(cap * LISTING_GROWTH, self.options.ceiling)
@@ -188,6 +197,11 @@ class Discovery:
             if items is None:
                 return None
         return items
+
+    def _took(self, partition: Partition, cap: int) -> int:
+        """The cap a listing ran with: the one sent, or less when Edges clamped it."""
+        limit = self.coordinator.bookmark(partition.key).cap_limit
+        return min(cap, limit) if limit is not None else cap
 
     def _read(
         self, key: PartitionKey, save: Callable[[Bookmark], None]
