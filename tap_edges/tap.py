@@ -86,9 +86,8 @@ class TapEdges(TapBase):
         self._coordinator: RunCoordinator | None = None
         self._discovery: Discovery | None = None
         self._found = Found()
-        self._credits: list[Credits | None] = []  # before the sync
+        self._credits_before: Credits | None = None  # read as the sync starts
         self._noted: set[str] = set()  # credits endpoints that did not answer
-        self._client: EdgesClient | None = None
         self._profiles: dict[str, str] = {}  # the identities' own profiles (linkedin-me)
         self._budget: RateBudget | None = None
         self._resources = contextlib.ExitStack()
@@ -148,8 +147,7 @@ class TapEdges(TapBase):
                 names=names,
             )
             check_identities(client, identity_ids(self.config))
-            self._client = client
-            self._credits.append(read_credits(client, self.logger, self._noted))
+            self._credits_before = read_credits(client, self.logger, self._noted)
             self._discovery = self._start(coordinator)
             self._coordinator = coordinator
         return self._coordinator
@@ -159,7 +157,7 @@ class TapEdges(TapBase):
         streams = {n: s for n, s in self.streams.items() if isinstance(s, EdgesActionStream)}
         view = StreamsView(streams, self._found)
         children = view.children()
-        self._post_authors(streams, children)
+        self._post_authors(coordinator.client, streams, children)
         listings = view.listings(children)
         discovery = Discovery(
             coordinator=coordinator,
@@ -175,18 +173,21 @@ class TapEdges(TapBase):
         return discovery
 
     def _post_authors(
-        self, streams: dict[str, EdgesActionStream], children: dict[str, tuple[str, ...]]
+        self,
+        client: EdgesClient,
+        streams: dict[str, EdgesActionStream],
+        children: dict[str, tuple[str, ...]],
     ) -> None:
         """Without ``post_authors``, each identity's own profile is the posts' author."""
         posts = streams.get("posts")
         wanted = posts is not None and (posts.selected or children.get("posts"))
-        if not wanted or self.config.get("post_authors") or self._client is None:
+        if not wanted or self.config.get("post_authors"):
             return
         if not self.config.get("discover_posts", True):
             return
         stored = read_api_facts(self.state).get("profiles")
         known: dict[str, str] = stored if isinstance(stored, dict) else {}
-        found = own_profiles(self._client, identity_ids(self.config), known, self.logger)
+        found = own_profiles(client, identity_ids(self.config), known, self.logger)
         for identity, url in found.items():
             self._found.add("posts", identity, [url])
         self._profiles = found
@@ -272,13 +273,10 @@ class TapEdges(TapBase):
         for stream in self.streams.values():
             if isinstance(stream, EdgesActionStream):
                 drift += stream.conformer.report(self.logger)
-        before = after = None
-        if self._client is not None and self._credits:
-            before = self._credits[0]
-            after = read_credits(self._client, self.logger, self._noted)
+        after = read_credits(coordinator.client, self.logger, self._noted)
         discovered = self._discovery.counts.line() if self._discovery else "none"
         line = coordinator.summary.line(
-            extra=f"Discovery: {discovered}; {credits_line(before, after)}.",
+            extra=f"Discovery: {discovered}; {credits_line(self._credits_before, after)}.",
             drift=drift,
             failed=len(coordinator.failures),
             losses=coordinator.possible_losses,
