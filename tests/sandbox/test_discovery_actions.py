@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
+from sandboxkit import manual_clock_sandboxes
 
 from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, STANDARD_IDENTITY_ID, Sandbox
 from edges_sandbox.catalog import POST_URL
@@ -107,19 +108,7 @@ class Api:
 @pytest.fixture
 def world(http: requests.Session) -> Iterator[Callable[..., Api]]:
     """Start sandboxes (keyword arguments go to ``Sandbox``) on manual clocks."""
-    started: list[Sandbox] = []
-
-    def start(**settings: Any) -> Api:
-        clock = ManualClock()
-        settings.setdefault("run_seconds", RUN_SECONDS)
-        sandbox = Sandbox(clock=clock, **settings)
-        sandbox.start()
-        started.append(sandbox)
-        return Api(sandbox, clock, http)
-
-    yield start
-    for sandbox in started:
-        sandbox.stop()
+    yield from manual_clock_sandboxes(lambda sb, clock: Api(sb, clock, http), RUN_SECONDS)
 
 
 def error_of(response: requests.Response, status: int, label: str) -> str:

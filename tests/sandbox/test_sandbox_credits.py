@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
+from sandboxkit import manual_clock_sandboxes
 
 from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, Faults, Sandbox
 from edges_sandbox.cli import build_parser
@@ -71,18 +72,8 @@ class Api:
 
 @pytest.fixture
 def world(http: requests.Session) -> Iterator[Callable[..., Api]]:
-    started: list[Sandbox] = []
-
-    def start(**settings: Any) -> Api:
-        clock = ManualClock()  # 2025-06-15
-        sandbox = Sandbox(clock=clock, run_seconds=RUN_SECONDS, **settings)
-        sandbox.start()
-        started.append(sandbox)
-        return Api(sandbox, clock, http)
-
-    yield start
-    for sandbox in started:
-        sandbox.stop()
+    """Start sandboxes (keyword arguments go to ``Sandbox``) on manual clocks."""
+    yield from manual_clock_sandboxes(lambda sb, clock: Api(sb, clock, http), RUN_SECONDS)
 
 
 def test_a_new_workspace_has_used_nothing(world: Callable[..., Api]) -> None:

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
+from sandboxkit import manual_clock_sandboxes
 
 from edges_sandbox import DEFAULT_API_KEY, ENGAGEMENT_IDENTITY_IDS, Faults, Sandbox
 from edges_sandbox.cli import build_parser
-from edges_sandbox.clock import ManualClock
 from edges_sandbox.settings import OUTPUTS_MODES
 from edges_sandbox.variants import (
     EXTRACTED_AT_VARIANTS,
@@ -34,6 +34,8 @@ from tap_edges.actions import ACTIONS as TAP_ACTIONS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+
+    from edges_sandbox.clock import ManualClock
 
 # Many real syncs whose behaviour does not depend on the Python version: on the main Python
 # only (scripts/test-other-pythons leaves slow tests out).
@@ -105,19 +107,7 @@ class Api:
 @pytest.fixture
 def world(http: requests.Session) -> Iterator[Callable[..., Api]]:
     """Start sandboxes (keyword arguments go to ``Sandbox``) on manual clocks."""
-    started: list[Sandbox] = []
-
-    def start(**settings: Any) -> Api:
-        clock = ManualClock()
-        settings.setdefault("run_seconds", RUN_SECONDS)
-        sandbox = Sandbox(clock=clock, **settings)
-        sandbox.start()
-        started.append(sandbox)
-        return Api(sandbox, clock, http)
-
-    yield start
-    for sandbox in started:
-        sandbox.stop()
+    yield from manual_clock_sandboxes(lambda sb, clock: Api(sb, clock, http), RUN_SECONDS)
 
 
 def error_of(response: requests.Response, status: int, label: str) -> str:
