@@ -20,17 +20,10 @@ from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
 from dagster_celery.launcher import CeleryRunLauncher
 from dagster_celery.tags import DAGSTER_CELERY_TASK_ID_TAG
 
+from edges_orchestrate.liveness import ALIVE_SECONDS, liveness_key, worker_of
+
 if t.TYPE_CHECKING:
     from dagster import DagsterRun
-
-BEAT_SECONDS = 2
-ALIVE_SECONDS = 10
-WORKER_TAG = "edges/worker"
-
-
-def liveness_key(hostname: str) -> str:
-    """The Redis key a live worker keeps."""
-    return f"edges:worker:{hostname}"
 
 
 class EdgesCeleryRunLauncher(CeleryRunLauncher):
@@ -55,8 +48,9 @@ class EdgesCeleryRunLauncher(CeleryRunLauncher):
             return CheckRunHealthResult(WorkerStatus.SUCCESS)
         if state == "FAILURE":
             return CheckRunHealthResult(WorkerStatus.FAILED, "Celery task failed.")
-        # The worker that took the run tags it (worker.py) before executing it.
-        hostname = run.tags.get(WORKER_TAG) or result.worker
+        # The worker that took the task tags the run (worker.py) before executing it; a retry's
+        # tags inherited from its parent name the dead worker, and are not read (liveness.py).
+        hostname = worker_of(run.tags) or result.worker
         if not hostname:
             return CheckRunHealthResult(WorkerStatus.RUNNING, f"task {state}, no worker yet")
         if not self.worker_alive(hostname):

@@ -373,7 +373,7 @@ def outcome(
     """What a workspace's runs did: every attempt (status, worker, failure) and the rows added."""
     from dagster import DagsterEventType  # noqa: PLC0415
 
-    from edges_orchestrate.celery_launcher import WORKER_TAG  # noqa: PLC0415
+    from edges_orchestrate.liveness import worker_of  # noqa: PLC0415
 
     runs = []
     rows: dict[str, int] = {}
@@ -395,7 +395,7 @@ def outcome(
                 "run_id": run.run_id,
                 "end_time": record.end_time if record else None,
                 "status": run.status.value,
-                "worker": run.tags.get(WORKER_TAG),
+                "worker": worker_of(run.tags),
                 "failure": failure[-1] if failure else None,
             }
         )

@@ -30,13 +30,13 @@ from dagster._grpc.types import ExecuteRunArgs
 from dagster._serdes import unpack_value
 from dagster_celery.config import DEFAULT_CONFIG, TASK_EXECUTE_JOB_NAME
 from dagster_celery.make_app import make_app
-from dagster_celery.tags import DAGSTER_CELERY_TASK_ID_TAG
 
-from edges_orchestrate.celery_launcher import (
+from edges_orchestrate.liveness import (
     ALIVE_SECONDS,
     BEAT_SECONDS,
-    WORKER_TAG,
+    launcher_tagged,
     liveness_key,
+    worker_tags,
 )
 
 BROKER = os.environ.get("EDGES_CELERY_BROKER", "redis://127.0.0.1:6379/0")
@@ -65,8 +65,9 @@ def execute_job(self: t.Any, execute_job_args_packed: t.Any) -> int:  # noqa: AN
     """Execute one Dagster run here, tagged with this worker's name first."""
     args = unpack_value(execute_job_args_packed, as_type=ExecuteRunArgs)
     with DagsterInstance.get() as instance:
-        _after_the_launchers_tag(instance, args.run_id)
-        instance.add_run_tags(args.run_id, {WORKER_TAG: str(self.request.hostname)})
+        task_id = str(self.request.id)
+        _after_the_launchers_tag(instance, args.run_id, task_id)
+        instance.add_run_tags(args.run_id, worker_tags(str(self.request.hostname), task_id))
         return _execute_run_command_body(
             instance=instance,
             run_id=args.run_id,
@@ -75,17 +76,18 @@ def execute_job(self: t.Any, execute_job_args_packed: t.Any) -> int:  # noqa: AN
         )
 
 
-def _after_the_launchers_tag(instance: DagsterInstance, run_id: str) -> None:
-    """Wait (a few seconds at most) until the launcher has tagged the run with its task id.
+def _after_the_launchers_tag(instance: DagsterInstance, run_id: str, task_id: str) -> None:
+    """Wait (a few seconds at most) until the launcher has tagged the run with this task's id.
 
     Dagster's ``add_run_tags`` reads the run, merges and writes the whole run back: the
     launcher tagging the task id while this worker tags its name would keep only one of the two
-    in the run (seen: a run without its worker's name).
+    in the run (seen: a run without its worker's name; and a retry, which carries its parent's
+    task id from the start, left with the dead worker's name and failed by the health check).
     """
     deadline = time.monotonic() + TAG_WAIT_SECONDS
     while time.monotonic() < deadline:
         run = instance.get_run_by_id(run_id)
-        if run is None or DAGSTER_CELERY_TASK_ID_TAG in run.tags:
+        if run is None or launcher_tagged(run.tags, task_id):
             return
         time.sleep(0.1)
 

@@ -295,7 +295,8 @@ def killed_round(deployment: Deployment, tmp_path: Path) -> None:
         assert second[name]["status"] == "ok", second[name]
         assert len(second[name]["attempts"]) == 1, second[name]  # untouched
     gamma = second["gamma"]
-    assert gamma["status"] == "ok", gamma
+    # A string message: pytest would cut a dict's repr short, and the attempts are the story.
+    assert gamma["status"] == "ok", json.dumps({"killed": killed, **gamma}, indent=1)
     dead, retry = gamma["attempts"]  # failed, then retried once
     assert dead["status"] == "FAILURE"
     assert dead["worker"].startswith(f"{killed}@")
