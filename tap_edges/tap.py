@@ -6,8 +6,6 @@ import contextlib
 import functools
 import io
 import json
-import os
-import signal
 import sys
 import time
 import typing as t
@@ -22,7 +20,7 @@ from tap_edges import errors
 from tap_edges.actions import ACTIONS
 from tap_edges.api.client import EdgesClient, check_identities
 from tap_edges.api.credits import Credits, credits_line, read_credits
-from tap_edges.api.pacing import RateBudget
+from tap_edges.api.opening import open_client
 from tap_edges.checks import config_problems
 from tap_edges.conform import Drift
 from tap_edges.discovery.discoverer import Discovery
@@ -34,16 +32,14 @@ from tap_edges.runs.summary import learned, learned_line
 from tap_edges.sdk import TapBase
 from tap_edges.settings import (
     CONFIG_SCHEMA,
-    DEFAULT_API_URL,
     DEFAULT_CEILING,
-    DEFAULT_SANDBOX_PATH,
     identity_ids,
     settings_in_effect,
     stream_settings,
 )
 from tap_edges.state import read_api_facts, read_state_file, write_api_facts
 from tap_edges.streams import EdgesActionStream, Found, StreamsView
-from tap_edges.writer import EncodedStateWriter, SingerWriter
+from tap_edges.writer import EncodedStateWriter, SingerWriter, stop
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -89,7 +85,6 @@ class TapEdges(TapBase):
         self._credits_before: Credits | None = None  # read as the sync starts
         self._noted: set[str] = set()  # credits endpoints that did not answer
         self._profiles: dict[str, str] = {}  # the identities' own profiles (linkedin-me)
-        self._budget: RateBudget | None = None
         self._resources = contextlib.ExitStack()
         super().__init__(*args, **kwargs)
         if isinstance(self.message_writer, SingerWriter):
@@ -197,42 +192,9 @@ class TapEdges(TapBase):
         self._keep_api_facts(names)
         self.state_writer.write_state(self.state)
 
-    @contextlib.contextmanager
-    def edges_client(self) -> Iterator[EdgesClient]:
+    def edges_client(self) -> t.ContextManager[EdgesClient]:
         """An API client: for the real API, or for the bundled sandbox started in-process."""
-        with contextlib.ExitStack() as stack:
-            if self.config.get("sandbox"):
-                from edges_sandbox import Sandbox  # noqa: PLC0415
-
-                sandbox = stack.enter_context(
-                    Sandbox(
-                        state_file=self.config.get("sandbox_path", DEFAULT_SANDBOX_PATH),
-                        run_seconds=float(self.config.get("sandbox_run_seconds", 3)),
-                        growth_per_minute=float(self.config.get("sandbox_growth_per_minute", 3)),
-                        outputs_mode=str(self.config.get("sandbox_outputs_mode", "cumulative")),
-                        variants=list(self.config.get("sandbox_variants") or ()),
-                    ),
-                )
-                base_url, api_key = sandbox.base_url, sandbox.api_key
-                self.logger.info("Sandbox mode: serving from the Edges sandbox at %s", base_url)
-            else:
-                base_url = str(self.config.get("api_url", DEFAULT_API_URL))
-                api_key = str(self.config["api_key"])
-            budget = self._budget = RateBudget(
-                int(self.config.get("runs_requests_per_minute", 30)),
-                clock=self.clock,
-                sleep=self.sleep,
-            )
-            client = EdgesClient(
-                base_url,
-                api_key,
-                budget=budget,
-                logger=self.logger,
-                clock=self.clock,
-                sleep=self.sleep,
-            )
-            stack.callback(client.close)
-            yield client
+        return open_client(self.config, self.logger, clock=self.clock, sleep=self.sleep)
 
     @override
     @contextlib.contextmanager
@@ -267,8 +229,7 @@ class TapEdges(TapBase):
         self._keep_api_facts(coordinator.names, facts)
         self.state_writer.write_state(self.state)
         self.logger.info("%s", learned_line(facts))
-        budget = self._budget.limit if self._budget else 0
-        used = self._budget.used if self._budget else 0
+        budget = coordinator.client.http.budget
         drift = Drift()
         for stream in self.streams.values():
             if isinstance(stream, EdgesActionStream):
@@ -280,8 +241,8 @@ class TapEdges(TapBase):
             drift=drift,
             failed=len(coordinator.failures),
             losses=coordinator.possible_losses,
-            requests=used,
-            budget=budget,
+            requests=budget.used,
+            budget=budget.limit,
             seconds=seconds,
         )
         self.logger.info("%s", line)
@@ -324,45 +285,9 @@ class TapEdges(TapBase):
 
     @override
     def stop_on_signal(self, signum: int) -> None:
-        """On SIGTERM/SIGINT: write the last STATE at a line boundary, then exit non-zero.
-
-        A batch being emitted stays pending in the state, so a rerun reads it again: items may
-        be emitted twice (targets dedupe them), never skipped. When the signal interrupts a
-        write to a blocked stdout, the STATE follows once that write is complete; a second
-        signal meanwhile exits at once, saying the STATE could not be written.
-        """
-        name = signal.Signals(signum).name
-        writer = self.message_writer
-        if not isinstance(writer, SingerWriter):
-            self._stop(name, signum)
-        elif not writer.at_line_boundary(functools.partial(self._stop, name, signum)):
-            self.logger.error(
-                "Stopped by %s while stdout is blocked in the middle of a line: the last STATE "
-                "could not be written. The target keeps the last whole STATE it received; "
-                "rerun the sync to resume from it without loss.",
-                name,
-            )
-            os._exit(128 + signum)
-
-    def _stop(self, name: str, signum: int) -> None:
-        """Write the last STATE and the buffered records, then exit with 128 + signal."""
-        try:
-            self.state_writer.write_state(self.state)
-            if isinstance(self.message_writer, SingerWriter):
-                self.message_writer.flush()
-        except OSError as exc:
-            self.logger.error(  # noqa: TRY400 (one line, no traceback)
-                "Stopped by %s: the last STATE could not be written (%s); rerun the sync to "
-                "resume from the last STATE the target received.",
-                name,
-                exc,
-            )
-        else:
-            self.logger.error(
-                "Stopped by %s: the state was flushed; rerun the sync to resume without loss.",
-                name,
-            )
-        sys.exit(128 + signum)
+        """On SIGTERM/SIGINT: the last STATE at a line boundary, then exit non-zero (writer.py)."""
+        state = self.state
+        stop(self.message_writer, lambda: self.state_writer.write_state(state), self.logger, signum)
 
     @classmethod
     @override

@@ -11,6 +11,9 @@ any STATE the target saw, so the next sync reads them again: nothing is lost.
 
 from __future__ import annotations
 
+import functools
+import os
+import signal
 import sys
 import typing as t
 
@@ -24,6 +27,7 @@ else:
 
 if t.TYPE_CHECKING:
     import datetime as dt
+    import logging
     from collections.abc import Callable
 
     from singer_sdk.helpers.types import TapState
@@ -163,3 +167,53 @@ class EncodedStateWriter:
         if line != self._last_line:
             self._writer.write_line(line)
             self._last_line = line
+
+
+def stop(
+    writer: object, write_state: Callable[[], None], logger: logging.Logger, signum: int
+) -> None:
+    """On SIGTERM/SIGINT: write the last STATE at a line boundary, then exit with 128 + signal.
+
+    A batch being emitted stays pending in the state, so a rerun reads it again: items may
+    be emitted twice (targets dedupe them), never skipped. When the signal interrupts a
+    write to a blocked stdout, the STATE follows once that write is complete; a second
+    signal meanwhile exits at once, saying the STATE could not be written.
+    """
+    name = signal.Signals(signum).name
+    final = functools.partial(_stop, writer, write_state, logger, name, signum)
+    if not isinstance(writer, SingerWriter):
+        final()
+    elif not writer.at_line_boundary(final):
+        logger.error(
+            "Stopped by %s while stdout is blocked in the middle of a line: the last STATE "
+            "could not be written. The target keeps the last whole STATE it received; "
+            "rerun the sync to resume from it without loss.",
+            name,
+        )
+        os._exit(128 + signum)
+
+
+def _stop(
+    writer: object,
+    write_state: Callable[[], None],
+    logger: logging.Logger,
+    name: str,
+    signum: int,
+) -> None:
+    """Write the last STATE and the buffered records, then exit with 128 + signal."""
+    try:
+        write_state()
+        if isinstance(writer, SingerWriter):
+            writer.flush()
+    except OSError as exc:
+        logger.error(  # noqa: TRY400 (one line, no traceback)
+            "Stopped by %s: the last STATE could not be written (%s); rerun the sync to "
+            "resume from the last STATE the target received.",
+            name,
+            exc,
+        )
+    else:
+        logger.error(
+            "Stopped by %s: the state was flushed; rerun the sync to resume without loss.", name
+        )
+    sys.exit(128 + signum)

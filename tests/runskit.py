@@ -15,6 +15,7 @@ import typing as t
 from edges_sandbox.clock import ManualClock
 from tap_edges.api.client import EdgesClient
 from tap_edges.api.pacing import RateBudget
+from tap_edges.api.transport import Transport
 from tap_edges.runs.partitions import Partition
 
 if t.TYPE_CHECKING:
@@ -64,7 +65,7 @@ def client(
 ) -> EdgesClient:
     """The real client, on the shared time; options are the client's (max_tries, timeout)."""
     budget = RateBudget(10_000, clock=shared.monotonic, sleep=shared.sleep)
-    return EdgesClient(
+    http = Transport(
         sandbox.base_url,
         sandbox.api_key if api_key is None else api_key,
         budget=budget,
@@ -73,6 +74,7 @@ def client(
         sleep=shared.sleep,
         **options,
     )
+    return EdgesClient(http)
 
 
 def connections(identity: str, max_results: int = 100) -> Partition:

@@ -7,20 +7,15 @@ JSON shape each endpoint promises. :func:`check_identities` reads, and never lau
 
 from __future__ import annotations
 
-import time
 import typing as t
 
 from tap_edges import errors
-from tap_edges.api.transport import Transport
 
 if t.TYPE_CHECKING:
-    import logging
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Iterable, Iterator
 
-    import requests
-
-    from tap_edges.api.pacing import RateBudget
     from tap_edges.api.retries import Answer
+    from tap_edges.api.transport import Transport
 
 OUTPUTS_PAGE_SIZE = 500  # the largest page Edges serves
 LIST_RUNS_MAX = 100  # GET /v1/runs accepts at most 100 results per page
@@ -30,35 +25,9 @@ FIND_EXTRA_PAGES = 2  # pages read beyond the runs looked for (others may have l
 class EdgesClient:
     """The Edges endpoints the tap uses."""
 
-    def __init__(  # noqa: PLR0913
-        self,
-        base_url: str,
-        api_key: str,
-        *,
-        budget: RateBudget,
-        logger: logging.Logger,
-        timeout: tuple[float, float] = (10.0, 60.0),
-        max_tries: int = 8,
-        max_elapsed: float = 600.0,
-        backoff_base: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-        session: requests.Session | None = None,
-    ) -> None:
-        """Create the client and its transport; the arguments are :class:`Transport`'s."""
-        self.http = Transport(
-            base_url,
-            api_key,
-            budget=budget,
-            logger=logger,
-            timeout=timeout,
-            max_tries=max_tries,
-            max_elapsed=max_elapsed,
-            backoff_base=backoff_base,
-            clock=clock,
-            sleep=sleep,
-            session=session,
-        )
+    def __init__(self, http: Transport) -> None:
+        """Speak to Edges through ``http``, which owns every concern of the wire."""
+        self.http = http
 
     def close(self) -> None:
         """Close the HTTP session."""

@@ -16,6 +16,7 @@ from edges_sandbox.clock import ManualClock
 from tap_edges import errors
 from tap_edges.api.client import EdgesClient, check_identities
 from tap_edges.api.pacing import RateBudget
+from tap_edges.api.transport import Transport
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -32,7 +33,7 @@ def sandbox() -> Iterator[Sandbox]:
 
 def client_for(sandbox: Sandbox, fake: FakeTime, max_tries: int = 8) -> EdgesClient:
     budget = RateBudget(6000, clock=fake.clock, sleep=fake.sleep)
-    return EdgesClient(
+    http = Transport(
         sandbox.base_url,
         sandbox.api_key,
         budget=budget,
@@ -41,6 +42,7 @@ def client_for(sandbox: Sandbox, fake: FakeTime, max_tries: int = 8) -> EdgesCli
         clock=fake.clock,
         sleep=fake.sleep,
     )
+    return EdgesClient(http)
 
 
 def assert_body_never_logged_above_debug(caplog: pytest.LogCaptureFixture) -> None:

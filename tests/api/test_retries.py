@@ -36,6 +36,7 @@ from tap_edges.api.retries import (
     retry_delay,
     unanswered,
 )
+from tap_edges.api.transport import Transport
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -391,7 +392,7 @@ def cut_off() -> Iterator[CutOff]:
 
 def cut_off_client(server: CutOff, slept: list[float]) -> EdgesClient:
     budget = RateBudget(10_000, clock=lambda: 0.0, sleep=slept.append)
-    return EdgesClient(
+    http = Transport(
         server.url,
         "k",
         budget=budget,
@@ -400,6 +401,7 @@ def cut_off_client(server: CutOff, slept: list[float]) -> EdgesClient:
         clock=lambda: 0.0,
         sleep=slept.append,
     )
+    return EdgesClient(http)
 
 
 def test_an_answer_cut_off_mid_body_is_retried_for_a_get(cut_off: CutOff) -> None:
