@@ -13,6 +13,7 @@ Needs ``scripts/setup-orchestrate`` (run here) and PostgreSQL (started here as t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -97,6 +98,24 @@ def _children(process: psutil.Process) -> list[psutil.Process]:
         return []
 
 
+SYNC_PARTS = (  # a sync's processes, told apart by their command line (first match)
+    ("pipes", "edges_orchestrate.meltano_pipes"),
+    ("discovery", "--discover"),
+    ("tap", "bin/tap-edges "),
+    ("target", "bin/target-postgres"),
+    ("meltano", "bin/meltano "),
+)
+
+
+def _part(process: psutil.Process) -> str:
+    """Which part of a sync a process is (``other`` when none)."""
+    try:
+        cmdline = " ".join(process.cmdline())
+    except psutil.Error:
+        return "other"
+    return next((part for part, marker in SYNC_PARTS if marker in cmdline), "other")
+
+
 def _is_sync(process: psutil.Process) -> bool:
     """Whether the process is a workspace sync's Pipes process."""
     try:
@@ -120,6 +139,7 @@ class TreeMemory:
         self.peak_sync_mb = 0.0
         self._cpu: dict[tuple[int, float], float] = {}
         self._sync_cpu: dict[tuple[int, float], float] = {}
+        self._parts: dict[tuple[int, float], str] = {}
         self._root = psutil.Process(pid)
         self._done = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -139,6 +159,14 @@ class TreeMemory:
         """
         return sum(self._sync_cpu.values())
 
+    def sync_cpu_by_part(self) -> dict[str, float]:
+        """The syncs' CPU time by part (Pipes, Meltano, discovery, tap, target)."""
+        parts: dict[str, float] = {}
+        for process, seconds in self._sync_cpu.items():
+            part = self._parts.get(process, "other")
+            parts[part] = parts.get(part, 0.0) + seconds
+        return parts
+
     def _run(self) -> None:
         while not self._done.is_set():
             tree = [self._root, *_children(self._root)]
@@ -152,6 +180,8 @@ class TreeMemory:
                 self.peak_sync_mb = max(self.peak_sync_mb, sum(_rss_mb(p) for p in members))
                 for process in members:
                     self._read_cpu(process, self._sync_cpu)
+                    with contextlib.suppress(psutil.Error):
+                        self._parts.setdefault((process.pid, process.create_time()), _part(process))
             time.sleep(0.2)
 
     @staticmethod
@@ -280,4 +310,9 @@ def orchestrated(count: int, urls: list[str], run_seconds: float, alone: int) ->
         # target, without Dagster's run and step processes.
         "cpu_s_per_workspace_sync": memory.sync_cpu_s / count,
         "peak_rss_mb_per_workspace_sync": memory.peak_sync_mb,
+        # Where a sync's CPU goes (the tap's includes the sandbox it serves itself from).
+        **{
+            f"cpu_s_per_workspace_sync_{part}": seconds / count
+            for part, seconds in sorted(memory.sync_cpu_by_part().items())
+        },
     }
