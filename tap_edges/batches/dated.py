@@ -13,22 +13,16 @@ import typing as t
 
 from tap_edges.batches import layout as layouts
 from tap_edges.batches import positional as positions
-from tap_edges.model import Batch, Expected, Layout
+from tap_edges.model import Batch, Layout
 from tap_edges.times import time_reader
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Generator
+    from collections.abc import Generator
 
-    from tap_edges.api.client import EdgesClient
+    from tap_edges.batches.source import Source
 
 
-def read_new(
-    client: EdgesClient,
-    run_uid: str,
-    expected: Expected,
-    skip: Callable[[object], None],
-    fallback: Callable[[str], None],
-) -> Generator[dict[str, t.Any], None, Batch]:
+def read_new(source: Source) -> Generator[dict[str, t.Any], None, Batch]:
     """Yield a run's items extracted after the mark, reading as few pages as it can.
 
     Edges may serve, after a continue, the outputs of every iteration (oldest or newest
@@ -42,11 +36,8 @@ def read_new(
     shortcut may be emitted twice (targets dedupe them), never missed.
 
     Args:
-        client: The API client.
-        run_uid: The run.
-        expected: What the state and the run object say.
-        skip: Called with each item that is not a JSON object (it is not emitted).
-        fallback: Called with the reason when a shortcut's result is not trusted.
+        source: The run's outputs, what the state and the run object say of them, and whom
+            to tell of items skipped and of shortcuts not trusted.
 
     Yields:
         The new items, in the order Edges gave them.
@@ -54,45 +45,45 @@ def read_new(
     Returns:
         The batch's counts, its newest ``extracted_at`` and the layout learned.
     """
+    expected = source.expected
     if expected.new == 0:
         return Batch(newest=expected.mark, layout=expected.layout)
     if expected.layout is not None and expected.layout.dated is False:
-        batch = yield from positions.read_by_position(client, run_uid, expected, skip, fallback)
+        batch = yield from positions.read_by_position(source)
         counts = (expected.count_before, expected.count_now)
         batch.layout = layouts.counting(batch.layout or Layout(), counts, batch.count)
         return batch
-    batch = yield from _read_dated(client, run_uid, expected, skip, fallback)
+    batch = yield from _read_dated(source)
     positions.learn_dating(batch)
     return batch
 
 
-def _read_dated(
-    client: EdgesClient,
-    run_uid: str,
-    expected: Expected,
-    skip: Callable[[object], None],
-    fallback: Callable[[str], None],
-) -> Generator[dict[str, t.Any], None, Batch]:
+def _read_dated(source: Source) -> Generator[dict[str, t.Any], None, Batch]:
     """:func:`read_new` where items carry their ``extracted_at`` (or may: a first read)."""
+    expected = source.expected
     order = expected.layout.order if expected.layout else None
     shortcut = _SHORTCUTS.get(order) if order and expected.mark is not None else None
     if shortcut is not None:
-        batch = yield from shortcut(client, run_uid, expected, skip)
+        batch = yield from shortcut(source)
         if batch.mismatch is None and expected.new not in (None, batch.count):
             batch.mismatch = f"{batch.count} new item(s) where output_count says {expected.new}"
         if batch.mismatch is None:
             return batch
-        fallback(batch.mismatch)
+        source.fallback(batch.mismatch)
         if batch.layout is not None and not batch.layout.offset:  # learned by the shortcut
-            expected = dataclasses.replace(expected, layout=layouts.without_offset(expected.layout))
-    return (yield from _full_read(client, run_uid, expected, skip))
+            layout = layouts.without_offset(expected.layout)
+            source = dataclasses.replace(
+                source, expected=dataclasses.replace(expected, layout=layout)
+            )
+    return (yield from _full_read(source))
 
 
 class _Scan:
     """Counts and checks items as they are read, against the mark."""
 
-    def __init__(self, expected: Expected, skip: Callable[[object], None]) -> None:
-        self.mark, self.skip = expected.mark, skip
+    def __init__(self, source: Source) -> None:
+        expected = source.expected
+        self.mark, self.skip = expected.mark, source.skip
         self.batch = Batch(newest=expected.mark, layout=expected.layout or Layout())
         self.parse = time_reader(expected.stand_in)
         self.total = 0  # items read, new or not
@@ -119,17 +110,15 @@ class _Scan:
         return True
 
 
-def _oldest_first(
-    client: EdgesClient, run_uid: str, expected: Expected, skip: Callable[[object], None]
-) -> Generator[dict[str, t.Any], None, Batch]:
+def _oldest_first(source: Source) -> Generator[dict[str, t.Any], None, Batch]:
     """New items follow the ones already read: start at the last item read (the boundary)."""
-    scan = _Scan(expected, skip)
+    scan, expected = _Scan(source), source.expected
     start = expected.seen - 1
     if start < 0:
         scan.batch.mismatch = "no record of where the new items start"
         return scan.batch
     boundary: bool | None = None
-    for page in positions.pages_from(client, run_uid, start, scan.batch):
+    for page in positions.pages_from(source.client, source.run_uid, start, scan.batch):
         for item in page:
             new = scan.is_new(item)
             if boundary is None and new is not None:
@@ -148,13 +137,11 @@ def _oldest_first(
     return scan.batch
 
 
-def _newest_first(
-    client: EdgesClient, run_uid: str, expected: Expected, skip: Callable[[object], None]
-) -> Generator[dict[str, t.Any], None, Batch]:
+def _newest_first(source: Source) -> Generator[dict[str, t.Any], None, Batch]:
     """New items come first: read until the first item already emitted."""
-    scan = _Scan(expected, skip)
+    scan, expected = _Scan(source), source.expected
     reached = False
-    for page in client.output_pages(run_uid):
+    for page in source.pages():
         for item in page:
             new = scan.is_new(item)
             if new and reached:
@@ -172,12 +159,10 @@ def _newest_first(
     return scan.batch
 
 
-def _latest_only(
-    client: EdgesClient, run_uid: str, expected: Expected, skip: Callable[[object], None]
-) -> Generator[dict[str, t.Any], None, Batch]:
+def _latest_only(source: Source) -> Generator[dict[str, t.Any], None, Batch]:
     """Only the newest iteration is served: every item is new."""
-    scan = _Scan(expected, skip)
-    for page in client.output_pages(run_uid):
+    scan = _Scan(source)
+    for page in source.pages():
         for item in page:
             new = scan.is_new(item)
             if new is False:
@@ -192,13 +177,11 @@ def _latest_only(
 _SHORTCUTS = {"oldest": _oldest_first, "newest": _newest_first, "latest": _latest_only}
 
 
-def _full_read(
-    client: EdgesClient, run_uid: str, expected: Expected, skip: Callable[[object], None]
-) -> Generator[dict[str, t.Any], None, Batch]:
+def _full_read(source: Source) -> Generator[dict[str, t.Any], None, Batch]:
     """Every page; keep the new items and learn where Edges puts them."""
-    scan = _Scan(expected, skip)
+    scan, expected = _Scan(source), source.expected
     first = last = -1  # positions of the first and last new items among all items
-    for page in client.output_pages(run_uid):
+    for page in source.pages():
         for item in page:
             if scan.is_new(item):
                 last = scan.total - 1

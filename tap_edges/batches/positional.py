@@ -28,7 +28,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterator
 
     from tap_edges.api.client import EdgesClient
-    from tap_edges.model import Expected
+    from tap_edges.batches.source import Source
 
 
 def item_key(item: dict[str, t.Any]) -> str:
@@ -57,13 +57,7 @@ def learn_dating(batch: Batch) -> None:
     batch.layout = learned
 
 
-def read_by_position(
-    client: EdgesClient,
-    run_uid: str,
-    expected: Expected,
-    skip: Callable[[object], None],
-    fallback: Callable[[str], None],
-) -> Generator[dict[str, t.Any], None, Batch]:
+def read_by_position(source: Source) -> Generator[dict[str, t.Any], None, Batch]:
     """Yield the run's new items, told from old ones by the boundary kept in the state.
 
     With the layout learned, only the pages that can hold new items are read (see
@@ -73,11 +67,8 @@ def read_by_position(
     reads every page learns the layout.
 
     Args:
-        client: The API client.
-        run_uid: The run.
-        expected: What the state says (the boundary keys and the count read last time).
-        skip: Called with each item that is not a JSON object.
-        fallback: Called with the reason when a shortcut's boundary check fails.
+        source: The run's outputs; what the state says of them (the boundary keys and the
+            count read last time); whom to tell of items skipped and boundary checks failed.
 
     Yields:
         The new items, in the order Edges gave them.
@@ -85,12 +76,13 @@ def read_by_position(
     Returns:
         The batch, its layout updated to the items read now.
     """
+    expected, fallback = source.expected, source.fallback
     layout = expected.layout or Layout()
     batch = Batch(newest=expected.mark, layout=layout, positional=True)
     read = time_reader(expected.stand_in)
     order = shortcut(layout, expected.seen, expected.new)
     if order == "oldest":
-        after = _after_last(client, run_uid, expected, batch, skip)
+        after = _after_last(source, batch)
         if isinstance(after, list):
             # keyed before it is emitted (the stream adds fields to its records)
             last = item_key(after[-1]) if after else None
@@ -102,9 +94,9 @@ def read_by_position(
         layout = batch.layout or layout  # an offset refusal learned on the way is kept
     keys: list[str] = []
     items: list[dict[str, t.Any]] = []
-    for page in client.output_pages(run_uid):
+    for page in source.pages():
         start = len(keys)
-        for item in _objects(page, skip):
+        for item in _objects(page, source.skip):
             keys.append(item_key(item))
             items.append(item)
         if order == "newest" and layout.first in keys[start:]:
@@ -148,13 +140,7 @@ def shortcut(layout: Layout, seen: int, new: int | None) -> str | None:
     return order if seen and order in kept and kept[order] else None
 
 
-def _after_last(
-    client: EdgesClient,
-    run_uid: str,
-    expected: Expected,
-    batch: Batch,
-    skip: Callable[[object], None],
-) -> list[dict[str, t.Any]] | str:
+def _after_last(source: Source, batch: Batch) -> list[dict[str, t.Any]] | str:
     """Oldest first: the items after the last one read before, or why they cannot be trusted.
 
     Reads from that item's position on; it must be the first item read, and the items after
@@ -162,9 +148,10 @@ def _after_last(
     """
     boundary: str | None = None
     after: list[dict[str, t.Any]] = []
+    expected = source.expected
     last = expected.layout.last if expected.layout else None
-    for page in pages_from(client, run_uid, expected.seen - 1, batch):
-        for item in _objects(page, skip):
+    for page in pages_from(source.client, source.run_uid, expected.seen - 1, batch):
+        for item in _objects(page, source.skip):
             if boundary is None:
                 boundary = item_key(item)
                 if boundary != last:

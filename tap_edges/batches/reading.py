@@ -14,6 +14,7 @@ from __future__ import annotations
 import typing as t
 
 from tap_edges.batches.dated import read_new
+from tap_edges.batches.source import Source
 
 if t.TYPE_CHECKING:
     import logging
@@ -58,4 +59,4 @@ def read_batch(
             why,
         )
 
-    return (yield from read_new(client, uid, expected, skip, fallback))
+    return (yield from read_new(Source(client, uid, expected, skip, fallback)))

@@ -16,6 +16,7 @@ import pytest
 
 from tap_edges.batches.dated import _Scan, read_new
 from tap_edges.batches.layout import after_full_read
+from tap_edges.batches.source import Source
 from tap_edges.model import Batch, Expected, Layout
 from tap_edges.state import read_layout
 
@@ -60,7 +61,8 @@ def learn(
     """What a full read of ``outputs`` teaches (o: already emitted, n: new)."""
     layout = before if isinstance(before, Layout) else read_layout(before)
     expected = Expected(at(MARK), layout, count_before, count_now)
-    scan = _Scan(expected, no_skip)
+    unused = t.cast("t.Any", None)  # the scan pages through nothing: it is handed the items
+    scan = _Scan(Source(unused, "r1", expected, no_skip, no_skip))
     for minute, letter in enumerate(outputs, start=1):
         new = letter == "n"
         assert scan.is_new(item(minute + MARK * new)) is new
@@ -234,7 +236,9 @@ class Reading:
 def read(client: Outputs, expected: Expected) -> Reading:
     reading = Reading()
     uncast = t.cast("EdgesClient", client)
-    reading.drain(read_new(uncast, "r1", expected, reading.skipped.append, reading.fallback))
+    reading.drain(
+        read_new(Source(uncast, "r1", expected, reading.skipped.append, reading.fallback))
+    )
     return reading
 
 

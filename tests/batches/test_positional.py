@@ -10,6 +10,7 @@ from tap_edges import errors
 from tap_edges.batches.dated import read_new
 from tap_edges.batches.layout import learn_order
 from tap_edges.batches.positional import item_key, new_positions, pages_from, shortcut
+from tap_edges.batches.source import Source
 from tap_edges.model import Batch, Expected, Layout
 from tap_edges.state import read_layout, write_layout
 from tap_edges.times import parse_time
@@ -82,7 +83,7 @@ def read(
         count_now=None,
         stand_in="2026-11-28T10:00:00Z",
     )
-    reading = read_new(t.cast("t.Any", outputs), "r", expected, skip=print, fallback=print)
+    reading = read_new(Source(t.cast("t.Any", outputs), "r", expected, skip=print, fallback=print))
     got: list[dict[str, t.Any]] = []
     while True:
         try:
@@ -259,7 +260,7 @@ def test_a_shortcut_reads_only_the_new_items_pages_and_checks_its_boundary(
         count_now=len(history) + 2,
         stand_in="2026-11-28T10:00:00Z",
     )
-    reading = read_new(t.cast("t.Any", outputs), "r", expected, print, reasons.append)
+    reading = read_new(Source(t.cast("t.Any", outputs), "r", expected, print, reasons.append))
     got = []
     while True:
         try:
