@@ -37,6 +37,7 @@ import typing as t
 from pathlib import Path
 
 from edges_orchestrate import localpg
+from edges_orchestrate.environment import linked_system_dir
 from edges_orchestrate.workspaces import WORKSPACES_FILE, Workspace, load, sync_target
 
 if t.TYPE_CHECKING:
@@ -48,7 +49,6 @@ ORCHESTRATE = Path(__file__).resolve().parent.parent
 ROOT = ORCHESTRATE.parent
 INSTANCE_CONFIG = ORCHESTRATE / "cluster" / "dagster.yaml"
 BIN = Path(sys.executable).parent
-PLUGIN_KINDS = ("extractors", "loaders", "utilities")
 QUEUE_PREFIX = "edges_"
 CODE = ["-m", "edges_orchestrate.definitions"]
 # A sync Meltano holds as running that has not beaten for this long is dead (stale.py): the
@@ -95,14 +95,7 @@ def meltano_system_dir(folder: Path) -> Path:
 
     Its runs and logs live there, the tap's config with the workspace's key among them: mode 700.
     """
-    system = folder / ".meltano"
-    system.mkdir(exist_ok=True)
-    system.chmod(0o700)
-    for kind in PLUGIN_KINDS:
-        link = system / kind
-        if not link.is_symlink():
-            link.symlink_to(ROOT / ".meltano" / kind, target_is_directory=True)
-    return system
+    return linked_system_dir(folder / ".meltano", ROOT / ".meltano")
 
 
 def component_env(folder: Path, **extra: str) -> dict[str, str]:

@@ -38,7 +38,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from packaging import version
 
 from edges_orchestrate import stale, synclock
-from edges_orchestrate.environment import sync_environment
+from edges_orchestrate.environment import sync_environment, workspace_system
 from edges_orchestrate.workspaces import WORKSPACES_FILE, Workspace, load, sync_target
 
 ORCHESTRATE = Path(__file__).resolve().parent.parent
@@ -103,6 +103,8 @@ def meltano_env(
         raise dg.Failure(description=msg, metadata={"workspace": workspace.name})
     env["MELTANO_ENVIRONMENT"] = environment
     env["MELTANO_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    project = Path(setting("EDGES_MELTANO_PROJECT", str(ROOT)))
+    env.update(workspace_system(os.environ, project, workspace.name))
     return env
 
 

@@ -9,21 +9,25 @@ sync gets only:
   certificates, proxies);
 - Meltano's own (``MELTANO_*``: system database, environment, project root);
 - its loader's (``TARGET_POSTGRES_*`` for ``target-postgres``);
-- its own extractor's (``TAP_EDGES__<NAME>_*``) and its own key (``api_key_env``).
+- its own extractor's (``TAP_EDGES__<NAME>_*``) and its own key (``api_key_env``);
+- a Meltano system folder of its own (:func:`workspace_system`).
 
 Only the standard library: tested in the tap's venv, used by the code location's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import typing as t
+from pathlib import Path
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
 
     from edges_orchestrate.workspaces import Workspace
 
+PLUGIN_KINDS = ("extractors", "loaders", "utilities")
 SYSTEM = frozenset(
     {
         "PATH",
@@ -65,3 +69,37 @@ def sync_environment(
         for name, value in environ.items()
         if name in SYSTEM or name == workspace.api_key_env or name.startswith(prefixes)
     }
+
+
+def linked_system_dir(system: Path, plugins: Path) -> Path:
+    """A Meltano system folder of its own (mode 700), the plugins of ``plugins`` linked in.
+
+    Its runs and logs are its own: the tap's config, with the key, among them.
+    """
+    system.mkdir(parents=True, exist_ok=True)
+    system.chmod(0o700)
+    for kind in PLUGIN_KINDS:
+        link = system / kind
+        if not link.is_symlink():
+            (plugins / kind).mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):  # made meanwhile by a run of the same
+                link.symlink_to(plugins / kind, target_is_directory=True)
+    return system
+
+
+def workspace_system(environ: Mapping[str, str], project: Path, name: str) -> dict[str, str]:
+    """The Meltano system folder of a workspace's syncs, and the system database they keep.
+
+    Meltano writes a plugin's config and logging files into ``run/<plugin>/`` of its system
+    folder before it starts the plugin, and deletes them after. Every workspace loads with the
+    same loader: with one system folder, one sync's target read another's config (its schema)
+    or a logging file caught half-written (seen: target-postgres failing at start with
+    ``'NoneType' object is not iterable``). Each workspace gets ``workspaces/<name>`` under the
+    system folder (``MELTANO_SYS_DIR_ROOT``, else the project's ``.meltano``), the plugins
+    linked in; two syncs of one workspace never run at once (its pool and its lock). The system
+    database stays the shared one (Meltano's default lives in the system folder).
+    """
+    base = Path(environ.get("MELTANO_SYS_DIR_ROOT") or project / ".meltano").absolute()
+    own = linked_system_dir(base / "workspaces" / name, base)
+    database = environ.get("MELTANO_DATABASE_URI") or f"sqlite:///{base}/meltano.db"
+    return {"MELTANO_SYS_DIR_ROOT": str(own), "MELTANO_DATABASE_URI": database}

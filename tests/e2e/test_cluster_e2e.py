@@ -235,7 +235,10 @@ def kill_worker_of(deployment: Deployment, name: str, after: float = 3) -> tuple
     into the tap's run; the worker's name and when it was killed."""
     # Only this deployment's folders: other end-to-end tests run workspaces of the same names
     # on the same machine at the same time.
-    folders = {w: f"{deployment.folder}/{w}/.meltano/run/tap-edges--{name}/" for w in SERVES}
+    folders = {
+        w: f"{deployment.folder}/{w}/.meltano/workspaces/{name}/run/tap-edges--{name}/"
+        for w in SERVES
+    }
     deadline = time.monotonic() + TIMEOUT
     while time.monotonic() < deadline:
         for process in psutil.process_iter(["cmdline", "create_time"]):

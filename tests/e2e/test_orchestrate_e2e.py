@@ -228,7 +228,7 @@ def kill_worker_mid_sync(
     above it; with runs that take longer than ``after``, the sync dies between continuing its
     Edges runs and reading them. Returns the tap's environment.
     """
-    folder = f"{system_dir(cluster.workdir)}/run/tap-edges--{name}/"
+    folder = f"{system_dir(cluster.workdir)}/workspaces/{name}/run/tap-edges--{name}/"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for process in psutil.process_iter(["cmdline", "create_time"]):
@@ -287,6 +287,12 @@ def first_load(cluster: Cluster, postgres: PostgresServer) -> dict[str, Loaded]:
         assert {e["engagement_id"] for e in engagements} == engagement_ids(tables)
         (iteration,) = iteration_indexes(cluster.workdir, world=cluster.world(name))
         loaded[name] = Loaded(uids, iteration, last_batch(tables))
+    # Each workspace synced in a Meltano system folder of its own: its loader's config and
+    # logging files were its own (environment.workspace_system), the plugins shared.
+    for name in WORKSPACES:
+        own = system_dir(cluster.workdir) / "workspaces" / name
+        assert (own / "run" / "target-postgres").is_dir(), name
+        assert (own / "loaders").resolve() == (system_dir(cluster.workdir) / "loaders").resolve()
     # Separate states: no run of one workspace in another's state.
     assert not (loaded["alpha"].uids & loaded["beta"].uids)
     assert not (loaded["beta"].uids & loaded["gamma"].uids)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import collections
 import typing as t
+from pathlib import Path
 
 import pytest
 import yaml
 from meltanokit import ROOT
 
 from edges_orchestrate.cluster import assignment, queue, worker_env
-from edges_orchestrate.environment import plugin_prefix, sync_environment
+from edges_orchestrate.environment import plugin_prefix, sync_environment, workspace_system
 from edges_orchestrate.stale import all_dead, running_ages, stale_after
 from edges_orchestrate.summary import parse_line
 from edges_orchestrate.workspaces import (
@@ -29,9 +30,6 @@ from edges_orchestrate.workspaces import (
     sync_target,
 )
 from tap_edges.runs.summary import SyncSummary
-
-if t.TYPE_CHECKING:
-    from pathlib import Path
 
 
 def meltano_settings() -> set[str]:
@@ -239,3 +237,27 @@ def test_the_sync_target_is_declared_once_and_the_environment_overrides_it(
     monkeypatch.setenv("EDGES_MELTANO_ENVIRONMENT", "prod")
     monkeypatch.setenv("EDGES_LOADER", "target-duckdb")
     assert sync_target() == ("prod", "target-duckdb")
+
+
+def test_each_workspace_syncs_in_a_meltano_system_folder_of_its_own(tmp_path: Path) -> None:
+    """Meltano writes a loader's config and logging files in ``run/<plugin>/`` of its system
+    folder: shared by the workspaces (one loader), a sync's target read another's, or a file
+    half-written, and failed at start (seen with three workspaces at once)."""
+    base = tmp_path / "system"
+    (base / "loaders" / "target-postgres" / "venv").mkdir(parents=True)
+    environ = {"MELTANO_SYS_DIR_ROOT": str(base), "MELTANO_DATABASE_URI": "postgresql://x/m"}
+    alpha = workspace_system(environ, tmp_path, "alpha")
+    beta = workspace_system(environ, tmp_path, "beta")
+    assert alpha["MELTANO_SYS_DIR_ROOT"] != beta["MELTANO_SYS_DIR_ROOT"]
+    for env in (alpha, beta):
+        own = Path(env["MELTANO_SYS_DIR_ROOT"])
+        assert own.parent == base / "workspaces"
+        assert own.stat().st_mode & 0o077 == 0  # the tap's config holds the key
+        assert (own / "loaders" / "target-postgres" / "venv").is_dir()  # the shared install
+        assert (own / "loaders").resolve() == (base / "loaders").resolve()
+        assert env["MELTANO_DATABASE_URI"] == "postgresql://x/m"  # the shared state
+    assert workspace_system(environ, tmp_path, "alpha") == alpha  # again: the same folder
+    # Unset: the project's .meltano, and Meltano's default database there, shared.
+    default = workspace_system({}, tmp_path, "gamma")
+    assert default["MELTANO_SYS_DIR_ROOT"] == str(tmp_path / ".meltano" / "workspaces" / "gamma")
+    assert default["MELTANO_DATABASE_URI"] == f"sqlite:///{tmp_path / '.meltano'}/meltano.db"
