@@ -20,7 +20,7 @@ from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
 from dagster_celery.launcher import CeleryRunLauncher
 from dagster_celery.tags import DAGSTER_CELERY_TASK_ID_TAG
 
-from edges_orchestrate.liveness import ALIVE_SECONDS, liveness_key, worker_of
+from edges_orchestrate.liveness import ALIVE_SECONDS, liveness_key, started_on, worker_of
 
 if t.TYPE_CHECKING:
     from dagster import DagsterRun
@@ -49,8 +49,9 @@ class EdgesCeleryRunLauncher(CeleryRunLauncher):
         if state == "FAILURE":
             return CheckRunHealthResult(WorkerStatus.FAILED, "Celery task failed.")
         # The worker that took the task tags the run (worker.py) before executing it; a retry's
-        # tags inherited from its parent name the dead worker, and are not read (liveness.py).
-        hostname = worker_of(run.tags) or result.worker
+        # tags inherited from its parent name the dead worker, and are not read; else the
+        # task's record names where it started (liveness.py).
+        hostname = worker_of(run.tags) or started_on(state, result.info)
         if not hostname:
             return CheckRunHealthResult(WorkerStatus.RUNNING, f"task {state}, no worker yet")
         if not self.worker_alive(hostname):

@@ -20,10 +20,10 @@ from __future__ import annotations
 import contextlib
 import re
 import typing as t
-from pathlib import Path
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
+    from pathlib import Path
 
     from edges_orchestrate.workspaces import Workspace
 
@@ -97,9 +97,24 @@ def workspace_system(environ: Mapping[str, str], project: Path, name: str) -> di
     ``'NoneType' object is not iterable``). Each workspace gets ``workspaces/<name>`` under the
     system folder (``MELTANO_SYS_DIR_ROOT``, else the project's ``.meltano``), the plugins
     linked in; two syncs of one workspace never run at once (its pool and its lock). The system
-    database stays the shared one (Meltano's default lives in the system folder).
+    database stays the shared one: Meltano's default lives in the system folder, so where
+    neither the environment nor the project's ``.env`` names one, the shared folder's is named.
     """
-    base = Path(environ.get("MELTANO_SYS_DIR_ROOT") or project / ".meltano").absolute()
-    own = linked_system_dir(base / "workspaces" / name, base)
-    database = environ.get("MELTANO_DATABASE_URI") or f"sqlite:///{base}/meltano.db"
-    return {"MELTANO_SYS_DIR_ROOT": str(own), "MELTANO_DATABASE_URI": database}
+    base = project / environ.get("MELTANO_SYS_DIR_ROOT", ".meltano")  # Meltano's, from the project
+    own = linked_system_dir(base.absolute() / "workspaces" / name, base.absolute())
+    env = {"MELTANO_SYS_DIR_ROOT": str(own)}
+    # Meltano reads its system database from the environment, else from the project's .env,
+    # else its default (meltano.db in the system folder: here, the shared one's).
+    if "MELTANO_DATABASE_URI" not in environ and not _in_dotenv(project, "MELTANO_DATABASE_URI"):
+        env["MELTANO_DATABASE_URI"] = f"sqlite:///{base.absolute()}/meltano.db"
+    return env
+
+
+def _in_dotenv(project: Path, name: str) -> bool:
+    """Whether the project's ``.env`` sets ``name``."""
+    try:
+        lines = (project / ".env").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return False
+    names = (line.strip().removeprefix("export ").partition("=")[0].strip() for line in lines)
+    return name in names

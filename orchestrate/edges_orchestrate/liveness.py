@@ -9,7 +9,12 @@ A worker that takes a run tags it with its name and the Celery task it is execut
   is believed only when it was written for the task the run is now launched as.
 - ``add_run_tags`` reads the run, merges and writes the whole run back: a worker tagging its
   name while the launcher tags the task id keeps only one of the two. The worker tags only
-  after the launcher's tag names its own task; an inherited id is not that.
+  after the launcher's tag names its own task (an inherited id is not that), and writes the
+  task id with its name (the same value the launcher writes), so that once it has tagged, the
+  run names its own task whatever the launcher's write erased.
+- Where the run's tags name no worker for its task (a name erased by a late launcher write),
+  the task's own record tells: Celery stores the worker's hostname when the task starts
+  (``track_started``), read by :func:`started_on`.
 
 Only the standard library: the tests read these rules in the tap's venv.
 """
@@ -40,8 +45,8 @@ def launcher_tagged(tags: Mapping[str, str], task_id: str) -> bool:
 
 
 def worker_tags(hostname: str, task_id: str) -> dict[str, str]:
-    """What the worker executing ``task_id`` tags the run with."""
-    return {WORKER_TAG: hostname, WORKER_TASK_TAG: task_id}
+    """What the worker executing ``task_id`` tags the run with (the task's id too)."""
+    return {TASK_ID_TAG: task_id, WORKER_TAG: hostname, WORKER_TASK_TAG: task_id}
 
 
 def worker_of(tags: Mapping[str, str]) -> str | None:
@@ -54,3 +59,11 @@ def worker_of(tags: Mapping[str, str]) -> str | None:
     if task_id is None or tags.get(WORKER_TASK_TAG) != task_id:
         return None
     return tags.get(WORKER_TAG)
+
+
+def started_on(state: str, info: object) -> str | None:
+    """The worker a Celery task started on, from its result record (state and meta)."""
+    if state != "STARTED" or not isinstance(info, dict):
+        return None
+    hostname = info.get("hostname")
+    return hostname if isinstance(hostname, str) and hostname else None

@@ -12,6 +12,7 @@ from edges_orchestrate.liveness import (
     TASK_ID_TAG,
     WORKER_TAG,
     launcher_tagged,
+    started_on,
     worker_of,
     worker_tags,
 )
@@ -39,3 +40,23 @@ def test_a_retry_does_not_name_its_parents_dead_worker() -> None:
 def test_a_name_without_its_task_is_not_believed() -> None:
     """A worker's name tag alone (as written before the task was tagged with it) says nothing."""
     assert worker_of({TASK_ID_TAG: "task-2", WORKER_TAG: "worker-1@vm"}) is None
+
+
+def test_a_late_launcher_write_leaves_the_task_and_its_record_names_the_worker() -> None:
+    """The launcher read the retry before the worker tagged it, and wrote after: its write
+    (the inherited tags, its task id) erased the worker's name. The run still names its own
+    task (the worker wrote the same id), and the task's record says where it started."""
+    parent = {TASK_ID_TAG: "task-1", **worker_tags("worker-1@vm", "task-1")}
+    read_by_the_launcher = dict(parent)
+    retry = {**parent, **worker_tags("worker-2@vm", "task-2")}  # the worker's write
+    assert retry[TASK_ID_TAG] == "task-2"  # written by the worker too
+    retry = {**read_by_the_launcher, TASK_ID_TAG: "task-2"}  # the launcher's late write
+    assert worker_of(retry) is None  # not the dead worker-1
+    assert started_on("STARTED", {"pid": 7, "hostname": "worker-2@vm"}) == "worker-2@vm"
+
+
+def test_a_task_record_names_a_worker_only_once_started() -> None:
+    assert started_on("PENDING", None) is None
+    assert started_on("STARTED", None) is None
+    assert started_on("STARTED", {"pid": 7}) is None
+    assert started_on("SUCCESS", {"hostname": "worker-2@vm"}) is None

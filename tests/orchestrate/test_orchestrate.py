@@ -255,9 +255,15 @@ def test_each_workspace_syncs_in_a_meltano_system_folder_of_its_own(tmp_path: Pa
         assert own.stat().st_mode & 0o077 == 0  # the tap's config holds the key
         assert (own / "loaders" / "target-postgres" / "venv").is_dir()  # the shared install
         assert (own / "loaders").resolve() == (base / "loaders").resolve()
-        assert env["MELTANO_DATABASE_URI"] == "postgresql://x/m"  # the shared state
+        assert "MELTANO_DATABASE_URI" not in env  # the environment's, shared, stands
     assert workspace_system(environ, tmp_path, "alpha") == alpha  # again: the same folder
     # Unset: the project's .meltano, and Meltano's default database there, shared.
     default = workspace_system({}, tmp_path, "gamma")
     assert default["MELTANO_SYS_DIR_ROOT"] == str(tmp_path / ".meltano" / "workspaces" / "gamma")
     assert default["MELTANO_DATABASE_URI"] == f"sqlite:///{tmp_path / '.meltano'}/meltano.db"
+    # A database the project's .env names is Meltano's to read (the environment would win).
+    (tmp_path / ".env").write_text("export MELTANO_DATABASE_URI=postgresql://y/m\n")
+    assert "MELTANO_DATABASE_URI" not in workspace_system({}, tmp_path, "gamma")
+    # A relative system folder is the project's, as Meltano (run in the project) reads it.
+    relative = workspace_system({"MELTANO_SYS_DIR_ROOT": "sys"}, tmp_path, "gamma")
+    assert relative["MELTANO_SYS_DIR_ROOT"] == str(tmp_path / "sys" / "workspaces" / "gamma")
