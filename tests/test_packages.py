@@ -106,9 +106,9 @@ def test_the_sandbox_imports_nothing_from_the_tap() -> None:
 
 def test_the_tap_imports_the_sandbox_only_where_sandbox_true_starts_it() -> None:
     found = of_package(imports_of(tap_edges), "edges_sandbox")
-    assert found, "tap.py starts the sandbox when `sandbox: true`"
+    assert found, "api/opening.py starts the sandbox when `sandbox: true`"
     for one in found:
-        assert one.file in {"tap_edges/tap.py", "tap_edges/settings.py"}, one
+        assert one.file in {"tap_edges/api/opening.py", "tap_edges/settings.py"}, one
         assert one.function is not None, f"not lazily, in the function that needs it: {one}"
         assert one.module == "edges_sandbox", f"the package's public names only: {one}"
     assert {name for one in found for name in one.names} == {"Sandbox", "ENGAGEMENT_IDENTITY_IDS"}
