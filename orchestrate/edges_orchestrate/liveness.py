@@ -30,7 +30,7 @@ BEAT_SECONDS = 2
 ALIVE_SECONDS = 10
 WORKER_TAG = "edges/worker"
 WORKER_TASK_TAG = "edges/worker-task"
-# dagster_celery.tags.DAGSTER_CELERY_TASK_ID_TAG (checked in the code location's venv).
+# dagster_celery.tags.DAGSTER_CELERY_TASK_ID_TAG (tests/e2e/test_orchestrate_e2e.py checks it).
 TASK_ID_TAG = "dagster-celery/task_id"
 
 

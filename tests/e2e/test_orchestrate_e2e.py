@@ -423,6 +423,10 @@ if not hasattr(EventMethods, "get_yaml_python_handlers"):
 from dagster_dbt import DbtCliResource
 if "self._cli_version" not in inspect.getsource(sys.modules[DbtCliResource.__module__]):
     missing.append("DbtCliResource reads self._cli_version (overridden by DbtCli)")
+from dagster_celery.tags import DAGSTER_CELERY_TASK_ID_TAG
+from edges_orchestrate.liveness import TASK_ID_TAG
+if DAGSTER_CELERY_TASK_ID_TAG != TASK_ID_TAG:
+    missing.append("dagster_celery.tags.DAGSTER_CELERY_TASK_ID_TAG (liveness.TASK_ID_TAG)")
 versions = {d: metadata.version(d) for d in sys.argv[1:]}
 print(json.dumps({"missing": missing, "versions": versions}))
 """
