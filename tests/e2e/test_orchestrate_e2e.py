@@ -137,7 +137,17 @@ class Cluster:
 
     def finish(self, started: tuple[subprocess.Popen[str], Path]) -> tuple[int, dict[str, t.Any]]:
         process, out = started
-        log, _ = process.communicate(timeout=RUN_TIMEOUT)
+        try:
+            log, _ = process.communicate(timeout=RUN_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            # Seen once, under load, not understood: say what the run was doing, and where.
+            process.kill()
+            log, _ = process.communicate(timeout=60)
+            records = {name: self.meltano_runs(state_id(name)) for name in WORKSPACES}
+            pytest.fail(
+                f"edges_orchestrate.run still running after {RUN_TIMEOUT} s; Meltano's records "
+                f"{records}; sync locks held {self.lock_holders()}; its log's end:\n{log[-6000:]}"
+            )
         self.states.clear()  # the run changed them
         (self.workdir / f"{out.stem}.log").write_text(log, encoding="utf-8")
         self.last_log = log
