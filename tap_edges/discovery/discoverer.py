@@ -170,19 +170,20 @@ class Discovery:
             return items
         threshold = self._threshold(partition.key)
         cap = partition.max_results
-        while thread_rules.lists_further(
-            self._threads_of(items), self._took(partition, cap), threshold
-        ):
-            limit = self.coordinator.bookmark(partition.key).cap_limit
+        while True:
+            limit = self.coordinator.bookmark(partition.key).cap_limit  # Edges' clamp, if any
+            took = cap if limit is None else min(cap, limit)  # the cap the listing ran with
+            if not thread_rules.lists_further(self._threads_of(items), took, threshold):
+                return items
             if cap >= self.options.ceiling or (limit is not None and cap >= limit):
                 self.logger.warning(
                     "%s: the conversations listing is full at max_results %d (the "
                     "max_results_ceiling, or the most Edges takes for it) and may leave active "
                     "threads out: raise max_results_ceiling, or sync more often.",
                     partition.label,
-                    self._took(partition, cap),
+                    took,
                 )
-                break
+                return items
             cap = min(cap * LISTING_GROWTH, self.options.ceiling)
             self.logger.info(
                 "%s: the listing is full and its oldest conversation is newer than the last "
@@ -196,12 +197,6 @@ class Discovery:
             items = self._read(partition.key, save)
             if items is None:
                 return None
-        return items
-
-    def _took(self, partition: Partition, cap: int) -> int:
-        """The cap a listing ran with: the one sent, or less when Edges clamped it."""
-        limit = self.coordinator.bookmark(partition.key).cap_limit
-        return min(cap, limit) if limit is not None else cap
 
     def _read(
         self, key: PartitionKey, save: Callable[[Bookmark], None]
