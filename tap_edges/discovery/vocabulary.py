@@ -55,10 +55,10 @@ class Options:
     ) -> Options:
         """The discovery settings of a tap config (defaults applied)."""
         return cls(
-            lookback_days=int(config.get("thread_lookback_days", 30)),
-            window_days=int(config.get("post_window_days", 30)),
-            reshares=bool(config.get("follow_reshares", False)),
-            ceiling=int(config.get("max_results_ceiling", DEFAULT_CEILING)),
+            lookback_days=int(config.get("thread_lookback_days", cls.lookback_days)),
+            window_days=int(config.get("post_window_days", cls.window_days)),
+            reshares=bool(config.get("follow_reshares", cls.reshares)),
+            ceiling=int(config.get("max_results_ceiling", cls.ceiling)),
             children=children,
         )
 
