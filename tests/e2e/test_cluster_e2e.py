@@ -171,12 +171,7 @@ class Deployment:
             process.communicate(timeout=60)
 
     def state(self, name: str) -> dict[str, t.Any]:
-        env = {
-            **self.env,
-            "MELTANO_ENVIRONMENT": "cluster",
-            "MELTANO_SYS_DIR_ROOT": str(system_dir(self.workdir)),
-        }
-        return singer_state(f"cluster:tap-edges--{name}-to-target-postgres", env)
+        return singer_state(f"cluster:tap-edges--{name}-to-target-postgres", self.env)
 
     def tables(self, name: str) -> Tables:
         schema = f"edges_{name}"
