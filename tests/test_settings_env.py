@@ -218,3 +218,27 @@ def test_meltano_takes_every_setting_from_the_environment(
     check_runs(sandbox, settings)
     connections = (tmp_path / "out" / "connections.jsonl").read_text(encoding="utf-8")
     assert connections.strip()
+
+
+def test_plugins_installed_from_this_meltano_yml_are_not_installed_again(
+    meltano_jsonl: None, tmp_path: Path
+) -> None:
+    """scripts/setup-meltano leaves a plugin it installed from the same meltano.yml and
+    pyproject.toml as it is (the test fixtures ask for plugins scripts/test just installed), and
+    installs it again once either file changed."""
+    check = [str(ROOT / "scripts" / "setup-meltano"), "--check", "tap-edges", "target-jsonl"]
+    done = subprocess.run(check, capture_output=True, text=True, check=False, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "up to date: tap-edges target-jsonl" in done.stdout
+
+    # The same installs, seen from a project whose meltano.yml differs by one comment.
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "setup-meltano").symlink_to(ROOT / "scripts" / "setup-meltano")
+    for shared in (".meltano", ".venv-meltano", "pyproject.toml"):
+        (tmp_path / shared).symlink_to(ROOT / shared)
+    project = (ROOT / "meltano.yml").read_text(encoding="utf-8")
+    (tmp_path / "meltano.yml").write_text(project + "# changed\n", encoding="utf-8")
+    check[0] = str(tmp_path / "scripts" / "setup-meltano")
+    done = subprocess.run(check, capture_output=True, text=True, check=False, timeout=60)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "not up to date: tap-edges target-jsonl" in done.stdout
