@@ -279,17 +279,7 @@ def write_bookmark(context_state: t.MutableMapping[str, t.Any], bookmark: Bookma
 
 
 def read_state_file(stream: t.IO[str]) -> str:
-    """Read a state file (``--state``), refusing one that is not a Singer state, in words.
-
-    Args:
-        stream: The open file.
-
-    Returns:
-        Its text.
-
-    Raises:
-        StateFileError: It is not JSON, or not a Singer state.
-    """
+    """A state file's text (``--state``); StateFileError, in words, if not a Singer state."""
     name = getattr(stream, "name", "<state>")
     text = stream.read()
     try:
@@ -332,15 +322,7 @@ def write_api_facts(bookmarks: dict[str, dict[str, t.Any]], facts: dict[str, t.A
 
 
 def read_mark(context_state: t.Mapping[str, t.Any], name: str) -> str | None:
-    """A discovery mark of a partition (one of :data:`MARKS`); None when absent or unreadable.
-
-    Args:
-        context_state: The SDK's state dict of the partition.
-        name: The mark.
-
-    Returns:
-        The ISO 8601 time.
-    """
+    """A partition's discovery mark (:data:`MARKS`): ISO 8601; None if absent or unreadable."""
     value = context_state.get(name)
     return value if isinstance(value, str) and parse_time(value) is not None else None
 

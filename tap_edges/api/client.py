@@ -29,10 +29,6 @@ class EdgesClient:
         """Speak to Edges through ``http``, which owns every concern of the wire."""
         self.http = http
 
-    def close(self) -> None:
-        """Close the HTTP session."""
-        self.http.close()
-
     def list_identities(self, *, retrieve_accounts: bool = False) -> list[dict[str, t.Any]]:
         """``GET /identities``: the workspace's identities.
 
@@ -44,8 +40,10 @@ class EdgesClient:
             The identity objects (anything that is not an object left out).
         """
         params = {"retrieve_accounts": "true"} if retrieve_accounts else None
-        found = self._json_list(
-            self.http.request("GET", "/identities", params=params), "/identities"
+        found = _json_list(
+            self.http.base_path,
+            self.http.request("GET", "/identities", params=params),
+            "/identities",
         )
         return [identity for identity in found if isinstance(identity, dict)]
 
@@ -60,7 +58,9 @@ class EdgesClient:
         """
         path = f"/identities/{identity_id}"
         params = {"retrieve_accounts": "true"} if retrieve_accounts else None
-        return self._json_object(self.http.request("GET", path, params=params), path)
+        return _json_object(
+            self.http.base_path, self.http.request("GET", path, params=params), path
+        )
 
     def me(self, identity_id: str) -> t.Any:  # noqa: ANN401 - an object, or a list of one
         """``POST /actions/linkedin-me/run/live``: the identity's own LinkedIn profile."""
@@ -87,8 +87,8 @@ class EdgesClient:
             The launch answer, which holds ``run_uid``.
         """
         path = f"/actions/{action}/run/async"
-        answer = self._json_object(
-            self.http.request("POST", path, json=body, idempotent=False), path
+        answer = _json_object(
+            self.http.base_path, self.http.request("POST", path, json=body, idempotent=False), path
         )
         if not isinstance(answer.get("run_uid"), str):
             msg = f"POST {self.http.base_path}{path}: the answer has no run_uid"
@@ -98,7 +98,7 @@ class EdgesClient:
     def get_run(self, run_uid: str) -> dict[str, t.Any]:
         """``GET /runs/{uid}``: one run object."""
         path = f"/runs/{run_uid}"
-        return self._json_object(self.http.request("GET", path), path)
+        return _json_object(self.http.base_path, self.http.request("GET", path), path)
 
     def list_runs(self, run_uids: list[str]) -> list[dict[str, t.Any]]:
         """``GET /runs?uid=...``: many runs, at most 100 per request.
@@ -114,7 +114,9 @@ class EdgesClient:
             chunk = run_uids[start : start + LIST_RUNS_MAX]
             params = {"uid": chunk, "limit": str(LIST_RUNS_MAX)}
             answer = self.http.request("GET", "/runs", params=params)
-            runs.extend(r for r in self._json_list(answer, "/runs") if isinstance(r, dict))
+            runs.extend(
+                r for r in _json_list(self.http.base_path, answer, "/runs") if isinstance(r, dict)
+            )
         return runs
 
     def continue_run(self, run_uid: str) -> dict[str, t.Any]:
@@ -124,7 +126,9 @@ class EdgesClient:
         that Edges applied and whose answer was lost would skip an iteration if sent again.
         """
         path = f"/runs/{run_uid}/continue"
-        return self._json_object(self.http.request("POST", path, idempotent=False), path)
+        return _json_object(
+            self.http.base_path, self.http.request("POST", path, idempotent=False), path
+        )
 
     def find_named_runs(
         self, action: str, wanted: t.Callable[[str], str | None], count: int
@@ -168,14 +172,18 @@ class EdgesClient:
             "limit": str(LIST_RUNS_MAX),
             "offset": str(page * LIST_RUNS_MAX),
         }
-        runs = self._json_list(self.http.request("GET", "/runs", params=params), "/runs")
+        runs = _json_list(
+            self.http.base_path, self.http.request("GET", "/runs", params=params), "/runs"
+        )
         return [run for run in runs if isinstance(run, dict)]
 
     def run_inputs(self, run_uid: str) -> list[dict[str, t.Any]]:
         """``GET /runs/{uid}/inputs``: the run's inputs (their ``input_data``)."""
         path = f"/runs/{run_uid}/inputs"
         params = {"limit": str(LIST_RUNS_MAX)}
-        inputs = self._json_list(self.http.request("GET", path, params=params), path)
+        inputs = _json_list(
+            self.http.base_path, self.http.request("GET", path, params=params), path
+        )
         return [entry for entry in inputs if isinstance(entry, dict)]
 
     def output_pages(self, run_uid: str) -> Iterator[list[t.Any]]:
@@ -191,7 +199,7 @@ class EdgesClient:
         params: dict[str, t.Any] | None = {"limit": str(OUTPUTS_PAGE_SIZE)}
         while url:
             answer = self.http.request("GET", url, params=params)
-            yield self._json_list(answer, f"/runs/{run_uid}/outputs")
+            yield _json_list(self.http.base_path, answer, f"/runs/{run_uid}/outputs")
             url, params = answer.response.headers.get("X-Pagination-Next"), None
 
     def output_pages_from(self, run_uid: str, offset: int) -> Iterator[list[t.Any]]:
@@ -210,25 +218,27 @@ class EdgesClient:
         path = f"/runs/{run_uid}/outputs"
         while True:
             params = {"limit": str(OUTPUTS_PAGE_SIZE), "offset": str(offset)}
-            page = self._json_list(self.http.request("GET", path, params=params), path)
+            page = _json_list(
+                self.http.base_path, self.http.request("GET", path, params=params), path
+            )
             yield page
             if len(page) < OUTPUTS_PAGE_SIZE:
                 return
             offset += len(page)
 
-    def _json_object(self, answer: Answer, what: str) -> dict[str, t.Any]:
-        if not isinstance(answer.data, dict):
-            got = type(answer.data).__name__
-            msg = f"{self.http.base_path}{what}: expected a JSON object, got {got}"
-            raise errors.ResponseError(msg)
-        return answer.data
 
-    def _json_list(self, answer: Answer, what: str) -> list[t.Any]:
-        if not isinstance(answer.data, list):
-            got = type(answer.data).__name__
-            msg = f"{self.http.base_path}{what}: expected a JSON array, got {got}"
-            raise errors.ResponseError(msg)
-        return answer.data
+def _json_object(base: str, answer: Answer, what: str) -> dict[str, t.Any]:
+    if not isinstance(answer.data, dict):
+        msg = f"{base}{what}: expected a JSON object, got {type(answer.data).__name__}"
+        raise errors.ResponseError(msg)
+    return answer.data
+
+
+def _json_list(base: str, answer: Answer, what: str) -> list[t.Any]:
+    if not isinstance(answer.data, list):
+        msg = f"{base}{what}: expected a JSON array, got {type(answer.data).__name__}"
+        raise errors.ResponseError(msg)
+    return answer.data
 
 
 def check_identities(client: EdgesClient, identity_ids: Iterable[str]) -> None:

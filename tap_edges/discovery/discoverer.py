@@ -45,7 +45,7 @@ from tap_edges.times import iso, parse_time
 
 if t.TYPE_CHECKING:
     import logging
-    from collections.abc import Callable, Iterable, Iterator, Mapping
+    from collections.abc import Callable, Iterable, Iterator
 
     from tap_edges.runs.coordinator import RunCoordinator
     from tap_edges.runs.partitions import Partition, PartitionKey
@@ -173,7 +173,7 @@ class Discovery:
         while True:
             limit = self.coordinator.bookmark(partition.key).cap_limit  # Edges' clamp, if any
             took = cap if limit is None else min(cap, limit)  # the cap the listing ran with
-            if not thread_rules.lists_further(self._threads_of(items), took, threshold):
+            if not thread_rules.lists_further(thread_rules.threads_of(items), took, threshold):
                 return items
             if cap >= self.options.ceiling or (limit is not None and cap >= limit):
                 self.logger.warning(
@@ -229,22 +229,13 @@ class Discovery:
         now = dt.datetime.fromtimestamp(self.now(), tz=dt.timezone.utc)
         return now - dt.timedelta(days=self.options.lookback_days)
 
-    @staticmethod
-    def _threads_of(items: Iterable[Mapping[str, t.Any]]) -> list[thread_rules.Thread]:
-        return [th for item in items if (th := thread_rules.thread_of(item)) is not None]
-
     def _threads(
         self, partition: Partition, items: list[dict[str, t.Any]]
     ) -> list[tuple[str, str, str]]:
         """The messages partitions a conversations listing calls for (their marks noted)."""
         identity = partition.identity_id
-        threads = self._threads_of(items)
-        followed: dict[str, thread_rules.Followed] = {}
-        for url, stored in self.streams.followed(MESSAGES, identity):
-            thread_id = thread_rules.thread_id_of(url)
-            if thread_id is not None:
-                seen = parse_time(read_mark(stored, SEEN_ACTIVITY))
-                followed[thread_id] = thread_rules.Followed(url, seen, is_unsettled(stored))
+        threads = thread_rules.threads_of(items)
+        followed = _followed_threads(self.streams, identity)
         chosen = thread_rules.to_read(threads, followed, self._since())
         newest = max((th.last_activity for th in threads if th.last_activity), default=None)
         self.counts.threads_listed += len(threads)
@@ -272,10 +263,7 @@ class Discovery:
         identity = partition.identity_id
         today = dt.datetime.fromtimestamp(self.now(), tz=dt.timezone.utc).date()
         children = self.options.children.get(POSTS, ())
-        known: dict[str, str] = {}  # activity (or URL) -> the URL a child partition has
-        for stream in children:
-            for url, _ in self.streams.followed(stream, identity):
-                known.setdefault(_post_key(url), url)
+        known = _known_posts(self.streams, children, identity)
         window: list[str] = []
         listed = 0
         for item in items:
@@ -288,12 +276,12 @@ class Discovery:
             if post.url and posts_rules.followed(
                 post, today, options.window_days, reshares=options.reshares
             ):
-                url = known.get(_post_key(post.url), post.url)
+                url = known.get(posts_rules.post_key(post.url), post.url)
                 item["followed_post_url"] = url
                 window.append(url)
         self.counts.posts_listed += listed
         self.counts.posts_in_window += len(window)
-        self.counts.posts_new += sum(_post_key(url) not in known for url in window)
+        self.counts.posts_new += sum(posts_rules.post_key(url) not in known for url in window)
         return [(stream, identity, url) for stream in children for url in window]
 
     # -- the parent streams' records ----------------------------------------------------------
@@ -311,23 +299,44 @@ class Discovery:
         if key[0] != CONVERSATIONS:
             yield from items
             return
-        state = self.streams.state(key)
-        emitted = parse_time(read_mark(state, EMITTED_THROUGH))
-        newest = emitted
-        for item in items:
-            moment = parse_time(item.get("last_activity_at"))
-            if emitted is None or moment is None or moment > emitted:
-                yield item
-            if moment is not None and (newest is None or moment > newest):
-                newest = moment
-        if newest is not None:
-            write_mark(state, EMITTED_THROUGH, iso(newest))
+        yield from _moved(items, self.streams.state(key))
 
     def run_uid(self, key: PartitionKey) -> str | None:
         """The run the listing was read from."""
         return self.coordinator.run_uid(key)
 
 
-def _post_key(url: str) -> str:
-    """What tells two URLs of one post apart from another's: its activity id, else the URL."""
-    return posts_rules.activity_of(url) or url
+def _moved(
+    items: list[dict[str, t.Any]], state: t.MutableMapping[str, t.Any]
+) -> Iterator[dict[str, t.Any]]:
+    """The conversations that moved past the emitted mark (then moved to the newest)."""
+    emitted = parse_time(read_mark(state, EMITTED_THROUGH))
+    newest = emitted
+    for item in items:
+        moment = parse_time(item.get("last_activity_at"))
+        if emitted is None or moment is None or moment > emitted:
+            yield item
+        if moment is not None and (newest is None or moment > newest):
+            newest = moment
+    if newest is not None:
+        write_mark(state, EMITTED_THROUGH, iso(newest))
+
+
+def _followed_threads(streams: Streams, identity: str) -> dict[str, thread_rules.Followed]:
+    """The threads an identity's messages partitions follow, by thread id."""
+    followed: dict[str, thread_rules.Followed] = {}
+    for url, stored in streams.followed(MESSAGES, identity):
+        thread_id = thread_rules.thread_id_of(url)
+        if thread_id is not None:
+            seen = parse_time(read_mark(stored, SEEN_ACTIVITY))
+            followed[thread_id] = thread_rules.Followed(url, seen, is_unsettled(stored))
+    return followed
+
+
+def _known_posts(streams: Streams, children: Iterable[str], identity: str) -> dict[str, str]:
+    """The posts an identity's post partitions follow: activity (or URL) -> their URL."""
+    known: dict[str, str] = {}
+    for stream in children:
+        for url, _ in streams.followed(stream, identity):
+            known.setdefault(posts_rules.post_key(url), url)
+    return known

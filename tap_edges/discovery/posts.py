@@ -38,6 +38,11 @@ class Post:
     reshare: bool
 
 
+def post_key(url: str) -> str:
+    """What tells two URLs of one post apart from another's: its activity id, else the URL."""
+    return activity_of(url) or url
+
+
 def activity_of(url: str) -> str | None:
     """The activity id in a post URL, if it shows one."""
     found = ACTIVITY.search(url)

@@ -63,6 +63,11 @@ def thread_id_of(url: str) -> str | None:
     return found.group(0) if found else None
 
 
+def threads_of(items: Iterable[Mapping[str, t.Any]]) -> list[Thread]:
+    """A listing's items that name a thread, as threads."""
+    return [thread for item in items if (thread := thread_of(item)) is not None]
+
+
 def thread_of(item: Mapping[str, t.Any]) -> Thread | None:
     """A listing's item as a thread; None when it names no thread."""
     url = item.get("linkedin_thread_url")
