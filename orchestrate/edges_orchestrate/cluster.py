@@ -36,7 +36,7 @@ import time
 import typing as t
 from pathlib import Path
 
-from edges_orchestrate import localpg
+from edges_orchestrate import localpg, retrying
 from edges_orchestrate.environment import linked_system_dir
 from edges_orchestrate.workspaces import WORKSPACES_FILE, Workspace, load, sync_target
 
@@ -336,14 +336,20 @@ def attempts(instance: dg.DagsterInstance, root: str) -> list[dg.DagsterRun]:
     return ([first] if first else []) + retries[::-1]
 
 
-def settled(runs: list[dg.DagsterRun]) -> bool:
-    """Whether the last attempt finished and no retry of it is coming."""
+def settled(instance: dg.DagsterInstance, runs: list[dg.DagsterRun]) -> bool:
+    """Whether the last attempt finished and no retry of it is coming (retrying.over)."""
     from dagster._core.storage.tags import WILL_RETRY_TAG  # noqa: PLC0415
 
     last = runs[-1]
-    if not last.is_finished:
-        return False
-    return not (last.is_failure and last.tags.get(WILL_RETRY_TAG) == "true")
+    record = instance.get_run_record_by_id(last.run_id)
+    ended = record.end_time if record is not None else None
+    return retrying.over(
+        finished=last.is_finished,
+        failed=last.is_failure,
+        will_retry=last.tags.get(WILL_RETRY_TAG),
+        retries_enabled=instance.run_retries_enabled,
+        ended_ago=time.time() - ended if ended else 0.0,
+    )
 
 
 def wait(runs: dict[str, str], timeout: float = RUN_TIMEOUT) -> dict[str, t.Any]:
@@ -354,7 +360,8 @@ def wait(runs: dict[str, str], timeout: float = RUN_TIMEOUT) -> dict[str, t.Any]
     with DagsterInstance.get() as instance:
         while True:
             chains = {name: attempts(instance, root) for name, root in runs.items()}
-            if all(settled(chain) for chain in chains.values()) or time.monotonic() > deadline:
+            done = all(settled(instance, chain) for chain in chains.values())
+            if done or time.monotonic() > deadline:
                 break
             time.sleep(1)
         return {name: outcome(instance, name, chain) for name, chain in chains.items()}
