@@ -40,11 +40,7 @@ class EdgesClient:
             The identity objects (anything that is not an object left out).
         """
         params = {"retrieve_accounts": "true"} if retrieve_accounts else None
-        found = _json_list(
-            self.http.base_path,
-            self.http.request("GET", "/identities", params=params),
-            "/identities",
-        )
+        found = _json_list(self.http.request("GET", "/identities", params=params))
         return [identity for identity in found if isinstance(identity, dict)]
 
     def get_identity(
@@ -58,9 +54,7 @@ class EdgesClient:
         """
         path = f"/identities/{identity_id}"
         params = {"retrieve_accounts": "true"} if retrieve_accounts else None
-        return _json_object(
-            self.http.base_path, self.http.request("GET", path, params=params), path
-        )
+        return _json_object(self.http.request("GET", path, params=params))
 
     def me(self, identity_id: str) -> t.Any:  # noqa: ANN401 - an object, or a list of one
         """``POST /actions/linkedin-me/run/live``: the identity's own LinkedIn profile."""
@@ -87,9 +81,7 @@ class EdgesClient:
             The launch answer, which holds ``run_uid``.
         """
         path = f"/actions/{action}/run/async"
-        answer = _json_object(
-            self.http.base_path, self.http.request("POST", path, json=body, idempotent=False), path
-        )
+        answer = _json_object(self.http.request("POST", path, json=body, idempotent=False))
         if not isinstance(answer.get("run_uid"), str):
             msg = f"POST {self.http.base_path}{path}: the answer has no run_uid"
             raise errors.ResponseError(msg)
@@ -98,7 +90,7 @@ class EdgesClient:
     def get_run(self, run_uid: str) -> dict[str, t.Any]:
         """``GET /runs/{uid}``: one run object."""
         path = f"/runs/{run_uid}"
-        return _json_object(self.http.base_path, self.http.request("GET", path), path)
+        return _json_object(self.http.request("GET", path))
 
     def list_runs(self, run_uids: list[str]) -> list[dict[str, t.Any]]:
         """``GET /runs?uid=...``: many runs, at most 100 per request.
@@ -114,9 +106,7 @@ class EdgesClient:
             chunk = run_uids[start : start + LIST_RUNS_MAX]
             params = {"uid": chunk, "limit": str(LIST_RUNS_MAX)}
             answer = self.http.request("GET", "/runs", params=params)
-            runs.extend(
-                r for r in _json_list(self.http.base_path, answer, "/runs") if isinstance(r, dict)
-            )
+            runs.extend(r for r in _json_list(answer) if isinstance(r, dict))
         return runs
 
     def continue_run(self, run_uid: str) -> dict[str, t.Any]:
@@ -126,9 +116,7 @@ class EdgesClient:
         that Edges applied and whose answer was lost would skip an iteration if sent again.
         """
         path = f"/runs/{run_uid}/continue"
-        return _json_object(
-            self.http.base_path, self.http.request("POST", path, idempotent=False), path
-        )
+        return _json_object(self.http.request("POST", path, idempotent=False))
 
     def find_named_runs(
         self, action: str, wanted: t.Callable[[str], str | None], count: int
@@ -172,18 +160,14 @@ class EdgesClient:
             "limit": str(LIST_RUNS_MAX),
             "offset": str(page * LIST_RUNS_MAX),
         }
-        runs = _json_list(
-            self.http.base_path, self.http.request("GET", "/runs", params=params), "/runs"
-        )
+        runs = _json_list(self.http.request("GET", "/runs", params=params))
         return [run for run in runs if isinstance(run, dict)]
 
     def run_inputs(self, run_uid: str) -> list[dict[str, t.Any]]:
         """``GET /runs/{uid}/inputs``: the run's inputs (their ``input_data``)."""
         path = f"/runs/{run_uid}/inputs"
         params = {"limit": str(LIST_RUNS_MAX)}
-        inputs = _json_list(
-            self.http.base_path, self.http.request("GET", path, params=params), path
-        )
+        inputs = _json_list(self.http.request("GET", path, params=params))
         return [entry for entry in inputs if isinstance(entry, dict)]
 
     def output_pages(self, run_uid: str) -> Iterator[list[t.Any]]:
@@ -199,7 +183,7 @@ class EdgesClient:
         params: dict[str, t.Any] | None = {"limit": str(OUTPUTS_PAGE_SIZE)}
         while url:
             answer = self.http.request("GET", url, params=params)
-            yield _json_list(self.http.base_path, answer, f"/runs/{run_uid}/outputs")
+            yield _json_list(answer)
             url, params = answer.response.headers.get("X-Pagination-Next"), None
 
     def output_pages_from(self, run_uid: str, offset: int) -> Iterator[list[t.Any]]:
@@ -218,25 +202,23 @@ class EdgesClient:
         path = f"/runs/{run_uid}/outputs"
         while True:
             params = {"limit": str(OUTPUTS_PAGE_SIZE), "offset": str(offset)}
-            page = _json_list(
-                self.http.base_path, self.http.request("GET", path, params=params), path
-            )
+            page = _json_list(self.http.request("GET", path, params=params))
             yield page
             if len(page) < OUTPUTS_PAGE_SIZE:
                 return
             offset += len(page)
 
 
-def _json_object(base: str, answer: Answer, what: str) -> dict[str, t.Any]:
+def _json_object(answer: Answer) -> dict[str, t.Any]:
     if not isinstance(answer.data, dict):
-        msg = f"{base}{what}: expected a JSON object, got {type(answer.data).__name__}"
+        msg = f"{answer.path}: expected a JSON object, got {type(answer.data).__name__}"
         raise errors.ResponseError(msg)
     return answer.data
 
 
-def _json_list(base: str, answer: Answer, what: str) -> list[t.Any]:
+def _json_list(answer: Answer) -> list[t.Any]:
     if not isinstance(answer.data, list):
-        msg = f"{base}{what}: expected a JSON array, got {type(answer.data).__name__}"
+        msg = f"{answer.path}: expected a JSON array, got {type(answer.data).__name__}"
         raise errors.ResponseError(msg)
     return answer.data
 

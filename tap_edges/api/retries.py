@@ -38,10 +38,11 @@ NOT_JSON = "an answer that is not JSON"
 
 
 class Answer(t.NamedTuple):
-    """A successful response and its parsed JSON body."""
+    """A successful response, its parsed JSON body, and the path it answered (``/v1/...``)."""
 
     response: requests.Response
     data: t.Any
+    path: str
 
 
 @dataclasses.dataclass(slots=True)
@@ -100,7 +101,7 @@ def read_answer(call: Call, response: requests.Response) -> Answer:
     if status >= 400:  # noqa: PLR2004
         raise api_error(call.method, call.path, response)
     try:  # msgspec parses an output page several times faster than json
-        return Answer(response, msgspec.json.decode(response.content))
+        return Answer(response, msgspec.json.decode(response.content), call.path)
     except ValueError:
         error = not_json(call, response)
         raise RetryableError(NOT_JSON, call.idempotent, lambda _: error) from None

@@ -14,7 +14,7 @@ from runskit import FakeTime
 from edges_sandbox import ENGAGEMENT_IDENTITY_IDS, STANDARD_IDENTITY_ID, Sandbox
 from edges_sandbox.clock import ManualClock
 from tap_edges import errors
-from tap_edges.api.client import EdgesClient, check_identities
+from tap_edges.api.client import EdgesClient, _json_object, check_identities
 from tap_edges.api.pacing import RateBudget
 from tap_edges.api.transport import Transport
 
@@ -172,3 +172,13 @@ def test_identity_check_is_quiet_when_the_listing_says_nothing_of_accounts(
     with caplog.at_level(logging.WARNING, logger=LOGGER.name):
         check_identities(client, ENGAGEMENT_IDENTITY_IDS)
     assert caplog.records == []
+
+
+def test_an_answer_of_the_wrong_shape_is_an_error_naming_its_path(sandbox: Sandbox) -> None:
+    """The path a shape error names is the one the answer came from (the transport's)."""
+    answer = client_for(sandbox, FakeTime()).http.request("GET", "/identities")
+    assert answer.path == "/v1/identities"
+    assert isinstance(answer.data, list)
+    with pytest.raises(errors.ResponseError) as raised:
+        _json_object(answer)
+    assert str(raised.value) == "/v1/identities: expected a JSON object, got list"
