@@ -13,6 +13,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from edges_orchestrate.environment import linked_system_dir
 from edges_orchestrate.localpg import install_postgres
 from edges_sandbox import Sandbox
 from tap_edges.actions import ACTIONS_BY_STREAM
@@ -26,7 +27,6 @@ STREAMS = tuple(ACTIONS_BY_STREAM)
 LISTINGS = {spec.action: spec.stream for spec in ACTIONS_BY_STREAM.values() if spec.lists}
 INSTALL_TIMEOUT = 1200
 RUN_TIMEOUT = 300
-PLUGIN_KINDS = ("extractors", "loaders", "utilities")
 
 Key = tuple[str, ...]
 
@@ -65,15 +65,10 @@ def system_dir(workdir: Path) -> Path:
 
     Meltano keeps a run's files in ``.meltano/run/<plugin>/`` (discovery rewrites tap-edges'
     ``tap.properties.json`` there in place), so tests running at once must not share it; the
-    plugins' venvs, which they may share, are the repo's (installed once per session), linked in.
+    plugins' venvs, which they may share, are the repo's (installed once per session), linked in
+    as the orchestrator links them into each workspace's folder.
     """
-    folder = workdir / ".meltano"
-    folder.mkdir(exist_ok=True)
-    for kind in PLUGIN_KINDS:
-        link = folder / kind
-        if not link.is_symlink():
-            link.symlink_to(ROOT / ".meltano" / kind, target_is_directory=True)
-    return folder
+    return linked_system_dir(workdir / ".meltano", ROOT / ".meltano")
 
 
 def project_env(workdir: Path, **settings: str) -> dict[str, str]:
